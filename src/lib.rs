@@ -1,0 +1,12 @@
+//! relaytrail: batch analytics over the history of the Tor network.
+//!
+//! Data flows one way: [`archive`] finds inputs and streams their members, [`descriptor`]
+//! parses documents zero-copy, [`warehouse`] turns rows into Hive-partitioned Parquet, and
+//! [`import`] orchestrates the three. [`synth`] writes CollecTor-format archives with planted
+//! actors and ground truth.
+
+pub mod archive;
+pub mod descriptor;
+pub mod import;
+pub mod synth;
+pub mod warehouse;
