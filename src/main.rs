@@ -1,1 +1,112 @@
-fn main(){}
+//! The `relaytrail` command line (clap). Each subcommand hands its options to the library.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "relaytrail",
+    version,
+    about = "Tor network history: CollecTor archives to a Parquet warehouse and actor attribution"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import CollecTor tarballs, folders and descriptor files into the warehouse.
+    ///
+    /// Exit status: 0 when everything imported cleanly, 1 when some documents, lines or
+    /// inputs were rejected (see the `import_errors` dataset), 2 when the import failed.
+    Import(ImportArgs),
+    /// Generate a synthetic CollecTor archive with planted actors and ground truth.
+    Generate(relaytrail::synth::GenerateArgs),
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// Tarballs (.tar.xz, .tar.gz, .tar), plain descriptor files, or folders to scan.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Warehouse folder.
+    #[arg(long, default_value = "data/warehouse")]
+    warehouse: PathBuf,
+    /// Inputs decoded at once (each uses a decoder and a parser thread).
+    #[arg(long, default_value_t = default_threads())]
+    threads: usize,
+    /// Import inputs again even if the manifest lists their content.
+    #[arg(long)]
+    force: bool,
+    /// Do not draw progress bars.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// How many import errors are printed before the rest are only counted.
+const ERRORS_SHOWN: usize = 20;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Import(args) => run_import(args),
+        Command::Generate(args) => relaytrail::synth::generate(&args).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let options = relaytrail::import::ImportOptions {
+        inputs: args.inputs,
+        warehouse: args.warehouse.clone(),
+        threads: args.threads,
+        force: args.force,
+        progress: !args.quiet && std::io::stderr().is_terminal(),
+    };
+    let summary = relaytrail::import::import(&options)?;
+    for e in summary.errors.iter().take(ERRORS_SHOWN) {
+        eprintln!("rejected: {e}");
+    }
+    if summary.errors.len() > ERRORS_SHOWN {
+        eprintln!(
+            "… and {} more (see the import_errors dataset)",
+            summary.errors.len() - ERRORS_SHOWN
+        );
+    }
+    let rows: Vec<String> = summary
+        .rows
+        .iter()
+        .map(|(d, n)| format!("{d} {n}"))
+        .collect();
+    eprintln!(
+        "imported {} input(s) ({} unchanged, {} duplicate{}): {} documents imported, {} skipped (types not imported yet), {} error(s); rows: {}; warehouse {}",
+        summary.inputs_imported,
+        summary.inputs_unchanged,
+        summary.inputs_duplicate,
+        if summary.files_passed_over > 0 { format!(", {} metadata files passed over", summary.files_passed_over) } else { String::new() },
+        summary.documents_imported,
+        summary.documents_skipped,
+        summary.errors.len(),
+        if rows.is_empty() { "none".to_string() } else { rows.join(", ") },
+        args.warehouse.display()
+    );
+    Ok(if summary.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

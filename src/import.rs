@@ -1,0 +1,655 @@
+//! `relaytrail import`: inputs → documents → rows → warehouse, with the manifest.
+//!
+//! Each input is hashed (SHA-256) and skipped if the manifest already lists that content.
+//! Inputs are processed in waves of a few at a time, in parallel (one decoder thread and one
+//! parser thread each). A wave's rows are buffered per partition, spilled as sorted runs when
+//! large, and merged into the partitions' files; only then are the wave's manifest rows and
+//! import errors written. A run killed at any point leaves every visible file complete, and
+//! re-running it converges on the same warehouse.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::archive::sniff::split_documents;
+use crate::archive::{self, Member};
+use crate::descriptor::consensus::Flavor;
+use crate::descriptor::{consensus, exit_list, server_descriptor, DocType, ErrorKind, ParseError};
+use crate::warehouse::schema::{
+    exit_list_time, BatchBuilder, ConsensusEntriesBuilder, ConsensusesBuilder, ExitListsBuilder,
+    ImportError, ImportErrorsBuilder, ImportRecord, ImportsBuilder, ServerDescriptorsBuilder,
+    Source,
+};
+use crate::warehouse::store::{merge_into_partition, sort_batch, spill, Run, Warehouse};
+use crate::warehouse::{DatasetId, PartitionKey};
+
+pub const TOOL_VERSION: &str = concat!("relaytrail ", env!("CARGO_PKG_VERSION"));
+
+/// What to import and how.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub inputs: Vec<PathBuf>,
+    pub warehouse: PathBuf,
+    /// Inputs decoded at once (each uses two threads: decoder and parser).
+    pub threads: usize,
+    /// Re-import inputs the manifest already lists.
+    pub force: bool,
+    pub progress: bool,
+}
+
+/// The outcome of an import run.
+#[derive(Debug, Default)]
+pub struct ImportSummary {
+    pub inputs_imported: usize,
+    pub inputs_unchanged: usize,
+    pub inputs_duplicate: usize,
+    pub files_passed_over: usize,
+    pub documents_imported: i64,
+    pub documents_skipped: i64,
+    /// Errors recorded by this run (also written to `import_errors`).
+    pub errors: Vec<ImportError>,
+    /// Rows staged per dataset by this run (before de-duplication).
+    pub rows: BTreeMap<&'static str, u64>,
+}
+
+/// An input file with its identity.
+#[derive(Debug, Clone)]
+struct InputFile {
+    path: PathBuf,
+    display: String,
+    file_name: String,
+    sha256: String,
+    size: u64,
+    format: archive::Format,
+}
+
+/// Runs an import.
+pub fn import(options: &ImportOptions) -> Result<ImportSummary> {
+    let warehouse = Warehouse::open(&options.warehouse)?;
+    let mut summary = ImportSummary::default();
+    let found = archive::discover(&options.inputs);
+    summary.files_passed_over = found.passed_over;
+    let mut scan_errors: Vec<ImportError> = found
+        .problems
+        .iter()
+        .map(|p| ImportError {
+            source_sha256: String::new(),
+            source_file: p.path.display().to_string(),
+            source_member: None,
+            line: 0,
+            document_type: None,
+            kind: p.kind.as_str().to_string(),
+            message: p.message.clone(),
+        })
+        .collect();
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads.max(1))
+        .build()?;
+    let hashed: Vec<Result<InputFile, ImportError>> =
+        pool.install(|| found.files.par_iter().map(|p| identify(p)).collect());
+    let known = manifest_hashes(&warehouse)?;
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut todo = Vec::new();
+    let mut records = Vec::new();
+    for input in hashed {
+        let input = match input {
+            Ok(input) => input,
+            Err(e) => {
+                scan_errors.push(e);
+                continue;
+            }
+        };
+        if let Some(first) = seen.get(&input.sha256) {
+            summary.inputs_duplicate += 1;
+            records.push(ImportRecord {
+                status: "duplicate".into(),
+                duplicate_of: Some(first.clone()),
+                ..base_record(&input, now_ms())
+            });
+            continue;
+        }
+        seen.insert(input.sha256.clone(), input.display.clone());
+        if known.contains(&input.sha256) && !options.force {
+            summary.inputs_unchanged += 1;
+            continue;
+        }
+        todo.push(input);
+    }
+    // Scan problems and duplicates are recorded before any data is processed.
+    write_manifest(&warehouse, std::mem::take(&mut records), &scan_errors)?;
+    summary.errors.append(&mut scan_errors);
+
+    let multi = MultiProgress::with_draw_target(if options.progress {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let wave_size = options.threads.max(1) * 2;
+    for (wave_number, wave) in todo.chunks(wave_size).enumerate() {
+        let staging = warehouse.staging_root().join(format!("wave-{wave_number}"));
+        let staged: Vec<Result<StagedInput>> = pool.install(|| {
+            wave.par_iter()
+                .map(|input| stage_input(input, &staging.join(&input.sha256[..16]), &multi))
+                .collect()
+        });
+        let mut groups: BTreeMap<(DatasetId, PartitionKey), Vec<Run>> = BTreeMap::new();
+        let mut wave_records = Vec::new();
+        let mut wave_errors = Vec::new();
+        for staged in staged {
+            let staged = staged?;
+            for (id, key, run) in staged.runs {
+                groups.entry((id, key)).or_default().push(run);
+            }
+            for (name, n) in staged.rows {
+                *summary.rows.entry(name).or_default() += n;
+            }
+            summary.inputs_imported += 1;
+            summary.documents_imported += staged.record.documents_imported;
+            summary.documents_skipped += staged.record.documents_skipped;
+            wave_records.push(staged.record);
+            wave_errors.extend(staged.errors);
+        }
+        let bar = multi.add(ProgressBar::new(groups.len() as u64));
+        bar.set_style(ProgressStyle::with_template(
+            "{spinner} merging partitions {pos}/{len} {wide_msg}",
+        )?);
+        let merged: Vec<Result<()>> = pool.install(|| {
+            groups
+                .into_par_iter()
+                .map(|((id, key), runs)| {
+                    let dataset = id.dataset();
+                    bar.set_message(format!("{} {key}", dataset.name));
+                    merge_into_partition(&warehouse, &dataset, key, runs)?;
+                    bar.inc(1);
+                    Ok(())
+                })
+                .collect()
+        });
+        bar.finish_and_clear();
+        merged.into_iter().collect::<Result<()>>()?;
+        write_manifest(&warehouse, wave_records, &wave_errors)?;
+        summary.errors.extend(wave_errors);
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    let _ = std::fs::remove_dir_all(warehouse.staging_root());
+    Ok(summary)
+}
+
+/// Hashes an input and sniffs its format.
+fn identify(path: &Path) -> Result<InputFile, ImportError> {
+    let display = path.display().to_string();
+    let fail = |e: std::io::Error| ImportError {
+        source_sha256: String::new(),
+        source_file: display.clone(),
+        source_member: None,
+        line: 0,
+        document_type: None,
+        kind: ErrorKind::Io.as_str().to_string(),
+        message: format!("cannot read: {e}"),
+    };
+    let mut file = File::open(path).map_err(fail)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(fail)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    let format = archive::format_of(path).map_err(fail)?;
+    Ok(InputFile {
+        path: path.to_path_buf(),
+        file_name: path
+            .file_name()
+            .map_or_else(|| display.clone(), |n| n.to_string_lossy().into_owned()),
+        display,
+        sha256: hex::encode(hasher.finalize()),
+        size,
+        format,
+    })
+}
+
+fn manifest_hashes(warehouse: &Warehouse) -> Result<std::collections::HashSet<String>> {
+    let dataset = DatasetId::Imports.dataset();
+    let mut hashes = std::collections::HashSet::new();
+    for batch in warehouse.read_partition(&dataset, PartitionKey::Whole)? {
+        let status = batch.column_by_name("status").expect("imports has status");
+        let sha = batch.column_by_name("sha256").expect("imports has sha256");
+        let status = status
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .expect("utf8");
+        let sha = sha
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .expect("utf8");
+        for i in 0..batch.num_rows() {
+            if status.value(i) != "duplicate" {
+                hashes.insert(sha.value(i).to_string());
+            }
+        }
+    }
+    Ok(hashes)
+}
+
+fn write_manifest(
+    warehouse: &Warehouse,
+    records: Vec<ImportRecord>,
+    errors: &[ImportError],
+) -> Result<()> {
+    if !errors.is_empty() {
+        let mut builder = ImportErrorsBuilder::default();
+        errors.iter().for_each(|e| builder.push(e));
+        let dataset = DatasetId::ImportErrors.dataset();
+        let batch = sort_batch(&dataset, &builder.finish())?;
+        merge_into_partition(
+            warehouse,
+            &dataset,
+            PartitionKey::Whole,
+            vec![Run::Memory(batch)],
+        )?;
+    }
+    if !records.is_empty() {
+        let mut builder = ImportsBuilder::default();
+        records.into_iter().for_each(|r| builder.push(r));
+        let dataset = DatasetId::Imports.dataset();
+        let batch = sort_batch(&dataset, &builder.finish())?;
+        merge_into_partition(
+            warehouse,
+            &dataset,
+            PartitionKey::Whole,
+            vec![Run::Memory(batch)],
+        )?;
+    }
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn base_record(input: &InputFile, started_ms: i64) -> ImportRecord {
+    ImportRecord {
+        sha256: input.sha256.clone(),
+        path: input.display.clone(),
+        file_name: input.file_name.clone(),
+        size: input.size as i64,
+        format: input.format.as_str().to_string(),
+        status: "ok".into(),
+        tool_version: TOOL_VERSION.to_string(),
+        started_ms,
+        finished_ms: started_ms,
+        ..ImportRecord::default()
+    }
+}
+
+/// What one input produced: sorted runs per partition, its manifest row and its errors.
+struct StagedInput {
+    runs: Vec<(DatasetId, PartitionKey, Run)>,
+    rows: BTreeMap<&'static str, u64>,
+    record: ImportRecord,
+    errors: Vec<ImportError>,
+}
+
+/// Collects sorted runs, spilling full buffers to the staging folder.
+struct RunSink {
+    dir: PathBuf,
+    spilled: usize,
+    runs: Vec<(DatasetId, PartitionKey, Run)>,
+    rows: BTreeMap<&'static str, u64>,
+}
+
+/// Row buffers of one dataset, one per partition.
+struct Buffers<B> {
+    id: DatasetId,
+    by_partition: BTreeMap<PartitionKey, B>,
+}
+
+impl<B: BatchBuilder> Buffers<B> {
+    fn new(id: DatasetId) -> Self {
+        Buffers {
+            id,
+            by_partition: BTreeMap::new(),
+        }
+    }
+
+    /// Pushes rows with `push` into the buffer of `key`, spilling it when full.
+    fn push(
+        &mut self,
+        key: PartitionKey,
+        sink: &mut RunSink,
+        push: impl FnOnce(&mut B),
+    ) -> Result<()> {
+        let builder = self.by_partition.entry(key).or_default();
+        let before = builder.len();
+        push(builder);
+        let dataset = self.id.dataset();
+        *sink.rows.entry(dataset.name).or_default() += (builder.len() - before) as u64;
+        if builder.len() >= dataset.spill_rows {
+            let sorted = sort_batch(&dataset, &builder.finish())?;
+            sink.spilled += 1;
+            let path = sink
+                .dir
+                .join(format!("{}-{}-{}.arrow", dataset.name, key, sink.spilled));
+            spill(&sorted, &path)
+                .with_context(|| format!("cannot write staging run {}", path.display()))?;
+            sink.runs.push((self.id, key, Run::Spilled(path)));
+        }
+        Ok(())
+    }
+
+    /// Hands every non-empty buffer to the sink as an in-memory run.
+    fn drain(&mut self, sink: &mut RunSink) -> Result<()> {
+        let dataset = self.id.dataset();
+        for (key, mut builder) in std::mem::take(&mut self.by_partition) {
+            if !builder.is_empty() {
+                sink.runs.push((
+                    self.id,
+                    key,
+                    Run::Memory(sort_batch(&dataset, &builder.finish())?),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Per-input parsing state.
+struct Stager<'a> {
+    input: &'a InputFile,
+    sink: RunSink,
+    consensuses: Buffers<ConsensusesBuilder>,
+    entries: Buffers<ConsensusEntriesBuilder>,
+    descriptors: Buffers<ServerDescriptorsBuilder>,
+    exits: Buffers<ExitListsBuilder>,
+    /// Per document type: (imported, skipped, rejected).
+    counts: BTreeMap<String, (i64, i64, i64)>,
+    errors: Vec<ImportError>,
+    members: i64,
+}
+
+fn stage_input(input: &InputFile, staging: &Path, multi: &MultiProgress) -> Result<StagedInput> {
+    let started = now_ms();
+    let bar = multi.add(ProgressBar::new(input.size));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {msg:40!} [{bar:25}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+        )?
+        .progress_chars("=> "),
+    );
+    bar.set_message(input.file_name.clone());
+    let mut stager = Stager {
+        input,
+        sink: RunSink {
+            dir: staging.to_path_buf(),
+            spilled: 0,
+            runs: Vec::new(),
+            rows: BTreeMap::new(),
+        },
+        consensuses: Buffers::new(DatasetId::Consensuses),
+        entries: Buffers::new(DatasetId::ConsensusEntries),
+        descriptors: Buffers::new(DatasetId::ServerDescriptors),
+        exits: Buffers::new(DatasetId::ExitLists),
+        counts: BTreeMap::new(),
+        errors: Vec::new(),
+        members: 0,
+    };
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let (sender, receiver) = sync_channel::<Member>(8);
+    let mut fatal: Option<anyhow::Error> = None;
+    let read_result = std::thread::scope(|scope| {
+        let counter = bytes_read.clone();
+        let reader = scope
+            .spawn(move || archive::read_members(&input.path, counter, |m| sender.send(m).is_ok()));
+        for member in receiver.iter() {
+            if fatal.is_none() {
+                if let Err(e) = stager.member(&member) {
+                    fatal = Some(e);
+                }
+            }
+            bar.set_position(bytes_read.load(Ordering::Relaxed));
+            let docs: i64 = stager.counts.values().map(|c| c.0 + c.1 + c.2).sum();
+            bar.set_message(format!("{} ({docs} docs)", input.file_name));
+        }
+        reader.join().expect("archive reader thread does not panic")
+    });
+    if let Some(e) = fatal {
+        bar.abandon();
+        return Err(e);
+    }
+    let mut status = "ok";
+    if let Err(problem) = read_result {
+        status = "failed";
+        stager.error(
+            problem.member.as_deref(),
+            0,
+            None,
+            problem.kind,
+            problem.message,
+        );
+    } else if !stager.errors.is_empty() {
+        status = "errors";
+    }
+    bar.finish_and_clear();
+    stager.consensuses.drain(&mut stager.sink)?;
+    stager.entries.drain(&mut stager.sink)?;
+    stager.descriptors.drain(&mut stager.sink)?;
+    stager.exits.drain(&mut stager.sink)?;
+    let total = |i: usize| {
+        stager
+            .counts
+            .values()
+            .map(|c| [c.0, c.1, c.2][i])
+            .sum::<i64>()
+    };
+    let record = ImportRecord {
+        status: status.into(),
+        members: stager.members,
+        documents_imported: total(0),
+        documents_skipped: total(1),
+        documents_rejected: total(2),
+        document_counts: stager
+            .counts
+            .iter()
+            .map(|(t, c)| format!("{t}={}/{}/{}", c.0, c.1, c.2))
+            .collect(),
+        rows: stager
+            .sink
+            .rows
+            .iter()
+            .map(|(d, n)| format!("{d}={n}"))
+            .collect(),
+        errors: stager.errors.len() as i64,
+        finished_ms: now_ms(),
+        ..base_record(input, started)
+    };
+    Ok(StagedInput {
+        runs: stager.sink.runs,
+        rows: stager.sink.rows,
+        record,
+        errors: stager.errors,
+    })
+}
+
+impl Stager<'_> {
+    fn error(
+        &mut self,
+        member: Option<&str>,
+        line: u32,
+        doc_type: Option<DocType>,
+        kind: ErrorKind,
+        message: String,
+    ) {
+        self.errors.push(ImportError {
+            source_sha256: self.input.sha256.clone(),
+            source_file: self.input.display.clone(),
+            source_member: member.map(str::to_string),
+            line,
+            document_type: doc_type.map(|t| t.type_name().to_string()),
+            kind: kind.as_str().to_string(),
+            message,
+        });
+    }
+
+    fn parse_error(&mut self, member: Option<&str>, doc_type: Option<DocType>, e: ParseError) {
+        self.error(member, e.line, doc_type, e.kind, e.message);
+    }
+
+    fn count(&mut self, doc_type: Option<DocType>, outcome: usize) {
+        let name = doc_type.map_or("unrecognised", |t| t.type_name());
+        let entry = self.counts.entry(name.to_string()).or_default();
+        match outcome {
+            0 => entry.0 += 1,
+            1 => entry.1 += 1,
+            _ => entry.2 += 1,
+        }
+    }
+
+    /// Parses every document of a member into the row buffers. Only I/O failures of the
+    /// staging folder are returned as errors; document problems are recorded.
+    fn member(&mut self, member: &Member) -> Result<()> {
+        self.members += 1;
+        let name = member.name.as_deref();
+        if member.data.iter().all(u8::is_ascii_whitespace) {
+            self.error(
+                name,
+                0,
+                None,
+                ErrorKind::Truncated,
+                "empty member: no document in it".into(),
+            );
+            self.count(None, 2);
+            return Ok(());
+        }
+        let source = Source {
+            file: &self.input.file_name,
+            member: name,
+        };
+        let label = name.unwrap_or(&self.input.file_name).to_string();
+        for doc in split_documents(&member.data, &label) {
+            let doc_type = match doc.doc_type {
+                Ok(t) => t,
+                Err(e) => {
+                    self.parse_error(name, None, e);
+                    self.count(None, 2);
+                    continue;
+                }
+            };
+            let outcome = match doc_type {
+                DocType::Consensus => self.consensus(doc.bytes, doc.first_line, source)?,
+                DocType::ServerDescriptor => {
+                    self.server_descriptor(doc.bytes, doc.first_line, source)?
+                }
+                DocType::ExitList => self.exit_list(doc.bytes, doc.first_line, source)?,
+                _ => Ok(false),
+            };
+            match outcome {
+                Ok(true) => self.count(Some(doc_type), 0),
+                Ok(false) => self.count(Some(doc_type), 1),
+                Err(e) => {
+                    self.parse_error(name, Some(doc_type), e);
+                    self.count(Some(doc_type), 2);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Returns Ok(Ok(true)) when imported, Ok(Ok(false)) when skipped (microdesc flavour),
+    /// Ok(Err(e)) when the document is rejected, Err for staging I/O failures.
+    fn consensus(
+        &mut self,
+        bytes: &[u8],
+        first_line: u32,
+        source: Source,
+    ) -> Result<Result<bool, ParseError>> {
+        let parsed = match consensus::parse(bytes, first_line) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        for w in parsed.warnings {
+            self.parse_error(source.member, Some(DocType::Consensus), w);
+        }
+        let c = parsed.doc;
+        if c.flavor == Flavor::Microdesc {
+            return Ok(Ok(false));
+        }
+        let key = PartitionKey::of_time(c.valid_after);
+        let relays = c.entries.len() as u32;
+        self.consensuses
+            .push(key, &mut self.sink, |b| b.push(&c, relays, source))?;
+        self.entries.push(key, &mut self.sink, |b| {
+            for e in &c.entries {
+                b.push(c.valid_after, e);
+            }
+        })?;
+        Ok(Ok(true))
+    }
+
+    fn server_descriptor(
+        &mut self,
+        bytes: &[u8],
+        first_line: u32,
+        source: Source,
+    ) -> Result<Result<bool, ParseError>> {
+        let parsed = match server_descriptor::parse(bytes, first_line) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        for w in parsed.warnings {
+            self.parse_error(source.member, Some(DocType::ServerDescriptor), w);
+        }
+        let d = parsed.doc;
+        self.descriptors
+            .push(PartitionKey::of_time(d.published), &mut self.sink, |b| {
+                b.push(&d, source)
+            })?;
+        Ok(Ok(true))
+    }
+
+    fn exit_list(
+        &mut self,
+        bytes: &[u8],
+        first_line: u32,
+        source: Source,
+    ) -> Result<Result<bool, ParseError>> {
+        let parsed = match exit_list::parse(bytes, first_line) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        for w in parsed.warnings {
+            self.parse_error(source.member, Some(DocType::ExitList), w);
+        }
+        let list = parsed.doc;
+        let Some(time) = exit_list_time(&list) else {
+            return Ok(Err(ParseError::new(
+                ErrorKind::MissingLine,
+                first_line,
+                "exit list has no Downloaded line and no times to file it under",
+            )));
+        };
+        self.exits
+            .push(PartitionKey::of_time(time), &mut self.sink, |b| {
+                for node in &list.nodes {
+                    b.push(time, node, source);
+                }
+            })?;
+        Ok(Ok(true))
+    }
+}

@@ -1,0 +1,887 @@
+//! The warehouse's Arrow schemas, declared once, next to the builders that fill them.
+//! Every dataset's columns are documented in `docs/warehouse.md`; keep the two in step.
+//!
+//! Conventions: times are `Timestamp(ms, UTC)`; fingerprints are 40 upper-case hex
+//! characters; digests are lower-case hex; free text is UTF-8, decoded lossily only where
+//! the document's bytes are not UTF-8; `source_file` is the input's file name and
+//! `source_member` the tar member (null for plain files).
+
+use std::sync::{Arc, OnceLock};
+
+use arrow::array::{
+    ArrayBuilder, ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder,
+    TimestampMillisecondBuilder, UInt16Builder, UInt32Builder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+
+use crate::descriptor::consensus::{Consensus, Entry};
+use crate::descriptor::exit_list::{ExitList, ExitNode};
+use crate::descriptor::server_descriptor::ServerDescriptor;
+use crate::descriptor::values::text;
+
+/// Where a row came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    pub file: &'a str,
+    pub member: Option<&'a str>,
+}
+
+/// The 19 `bandwidth-weights` keys (dir-spec §3.8.3), each stored as its own column.
+pub const BANDWIDTH_WEIGHT_KEYS: [&str; 19] = [
+    "Wbd", "Wbe", "Wbg", "Wbm", "Wdb", "Web", "Wed", "Wee", "Weg", "Wem", "Wgb", "Wgd", "Wgg",
+    "Wgm", "Wmb", "Wmd", "Wme", "Wmg", "Wmm",
+];
+
+fn ts() -> DataType {
+    DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+}
+
+fn str_list() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
+}
+
+fn field(name: &str, data_type: DataType, nullable: bool) -> Field {
+    Field::new(name, data_type, nullable)
+}
+
+fn ts_builder() -> TimestampMillisecondBuilder {
+    TimestampMillisecondBuilder::new().with_timezone("UTC")
+}
+
+fn millis(seconds: i64) -> i64 {
+    seconds * 1000
+}
+
+fn push_list<'x>(
+    builder: &mut ListBuilder<StringBuilder>,
+    values: impl IntoIterator<Item = &'x [u8]>,
+) {
+    for v in values {
+        builder.values().append_value(text(v));
+    }
+    builder.append(true);
+}
+
+fn push_str_list<'x>(
+    builder: &mut ListBuilder<StringBuilder>,
+    values: impl IntoIterator<Item = &'x str>,
+) {
+    for v in values {
+        builder.values().append_value(v);
+    }
+    builder.append(true);
+}
+
+fn finish(schema: &SchemaRef, columns: Vec<ArrayRef>) -> RecordBatch {
+    RecordBatch::try_new(schema.clone(), columns)
+        .expect("builder columns match the declared schema")
+}
+
+/// Something that accumulates rows of one dataset and hands them out as a batch.
+pub trait BatchBuilder: Default + Send {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn finish(&mut self) -> RecordBatch;
+}
+
+macro_rules! cached_schema {
+    ($fields:expr) => {{
+        static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+        SCHEMA
+            .get_or_init(|| Arc::new(Schema::new($fields)))
+            .clone()
+    }};
+}
+
+// ---------------------------------------------------------------------------------------
+// consensuses
+
+pub fn consensuses_schema() -> SchemaRef {
+    cached_schema!({
+        let mut f = vec![
+            field("valid_after", ts(), false),
+            field("fresh_until", ts(), true),
+            field("valid_until", ts(), true),
+            field("consensus_method", DataType::UInt32, false),
+            field("flavor", DataType::Utf8, false),
+            field("voting_delay_vote", DataType::UInt32, true),
+            field("voting_delay_dist", DataType::UInt32, true),
+            field("known_flags", str_list(), false),
+            field("client_versions", str_list(), false),
+            field("server_versions", str_list(), false),
+            field("params", str_list(), false),
+            field("bwweightscale", DataType::Int64, false),
+            field("relays", DataType::UInt32, false),
+            field("dir_sources", DataType::UInt32, false),
+            field("signatures", DataType::UInt32, false),
+        ];
+        f.extend(
+            BANDWIDTH_WEIGHT_KEYS
+                .iter()
+                .map(|k| field(k, DataType::Int64, true)),
+        );
+        f.push(field("source_file", DataType::Utf8, false));
+        f.push(field("source_member", DataType::Utf8, true));
+        f
+    })
+}
+
+#[derive(Default)]
+pub struct ConsensusesBuilder {
+    valid_after: TimestampMillisecondBuilder,
+    fresh_until: TimestampMillisecondBuilder,
+    valid_until: TimestampMillisecondBuilder,
+    consensus_method: UInt32Builder,
+    flavor: StringBuilder,
+    voting_delay_vote: UInt32Builder,
+    voting_delay_dist: UInt32Builder,
+    known_flags: ListBuilder<StringBuilder>,
+    client_versions: ListBuilder<StringBuilder>,
+    server_versions: ListBuilder<StringBuilder>,
+    params: ListBuilder<StringBuilder>,
+    bwweightscale: Int64Builder,
+    relays: UInt32Builder,
+    dir_sources: UInt32Builder,
+    signatures: UInt32Builder,
+    weights: [Int64Builder; 19],
+    source_file: StringBuilder,
+    source_member: StringBuilder,
+}
+
+impl ConsensusesBuilder {
+    pub fn push(&mut self, c: &Consensus, relays: u32, source: Source) {
+        self.valid_after.append_value(millis(c.valid_after));
+        self.fresh_until.append_option(c.fresh_until.map(millis));
+        self.valid_until.append_option(c.valid_until.map(millis));
+        self.consensus_method.append_value(c.consensus_method);
+        self.flavor.append_value(match c.flavor {
+            crate::descriptor::consensus::Flavor::Ns => "ns",
+            crate::descriptor::consensus::Flavor::Microdesc => "microdesc",
+        });
+        self.voting_delay_vote
+            .append_option(c.voting_delay.map(|d| d.0));
+        self.voting_delay_dist
+            .append_option(c.voting_delay.map(|d| d.1));
+        push_list(&mut self.known_flags, c.known_flags.iter().copied());
+        push_list(&mut self.client_versions, c.client_versions.iter().copied());
+        push_list(&mut self.server_versions, c.server_versions.iter().copied());
+        for (k, v) in &c.params {
+            self.params
+                .values()
+                .append_value(format!("{}={v}", text(k)));
+        }
+        self.params.append(true);
+        let scale = c
+            .params
+            .iter()
+            .find(|(k, _)| *k == b"bwweightscale")
+            .map_or(10_000, |(_, v)| *v);
+        self.bwweightscale.append_value(scale);
+        self.relays.append_value(relays);
+        self.dir_sources.append_value(c.dir_sources);
+        self.signatures.append_value(c.signatures);
+        for (key, builder) in BANDWIDTH_WEIGHT_KEYS.iter().zip(self.weights.iter_mut()) {
+            builder.append_option(
+                c.bandwidth_weights
+                    .iter()
+                    .find(|(k, _)| *k == key.as_bytes())
+                    .map(|(_, v)| *v),
+            );
+        }
+        self.source_file.append_value(source.file);
+        self.source_member.append_option(source.member);
+    }
+}
+
+impl BatchBuilder for ConsensusesBuilder {
+    fn len(&self) -> usize {
+        self.valid_after.len()
+    }
+    fn finish(&mut self) -> RecordBatch {
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(self.valid_after.finish().with_timezone("UTC")),
+            Arc::new(self.fresh_until.finish().with_timezone("UTC")),
+            Arc::new(self.valid_until.finish().with_timezone("UTC")),
+            Arc::new(self.consensus_method.finish()),
+            Arc::new(self.flavor.finish()),
+            Arc::new(self.voting_delay_vote.finish()),
+            Arc::new(self.voting_delay_dist.finish()),
+            Arc::new(self.known_flags.finish()),
+            Arc::new(self.client_versions.finish()),
+            Arc::new(self.server_versions.finish()),
+            Arc::new(self.params.finish()),
+            Arc::new(self.bwweightscale.finish()),
+            Arc::new(self.relays.finish()),
+            Arc::new(self.dir_sources.finish()),
+            Arc::new(self.signatures.finish()),
+        ];
+        columns.extend(
+            self.weights
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef),
+        );
+        columns.push(Arc::new(self.source_file.finish()));
+        columns.push(Arc::new(self.source_member.finish()));
+        finish(&consensuses_schema(), columns)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// consensus_entries
+
+pub fn consensus_entries_schema() -> SchemaRef {
+    cached_schema!(vec![
+        field("fingerprint", DataType::Utf8, false),
+        field("valid_after", ts(), false),
+        field("nickname", DataType::Utf8, false),
+        field("descriptor_digest", DataType::Utf8, true),
+        field("published", ts(), false),
+        field("address", DataType::Utf8, false),
+        field("or_port", DataType::UInt16, false),
+        field("dir_port", DataType::UInt16, false),
+        field("ipv6_addresses", str_list(), false),
+        field("flags", str_list(), false),
+        field("version", DataType::Utf8, true),
+        field("protocols", DataType::Utf8, true),
+        field("bandwidth", DataType::Int64, true),
+        field("measured", DataType::Boolean, false),
+        field("unmeasured", DataType::Boolean, false),
+        field("measured_bandwidth", DataType::Int64, true),
+        field("exit_policy_summary", DataType::Utf8, true),
+    ])
+}
+
+pub struct ConsensusEntriesBuilder {
+    fingerprint: StringBuilder,
+    valid_after: TimestampMillisecondBuilder,
+    nickname: StringBuilder,
+    descriptor_digest: StringBuilder,
+    published: TimestampMillisecondBuilder,
+    address: StringBuilder,
+    or_port: UInt16Builder,
+    dir_port: UInt16Builder,
+    ipv6_addresses: ListBuilder<StringBuilder>,
+    flags: ListBuilder<StringBuilder>,
+    version: StringBuilder,
+    protocols: StringBuilder,
+    bandwidth: Int64Builder,
+    measured: BooleanBuilder,
+    unmeasured: BooleanBuilder,
+    measured_bandwidth: Int64Builder,
+    exit_policy_summary: StringBuilder,
+}
+
+impl Default for ConsensusEntriesBuilder {
+    fn default() -> Self {
+        ConsensusEntriesBuilder {
+            fingerprint: StringBuilder::new(),
+            valid_after: ts_builder(),
+            nickname: StringBuilder::new(),
+            descriptor_digest: StringBuilder::new(),
+            published: ts_builder(),
+            address: StringBuilder::new(),
+            or_port: UInt16Builder::new(),
+            dir_port: UInt16Builder::new(),
+            ipv6_addresses: ListBuilder::new(StringBuilder::new()),
+            flags: ListBuilder::new(StringBuilder::new()),
+            version: StringBuilder::new(),
+            protocols: StringBuilder::new(),
+            bandwidth: Int64Builder::new(),
+            measured: BooleanBuilder::new(),
+            unmeasured: BooleanBuilder::new(),
+            measured_bandwidth: Int64Builder::new(),
+            exit_policy_summary: StringBuilder::new(),
+        }
+    }
+}
+
+impl ConsensusEntriesBuilder {
+    pub fn push(&mut self, valid_after: i64, e: &Entry) {
+        let mut hex_buf = [0u8; 40];
+        hex::encode_to_slice(e.identity, &mut hex_buf).expect("40 bytes");
+        hex_buf.make_ascii_uppercase();
+        self.fingerprint
+            .append_value(std::str::from_utf8(&hex_buf).expect("hex"));
+        self.valid_after.append_value(millis(valid_after));
+        self.nickname.append_value(text(e.nickname));
+        self.descriptor_digest
+            .append_option(e.digest.map(hex::encode));
+        self.published.append_value(millis(e.published));
+        self.address.append_value(text(e.address));
+        self.or_port.append_value(e.or_port);
+        self.dir_port.append_value(e.dir_port);
+        push_list(&mut self.ipv6_addresses, e.or_addresses.iter().copied());
+        push_list(&mut self.flags, e.flags.iter().copied());
+        self.version.append_option(e.version().map(text));
+        self.protocols.append_option(e.protocols.map(text));
+        self.bandwidth.append_option(e.bandwidth);
+        self.measured
+            .append_value(e.bandwidth.is_some() && !e.unmeasured);
+        self.unmeasured.append_value(e.unmeasured);
+        self.measured_bandwidth.append_option(e.measured);
+        self.exit_policy_summary
+            .append_option(e.policy_summary.map(text));
+    }
+}
+
+impl BatchBuilder for ConsensusEntriesBuilder {
+    fn len(&self) -> usize {
+        self.valid_after.len()
+    }
+    fn finish(&mut self) -> RecordBatch {
+        finish(
+            &consensus_entries_schema(),
+            vec![
+                Arc::new(self.fingerprint.finish()),
+                Arc::new(self.valid_after.finish().with_timezone("UTC")),
+                Arc::new(self.nickname.finish()),
+                Arc::new(self.descriptor_digest.finish()),
+                Arc::new(self.published.finish().with_timezone("UTC")),
+                Arc::new(self.address.finish()),
+                Arc::new(self.or_port.finish()),
+                Arc::new(self.dir_port.finish()),
+                Arc::new(self.ipv6_addresses.finish()),
+                Arc::new(self.flags.finish()),
+                Arc::new(self.version.finish()),
+                Arc::new(self.protocols.finish()),
+                Arc::new(self.bandwidth.finish()),
+                Arc::new(self.measured.finish()),
+                Arc::new(self.unmeasured.finish()),
+                Arc::new(self.measured_bandwidth.finish()),
+                Arc::new(self.exit_policy_summary.finish()),
+            ],
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// server_descriptors
+
+pub fn server_descriptors_schema() -> SchemaRef {
+    cached_schema!(vec![
+        field("fingerprint", DataType::Utf8, false),
+        field("published", ts(), false),
+        field("digest", DataType::Utf8, false),
+        field("nickname", DataType::Utf8, false),
+        field("address", DataType::Utf8, false),
+        field("or_port", DataType::UInt16, false),
+        field("socks_port", DataType::UInt16, false),
+        field("dir_port", DataType::UInt16, false),
+        field("platform", DataType::Utf8, true),
+        field("tor_version", DataType::Utf8, true),
+        field("os", DataType::Utf8, true),
+        field("uptime", DataType::Int64, true),
+        field("bandwidth_avg", DataType::Int64, true),
+        field("bandwidth_burst", DataType::Int64, true),
+        field("bandwidth_observed", DataType::Int64, true),
+        field("contact", DataType::Utf8, true),
+        field("family", str_list(), false),
+        field("exit_policy", str_list(), false),
+        field("exit_policy_hash", DataType::Utf8, false),
+        field("ipv6_policy", DataType::Utf8, true),
+        field("ipv6_or_addresses", str_list(), false),
+        field("ed25519_master_key", DataType::Utf8, true),
+        field("proto", DataType::Utf8, true),
+        field("hibernating", DataType::Boolean, false),
+        field("hidden_service_dir", DataType::Boolean, false),
+        field("tunnelled_dir_server", DataType::Boolean, false),
+        field("caches_extra_info", DataType::Boolean, false),
+        field("allow_single_hop_exits", DataType::Boolean, false),
+        field("ntor_onion_key", DataType::Boolean, false),
+        field("extra_info_digest", DataType::Utf8, true),
+        field("overload_general", ts(), true),
+        field("family_certs", DataType::UInt32, false),
+        field("bridge_distribution_request", DataType::Utf8, true),
+        field("source_file", DataType::Utf8, false),
+        field("source_member", DataType::Utf8, true),
+    ])
+}
+
+pub struct ServerDescriptorsBuilder {
+    fingerprint: StringBuilder,
+    published: TimestampMillisecondBuilder,
+    digest: StringBuilder,
+    nickname: StringBuilder,
+    address: StringBuilder,
+    or_port: UInt16Builder,
+    socks_port: UInt16Builder,
+    dir_port: UInt16Builder,
+    platform: StringBuilder,
+    tor_version: StringBuilder,
+    os: StringBuilder,
+    uptime: Int64Builder,
+    bandwidth_avg: Int64Builder,
+    bandwidth_burst: Int64Builder,
+    bandwidth_observed: Int64Builder,
+    contact: StringBuilder,
+    family: ListBuilder<StringBuilder>,
+    exit_policy: ListBuilder<StringBuilder>,
+    exit_policy_hash: StringBuilder,
+    ipv6_policy: StringBuilder,
+    ipv6_or_addresses: ListBuilder<StringBuilder>,
+    ed25519_master_key: StringBuilder,
+    proto: StringBuilder,
+    hibernating: BooleanBuilder,
+    hidden_service_dir: BooleanBuilder,
+    tunnelled_dir_server: BooleanBuilder,
+    caches_extra_info: BooleanBuilder,
+    allow_single_hop_exits: BooleanBuilder,
+    ntor_onion_key: BooleanBuilder,
+    extra_info_digest: StringBuilder,
+    overload_general: TimestampMillisecondBuilder,
+    family_certs: UInt32Builder,
+    bridge_distribution_request: StringBuilder,
+    source_file: StringBuilder,
+    source_member: StringBuilder,
+}
+
+impl Default for ServerDescriptorsBuilder {
+    fn default() -> Self {
+        ServerDescriptorsBuilder {
+            fingerprint: StringBuilder::new(),
+            published: ts_builder(),
+            digest: StringBuilder::new(),
+            nickname: StringBuilder::new(),
+            address: StringBuilder::new(),
+            or_port: UInt16Builder::new(),
+            socks_port: UInt16Builder::new(),
+            dir_port: UInt16Builder::new(),
+            platform: StringBuilder::new(),
+            tor_version: StringBuilder::new(),
+            os: StringBuilder::new(),
+            uptime: Int64Builder::new(),
+            bandwidth_avg: Int64Builder::new(),
+            bandwidth_burst: Int64Builder::new(),
+            bandwidth_observed: Int64Builder::new(),
+            contact: StringBuilder::new(),
+            family: ListBuilder::new(StringBuilder::new()),
+            exit_policy: ListBuilder::new(StringBuilder::new()),
+            exit_policy_hash: StringBuilder::new(),
+            ipv6_policy: StringBuilder::new(),
+            ipv6_or_addresses: ListBuilder::new(StringBuilder::new()),
+            ed25519_master_key: StringBuilder::new(),
+            proto: StringBuilder::new(),
+            hibernating: BooleanBuilder::new(),
+            hidden_service_dir: BooleanBuilder::new(),
+            tunnelled_dir_server: BooleanBuilder::new(),
+            caches_extra_info: BooleanBuilder::new(),
+            allow_single_hop_exits: BooleanBuilder::new(),
+            ntor_onion_key: BooleanBuilder::new(),
+            extra_info_digest: StringBuilder::new(),
+            overload_general: ts_builder(),
+            family_certs: UInt32Builder::new(),
+            bridge_distribution_request: StringBuilder::new(),
+            source_file: StringBuilder::new(),
+            source_member: StringBuilder::new(),
+        }
+    }
+}
+
+impl ServerDescriptorsBuilder {
+    pub fn push(&mut self, d: &ServerDescriptor, source: Source) {
+        let (tor_version, os) = d.version_and_os();
+        self.fingerprint.append_value(&d.fingerprint);
+        self.published.append_value(millis(d.published));
+        self.digest.append_value(hex::encode(d.digest));
+        self.nickname.append_value(text(d.nickname));
+        self.address.append_value(text(d.address));
+        self.or_port.append_value(d.or_port);
+        self.socks_port.append_value(d.socks_port);
+        self.dir_port.append_value(d.dir_port);
+        self.platform.append_option(d.platform.map(text));
+        self.tor_version.append_option(tor_version);
+        self.os.append_option(os);
+        self.uptime.append_option(d.uptime);
+        self.bandwidth_avg.append_option(d.bandwidth_avg);
+        self.bandwidth_burst.append_option(d.bandwidth_burst);
+        self.bandwidth_observed.append_option(d.bandwidth_observed);
+        self.contact.append_option(d.contact.map(text));
+        push_str_list(&mut self.family, d.family.iter().map(String::as_str));
+        push_str_list(
+            &mut self.exit_policy,
+            d.exit_policy.iter().map(String::as_str),
+        );
+        self.exit_policy_hash.append_value(d.exit_policy_hash());
+        self.ipv6_policy.append_option(d.ipv6_policy.map(text));
+        push_list(
+            &mut self.ipv6_or_addresses,
+            d.ipv6_or_addresses.iter().copied(),
+        );
+        self.ed25519_master_key
+            .append_option(d.ed25519_master_key.as_deref());
+        self.proto.append_option(d.proto.map(text));
+        self.hibernating.append_value(d.hibernating);
+        self.hidden_service_dir.append_value(d.hidden_service_dir);
+        self.tunnelled_dir_server
+            .append_value(d.tunnelled_dir_server);
+        self.caches_extra_info.append_value(d.caches_extra_info);
+        self.allow_single_hop_exits
+            .append_value(d.allow_single_hop_exits);
+        self.ntor_onion_key.append_value(d.ntor_onion_key);
+        self.extra_info_digest
+            .append_option(d.extra_info_digest.as_deref());
+        self.overload_general
+            .append_option(d.overload_general.map(millis));
+        self.family_certs.append_value(d.family_certs);
+        self.bridge_distribution_request
+            .append_option(d.bridge_distribution_request.map(text));
+        self.source_file.append_value(source.file);
+        self.source_member.append_option(source.member);
+    }
+}
+
+impl BatchBuilder for ServerDescriptorsBuilder {
+    fn len(&self) -> usize {
+        self.published.len()
+    }
+    fn finish(&mut self) -> RecordBatch {
+        finish(
+            &server_descriptors_schema(),
+            vec![
+                Arc::new(self.fingerprint.finish()),
+                Arc::new(self.published.finish().with_timezone("UTC")),
+                Arc::new(self.digest.finish()),
+                Arc::new(self.nickname.finish()),
+                Arc::new(self.address.finish()),
+                Arc::new(self.or_port.finish()),
+                Arc::new(self.socks_port.finish()),
+                Arc::new(self.dir_port.finish()),
+                Arc::new(self.platform.finish()),
+                Arc::new(self.tor_version.finish()),
+                Arc::new(self.os.finish()),
+                Arc::new(self.uptime.finish()),
+                Arc::new(self.bandwidth_avg.finish()),
+                Arc::new(self.bandwidth_burst.finish()),
+                Arc::new(self.bandwidth_observed.finish()),
+                Arc::new(self.contact.finish()),
+                Arc::new(self.family.finish()),
+                Arc::new(self.exit_policy.finish()),
+                Arc::new(self.exit_policy_hash.finish()),
+                Arc::new(self.ipv6_policy.finish()),
+                Arc::new(self.ipv6_or_addresses.finish()),
+                Arc::new(self.ed25519_master_key.finish()),
+                Arc::new(self.proto.finish()),
+                Arc::new(self.hibernating.finish()),
+                Arc::new(self.hidden_service_dir.finish()),
+                Arc::new(self.tunnelled_dir_server.finish()),
+                Arc::new(self.caches_extra_info.finish()),
+                Arc::new(self.allow_single_hop_exits.finish()),
+                Arc::new(self.ntor_onion_key.finish()),
+                Arc::new(self.extra_info_digest.finish()),
+                Arc::new(self.overload_general.finish().with_timezone("UTC")),
+                Arc::new(self.family_certs.finish()),
+                Arc::new(self.bridge_distribution_request.finish()),
+                Arc::new(self.source_file.finish()),
+                Arc::new(self.source_member.finish()),
+            ],
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// exit_lists
+
+pub fn exit_lists_schema() -> SchemaRef {
+    cached_schema!(vec![
+        field("downloaded", ts(), false),
+        field("fingerprint", DataType::Utf8, false),
+        field("exit_address", DataType::Utf8, true),
+        field("address_time", ts(), true),
+        field("published", ts(), true),
+        field("last_status", ts(), true),
+        field("source_file", DataType::Utf8, false),
+        field("source_member", DataType::Utf8, true),
+    ])
+}
+
+pub struct ExitListsBuilder {
+    downloaded: TimestampMillisecondBuilder,
+    fingerprint: StringBuilder,
+    exit_address: StringBuilder,
+    address_time: TimestampMillisecondBuilder,
+    published: TimestampMillisecondBuilder,
+    last_status: TimestampMillisecondBuilder,
+    source_file: StringBuilder,
+    source_member: StringBuilder,
+}
+
+impl Default for ExitListsBuilder {
+    fn default() -> Self {
+        ExitListsBuilder {
+            downloaded: ts_builder(),
+            fingerprint: StringBuilder::new(),
+            exit_address: StringBuilder::new(),
+            address_time: ts_builder(),
+            published: ts_builder(),
+            last_status: ts_builder(),
+            source_file: StringBuilder::new(),
+            source_member: StringBuilder::new(),
+        }
+    }
+}
+
+impl ExitListsBuilder {
+    /// One row per (node, exit address); a node without addresses still gets one row.
+    pub fn push(&mut self, downloaded: i64, node: &ExitNode, source: Source) {
+        let addresses: Vec<(Option<&str>, Option<i64>)> = if node.addresses.is_empty() {
+            vec![(None, None)]
+        } else {
+            node.addresses
+                .iter()
+                .map(|(a, t)| (Some(a.as_str()), Some(*t)))
+                .collect()
+        };
+        for (address, time) in addresses {
+            self.downloaded.append_value(millis(downloaded));
+            self.fingerprint.append_value(&node.fingerprint);
+            self.exit_address.append_option(address);
+            self.address_time.append_option(time.map(millis));
+            self.published.append_option(node.published.map(millis));
+            self.last_status.append_option(node.last_status.map(millis));
+            self.source_file.append_value(source.file);
+            self.source_member.append_option(source.member);
+        }
+    }
+}
+
+/// The time an exit list is filed under: its `Downloaded` header, or for lists without one
+/// (check.torproject.org's `exit-addresses`) the latest time the list mentions.
+pub fn exit_list_time(list: &ExitList) -> Option<i64> {
+    list.downloaded.or_else(|| {
+        list.nodes
+            .iter()
+            .flat_map(|n| {
+                n.addresses
+                    .iter()
+                    .map(|a| a.1)
+                    .chain(n.last_status)
+                    .chain(n.published)
+            })
+            .max()
+    })
+}
+
+impl BatchBuilder for ExitListsBuilder {
+    fn len(&self) -> usize {
+        self.downloaded.len()
+    }
+    fn finish(&mut self) -> RecordBatch {
+        finish(
+            &exit_lists_schema(),
+            vec![
+                Arc::new(self.downloaded.finish().with_timezone("UTC")),
+                Arc::new(self.fingerprint.finish()),
+                Arc::new(self.exit_address.finish()),
+                Arc::new(self.address_time.finish().with_timezone("UTC")),
+                Arc::new(self.published.finish().with_timezone("UTC")),
+                Arc::new(self.last_status.finish().with_timezone("UTC")),
+                Arc::new(self.source_file.finish()),
+                Arc::new(self.source_member.finish()),
+            ],
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// imports (the manifest) and import_errors
+
+pub fn imports_schema() -> SchemaRef {
+    cached_schema!(vec![
+        field("sha256", DataType::Utf8, false),
+        field("path", DataType::Utf8, false),
+        field("file_name", DataType::Utf8, false),
+        field("size", DataType::Int64, false),
+        field("format", DataType::Utf8, false),
+        field("status", DataType::Utf8, false),
+        field("duplicate_of", DataType::Utf8, true),
+        field("members", DataType::Int64, false),
+        field("documents_imported", DataType::Int64, false),
+        field("documents_skipped", DataType::Int64, false),
+        field("documents_rejected", DataType::Int64, false),
+        field("document_counts", str_list(), false),
+        field("rows", str_list(), false),
+        field("errors", DataType::Int64, false),
+        field("tool_version", DataType::Utf8, false),
+        field("started", ts(), false),
+        field("finished", ts(), false),
+    ])
+}
+
+/// One manifest row.
+#[derive(Debug, Clone, Default)]
+pub struct ImportRecord {
+    pub sha256: String,
+    pub path: String,
+    pub file_name: String,
+    pub size: i64,
+    pub format: String,
+    /// `ok`, `errors` (imported, some documents or lines rejected), `failed` (the input
+    /// could not be read to its end) or `duplicate` (same content as `duplicate_of`).
+    pub status: String,
+    pub duplicate_of: Option<String>,
+    pub members: i64,
+    pub documents_imported: i64,
+    pub documents_skipped: i64,
+    pub documents_rejected: i64,
+    /// `type=imported/skipped/rejected` per document type seen, e.g.
+    /// `network-status-consensus-3=720/0/0`.
+    pub document_counts: Vec<String>,
+    /// `dataset=rows` written per dataset.
+    pub rows: Vec<String>,
+    pub errors: i64,
+    pub tool_version: String,
+    /// Milliseconds since the epoch.
+    pub started_ms: i64,
+    pub finished_ms: i64,
+}
+
+#[derive(Default)]
+pub struct ImportsBuilder {
+    rows: Vec<ImportRecord>,
+}
+
+impl ImportsBuilder {
+    pub fn push(&mut self, record: ImportRecord) {
+        self.rows.push(record);
+    }
+}
+
+impl BatchBuilder for ImportsBuilder {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+    fn finish(&mut self) -> RecordBatch {
+        let rows = std::mem::take(&mut self.rows);
+        let strings = |f: &dyn Fn(&ImportRecord) -> Option<&str>| -> ArrayRef {
+            let mut b = StringBuilder::new();
+            rows.iter().for_each(|r| b.append_option(f(r)));
+            Arc::new(b.finish())
+        };
+        let ints = |f: &dyn Fn(&ImportRecord) -> i64| -> ArrayRef {
+            let mut b = Int64Builder::new();
+            rows.iter().for_each(|r| b.append_value(f(r)));
+            Arc::new(b.finish())
+        };
+        let lists = |f: &dyn Fn(&ImportRecord) -> &Vec<String>| -> ArrayRef {
+            let mut b = ListBuilder::new(StringBuilder::new());
+            rows.iter()
+                .for_each(|r| push_str_list(&mut b, f(r).iter().map(String::as_str)));
+            Arc::new(b.finish())
+        };
+        let times = |f: &dyn Fn(&ImportRecord) -> i64| -> ArrayRef {
+            let mut b = ts_builder();
+            rows.iter().for_each(|r| b.append_value(f(r)));
+            Arc::new(b.finish().with_timezone("UTC"))
+        };
+        finish(
+            &imports_schema(),
+            vec![
+                strings(&|r| Some(&r.sha256)),
+                strings(&|r| Some(&r.path)),
+                strings(&|r| Some(&r.file_name)),
+                ints(&|r| r.size),
+                strings(&|r| Some(&r.format)),
+                strings(&|r| Some(&r.status)),
+                strings(&|r| r.duplicate_of.as_deref()),
+                ints(&|r| r.members),
+                ints(&|r| r.documents_imported),
+                ints(&|r| r.documents_skipped),
+                ints(&|r| r.documents_rejected),
+                lists(&|r| &r.document_counts),
+                lists(&|r| &r.rows),
+                ints(&|r| r.errors),
+                strings(&|r| Some(&r.tool_version)),
+                times(&|r| r.started_ms),
+                times(&|r| r.finished_ms),
+            ],
+        )
+    }
+}
+
+pub fn import_errors_schema() -> SchemaRef {
+    cached_schema!(vec![
+        field("source_sha256", DataType::Utf8, false),
+        field("source_file", DataType::Utf8, false),
+        field("source_member", DataType::Utf8, true),
+        field("line", DataType::UInt32, false),
+        field("document_type", DataType::Utf8, true),
+        field("kind", DataType::Utf8, false),
+        field("message", DataType::Utf8, false),
+    ])
+}
+
+/// One rejected document, line or unreadable piece of input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportError {
+    pub source_sha256: String,
+    /// The input path as given (messages must name the file).
+    pub source_file: String,
+    pub source_member: Option<String>,
+    /// 1-based line within the member (or plain file); 0 when no line applies.
+    pub line: u32,
+    pub document_type: Option<String>,
+    pub kind: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ImportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.source_file)?;
+        if let Some(member) = &self.source_member {
+            write!(f, ": member {member}")?;
+        }
+        if self.line > 0 {
+            write!(f, ": line {}", self.line)?;
+        }
+        if let Some(t) = &self.document_type {
+            write!(f, ": {t}")?;
+        }
+        write!(f, ": {} [{}]", self.message, self.kind)
+    }
+}
+
+#[derive(Default)]
+pub struct ImportErrorsBuilder {
+    source_sha256: StringBuilder,
+    source_file: StringBuilder,
+    source_member: StringBuilder,
+    line: UInt32Builder,
+    document_type: StringBuilder,
+    kind: StringBuilder,
+    message: StringBuilder,
+}
+
+impl ImportErrorsBuilder {
+    pub fn push(&mut self, e: &ImportError) {
+        self.source_sha256.append_value(&e.source_sha256);
+        self.source_file.append_value(&e.source_file);
+        self.source_member.append_option(e.source_member.as_deref());
+        self.line.append_value(e.line);
+        self.document_type.append_option(e.document_type.as_deref());
+        self.kind.append_value(&e.kind);
+        self.message.append_value(&e.message);
+    }
+}
+
+impl BatchBuilder for ImportErrorsBuilder {
+    fn len(&self) -> usize {
+        self.line.len()
+    }
+    fn finish(&mut self) -> RecordBatch {
+        finish(
+            &import_errors_schema(),
+            vec![
+                Arc::new(self.source_sha256.finish()),
+                Arc::new(self.source_file.finish()),
+                Arc::new(self.source_member.finish()),
+                Arc::new(self.line.finish()),
+                Arc::new(self.document_type.finish()),
+                Arc::new(self.kind.finish()),
+                Arc::new(self.message.finish()),
+            ],
+        )
+    }
+}

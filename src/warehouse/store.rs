@@ -1,0 +1,411 @@
+//! On-disk side of the warehouse: the lock, staging runs (sorted batches, spilled as
+//! LZ4-compressed Arrow IPC), the k-way merge with de-duplication that produces a partition's
+//! single Parquet file, and atomic replacement of that file.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use arrow::array::{ArrayRef, UInt32Array};
+use arrow::compute::{interleave_record_batch, take_record_batch};
+use arrow::ipc::reader::FileReader;
+use arrow::ipc::writer::{FileWriter, IpcWriteOptions};
+use arrow::ipc::CompressionType;
+use arrow::record_batch::RecordBatch;
+use arrow::row::{RowConverter, Rows, SortField};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
+
+use super::{Dataset, PartitionKey};
+
+/// Rows per batch when reading runs and writing merged output.
+const CHUNK_ROWS: usize = 8192;
+/// Rows per Parquet row group.
+const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// An open warehouse folder, held under an exclusive lock for the life of the value.
+pub struct Warehouse {
+    root: PathBuf,
+    _lock: File,
+}
+
+impl Warehouse {
+    /// Opens (creating if needed) a warehouse, takes its lock, and removes staging files an
+    /// interrupted run may have left.
+    pub fn open(root: &Path) -> Result<Self> {
+        fs::create_dir_all(root)
+            .with_context(|| format!("cannot create warehouse folder {}", root.display()))?;
+        let lock_path = root.join(".lock");
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| {
+                format!(
+                    "cannot open {} (is the warehouse writable?)",
+                    lock_path.display()
+                )
+            })?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                bail!(
+                    "warehouse {} is in use by another relaytrail process",
+                    root.display()
+                )
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
+            }
+        }
+        let warehouse = Warehouse {
+            root: root.to_path_buf(),
+            _lock: lock,
+        };
+        let staging = warehouse.staging_root();
+        if staging.exists() {
+            fs::remove_dir_all(&staging)
+                .with_context(|| format!("cannot clean {}", staging.display()))?;
+        }
+        Ok(warehouse)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Folder for spilled runs; readers never look here.
+    pub fn staging_root(&self) -> PathBuf {
+        self.root.join("_staging")
+    }
+
+    /// The Parquet file of one partition.
+    pub fn partition_file(&self, dataset: &Dataset, key: PartitionKey) -> PathBuf {
+        self.root
+            .join(dataset.name)
+            .join(key.relative_dir())
+            .join("part-0.parquet")
+    }
+
+    /// Reads a whole (small) dataset partition, e.g. the manifest; empty if absent.
+    pub fn read_partition(&self, dataset: &Dataset, key: PartitionKey) -> Result<Vec<RecordBatch>> {
+        let path = self.partition_file(dataset, key);
+        if !path.exists() {
+            return Ok(Vec::new());
+        }
+        parquet_batches(dataset, &path)?.collect()
+    }
+}
+
+/// A sorted run of rows waiting to be merged into a partition.
+pub enum Run {
+    Memory(RecordBatch),
+    Spilled(PathBuf),
+}
+
+/// The total order of a dataset's rows: its key columns, then every other column.
+struct RowOrder {
+    key_columns: Vec<usize>,
+    tie_columns: Vec<usize>,
+    key: RowConverter,
+    tie: RowConverter,
+}
+
+impl RowOrder {
+    fn new(dataset: &Dataset) -> Result<Self> {
+        let schema = &dataset.schema;
+        let key_columns = dataset
+            .sort_key
+            .iter()
+            .map(|name| schema.index_of(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tie_columns: Vec<usize> = (0..schema.fields().len())
+            .filter(|i| !key_columns.contains(i))
+            .collect();
+        let converter = |columns: &[usize]| {
+            RowConverter::new(
+                columns
+                    .iter()
+                    .map(|&i| SortField::new(schema.field(i).data_type().clone()))
+                    .collect(),
+            )
+        };
+        Ok(RowOrder {
+            key: converter(&key_columns)?,
+            tie: converter(&tie_columns)?,
+            key_columns,
+            tie_columns,
+        })
+    }
+
+    fn rows(&self, batch: &RecordBatch) -> Result<(Rows, Rows)> {
+        let pick = |columns: &[usize]| -> Vec<ArrayRef> {
+            columns.iter().map(|&i| batch.column(i).clone()).collect()
+        };
+        Ok((
+            self.key.convert_columns(&pick(&self.key_columns))?,
+            self.tie.convert_columns(&pick(&self.tie_columns))?,
+        ))
+    }
+}
+
+/// Sorts a batch into the dataset's order (duplicates are kept; the merge drops them).
+pub fn sort_batch(dataset: &Dataset, batch: &RecordBatch) -> Result<RecordBatch> {
+    let order = RowOrder::new(dataset)?;
+    let (key, tie) = order.rows(batch)?;
+    let mut indices: Vec<u32> = (0..batch.num_rows() as u32).collect();
+    indices.sort_unstable_by(|&a, &b| {
+        key.row(a as usize)
+            .cmp(&key.row(b as usize))
+            .then_with(|| tie.row(a as usize).cmp(&tie.row(b as usize)))
+    });
+    Ok(take_record_batch(batch, &UInt32Array::from(indices))?)
+}
+
+/// Writes a sorted batch to `path` as a run (Arrow IPC, LZ4, in small batches).
+pub fn spill(batch: &RecordBatch, path: &Path) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let options =
+        IpcWriteOptions::default().try_with_compression(Some(CompressionType::LZ4_FRAME))?;
+    let mut writer =
+        FileWriter::try_new_with_options(std::io::BufWriter::new(file), &batch.schema(), options)?;
+    for chunk in chunks(batch) {
+        writer.write(&chunk)?;
+    }
+    writer.finish()?;
+    Ok(())
+}
+
+fn chunks(batch: &RecordBatch) -> impl Iterator<Item = RecordBatch> + '_ {
+    (0..batch.num_rows())
+        .step_by(CHUNK_ROWS)
+        .map(move |start| batch.slice(start, CHUNK_ROWS.min(batch.num_rows() - start)))
+}
+
+type BatchIter = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
+
+fn run_batches(run: Run) -> Result<BatchIter> {
+    Ok(match run {
+        Run::Memory(batch) => {
+            let parts: Vec<RecordBatch> = chunks(&batch).collect();
+            Box::new(parts.into_iter().map(Ok))
+        }
+        Run::Spilled(path) => {
+            let file =
+                File::open(&path).with_context(|| format!("cannot open run {}", path.display()))?;
+            let reader = FileReader::try_new(std::io::BufReader::new(file), None)?;
+            Box::new(reader.map(|b| b.map_err(anyhow::Error::from)))
+        }
+    })
+}
+
+fn parquet_batches(dataset: &Dataset, path: &Path) -> Result<BatchIter> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .with_context(|| format!("{} is not a readable Parquet file", path.display()))?;
+    if builder.schema().fields() != dataset.schema.fields() {
+        bail!(
+            "{} was written with a different schema than this relaytrail version's {} schema; \
+             re-import into a new warehouse",
+            path.display(),
+            dataset.name
+        );
+    }
+    let reader = builder.with_batch_size(CHUNK_ROWS).build()?;
+    let path = path.to_path_buf();
+    Ok(Box::new(reader.map(move |b| {
+        b.with_context(|| format!("reading {}", path.display()))
+    })))
+}
+
+/// One input of the merge: a stream of sorted batches and the current position in it.
+struct Cursor {
+    batches: BatchIter,
+    current: Option<(RecordBatch, Rows, Rows)>,
+    pos: usize,
+    /// Index of the current batch in the merge's `pending` list.
+    pending_index: usize,
+}
+
+impl Cursor {
+    fn advance_batch(&mut self, order: &RowOrder, pending: &mut Vec<RecordBatch>) -> Result<()> {
+        self.current = None;
+        self.pos = 0;
+        for batch in self.batches.by_ref() {
+            let batch = batch?;
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            let (key, tie) = order.rows(&batch)?;
+            self.pending_index = pending.len();
+            pending.push(batch.clone());
+            self.current = Some((batch, key, tie));
+            break;
+        }
+        Ok(())
+    }
+}
+
+/// Merges `runs` (each sorted) with the partition's existing file into a new partition file,
+/// keeping the first row of each key, and atomically replaces the old file. Returns the
+/// number of rows in the new file.
+pub fn merge_into_partition(
+    warehouse: &Warehouse,
+    dataset: &Dataset,
+    key: PartitionKey,
+    runs: Vec<Run>,
+) -> Result<u64> {
+    let target = warehouse.partition_file(dataset, key);
+    let mut sources: Vec<BatchIter> = Vec::new();
+    if target.exists() {
+        sources.push(parquet_batches(dataset, &target)?);
+    }
+    for run in runs {
+        sources.push(run_batches(run)?);
+    }
+    let dir = target.parent().expect("partition file has a folder");
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let temp = dir.join(format!(".part-0.parquet.tmp-{}", std::process::id()));
+    let result = write_merged(dataset, sources, &temp);
+    let rows = match result {
+        Ok(rows) => rows,
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            return Err(e.context(format!("writing {}", target.display())));
+        }
+    };
+    fs::rename(&temp, &target)
+        .with_context(|| format!("cannot move {} into place", target.display()))?;
+    sync_dir(dir);
+    Ok(rows)
+}
+
+fn write_merged(dataset: &Dataset, sources: Vec<BatchIter>, temp: &Path) -> Result<u64> {
+    let order = RowOrder::new(dataset)?;
+    let mut pending: Vec<RecordBatch> = Vec::new();
+    let mut cursors = Vec::with_capacity(sources.len());
+    for batches in sources {
+        let mut cursor = Cursor {
+            batches,
+            current: None,
+            pos: 0,
+            pending_index: 0,
+        };
+        cursor.advance_batch(&order, &mut pending)?;
+        cursors.push(cursor);
+    }
+    let file = File::create(temp).with_context(|| format!("cannot create {}", temp.display()))?;
+    let mut writer = ArrowWriter::try_new(
+        file,
+        dataset.schema.clone(),
+        Some(writer_properties(dataset)),
+    )?;
+    let mut selected: Vec<(usize, usize)> = Vec::with_capacity(CHUNK_ROWS);
+    let mut last_key: Option<Vec<u8>> = None;
+    let mut rows_written = 0u64;
+
+    loop {
+        // The cursor whose current row comes first; ties between cursors go to the earlier one.
+        let mut best: Option<usize> = None;
+        for (i, cursor) in cursors.iter().enumerate() {
+            let Some((_, key, tie)) = &cursor.current else {
+                continue;
+            };
+            best = match best {
+                None => Some(i),
+                Some(b) => {
+                    let (_, bkey, btie) = cursors[b].current.as_ref().expect("best has a batch");
+                    let pos_b = cursors[b].pos;
+                    let ordering = key
+                        .row(cursor.pos)
+                        .cmp(&bkey.row(pos_b))
+                        .then_with(|| tie.row(cursor.pos).cmp(&btie.row(pos_b)));
+                    if ordering.is_lt() {
+                        Some(i)
+                    } else {
+                        Some(b)
+                    }
+                }
+            };
+        }
+        let Some(b) = best else { break };
+        let cursor = &mut cursors[b];
+        let (batch_len, is_new_key) = {
+            let (batch, key, _) = cursor.current.as_ref().expect("best has a batch");
+            let row = key.row(cursor.pos);
+            let is_new = last_key.as_deref() != Some(row.as_ref());
+            if is_new {
+                let buf = last_key.get_or_insert_with(Vec::new);
+                buf.clear();
+                buf.extend_from_slice(row.as_ref());
+            }
+            (batch.num_rows(), is_new)
+        };
+        if is_new_key {
+            selected.push((cursor.pending_index, cursor.pos));
+        }
+        cursor.pos += 1;
+        if cursor.pos == batch_len {
+            cursor.advance_batch(&order, &mut pending)?;
+        }
+        if selected.len() >= CHUNK_ROWS {
+            rows_written += flush(&mut writer, &mut pending, &mut selected, &mut cursors)?;
+        }
+    }
+    rows_written += flush(&mut writer, &mut pending, &mut selected, &mut cursors)?;
+    let mut file = writer.into_inner()?;
+    file.flush()?;
+    file.sync_all()?;
+    Ok(rows_written)
+}
+
+/// Writes the selected rows and drops batches no cursor needs any more.
+fn flush(
+    writer: &mut ArrowWriter<File>,
+    pending: &mut Vec<RecordBatch>,
+    selected: &mut Vec<(usize, usize)>,
+    cursors: &mut [Cursor],
+) -> Result<u64> {
+    let n = selected.len() as u64;
+    if n > 0 {
+        let refs: Vec<&RecordBatch> = pending.iter().collect();
+        let out = interleave_record_batch(&refs, selected)?;
+        writer.write(&out)?;
+        selected.clear();
+    }
+    let mut kept = Vec::new();
+    for cursor in cursors.iter_mut() {
+        if let Some((batch, _, _)) = &cursor.current {
+            cursor.pending_index = kept.len();
+            kept.push(batch.clone());
+        }
+    }
+    *pending = kept;
+    Ok(n)
+}
+
+fn writer_properties(dataset: &Dataset) -> WriterProperties {
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("valid zstd level"),
+        ))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+    for column in dataset.bloom_columns {
+        props = props.set_column_bloom_filter_enabled(ColumnPath::from(*column), true);
+    }
+    props.build()
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
