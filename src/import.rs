@@ -45,6 +45,9 @@ pub struct ImportOptions {
     /// Re-import inputs the manifest already lists.
     pub force: bool,
     pub progress: bool,
+    /// Rows buffered per partition before a sorted run is spilled to disk; `None` uses each
+    /// dataset's default. Lower it to bound memory further (or to exercise spilling).
+    pub spill_rows: Option<usize>,
 }
 
 /// The outcome of an import run.
@@ -140,7 +143,14 @@ pub fn import(options: &ImportOptions) -> Result<ImportSummary> {
         let staging = warehouse.staging_root().join(format!("wave-{wave_number}"));
         let staged: Vec<Result<StagedInput>> = pool.install(|| {
             wave.par_iter()
-                .map(|input| stage_input(input, &staging.join(&input.sha256[..16]), &multi))
+                .map(|input| {
+                    stage_input(
+                        input,
+                        &staging.join(&input.sha256[..16]),
+                        options.spill_rows,
+                        &multi,
+                    )
+                })
                 .collect()
         });
         let mut groups: BTreeMap<(DatasetId, PartitionKey), Vec<Run>> = BTreeMap::new();
@@ -318,13 +328,15 @@ struct RunSink {
 /// Row buffers of one dataset, one per partition.
 struct Buffers<B> {
     id: DatasetId,
+    spill_rows: usize,
     by_partition: BTreeMap<PartitionKey, B>,
 }
 
 impl<B: BatchBuilder> Buffers<B> {
-    fn new(id: DatasetId) -> Self {
+    fn new(id: DatasetId, spill_rows: Option<usize>) -> Self {
         Buffers {
             id,
+            spill_rows: spill_rows.unwrap_or(id.dataset().spill_rows).max(1),
             by_partition: BTreeMap::new(),
         }
     }
@@ -341,7 +353,7 @@ impl<B: BatchBuilder> Buffers<B> {
         push(builder);
         let dataset = self.id.dataset();
         *sink.rows.entry(dataset.name).or_default() += (builder.len() - before) as u64;
-        if builder.len() >= dataset.spill_rows {
+        if builder.len() >= self.spill_rows {
             let sorted = sort_batch(&dataset, &builder.finish())?;
             sink.spilled += 1;
             let path = sink
@@ -384,7 +396,12 @@ struct Stager<'a> {
     members: i64,
 }
 
-fn stage_input(input: &InputFile, staging: &Path, multi: &MultiProgress) -> Result<StagedInput> {
+fn stage_input(
+    input: &InputFile,
+    staging: &Path,
+    spill_rows: Option<usize>,
+    multi: &MultiProgress,
+) -> Result<StagedInput> {
     let started = now_ms();
     let bar = multi.add(ProgressBar::new(input.size));
     bar.set_style(
@@ -402,10 +419,10 @@ fn stage_input(input: &InputFile, staging: &Path, multi: &MultiProgress) -> Resu
             runs: Vec::new(),
             rows: BTreeMap::new(),
         },
-        consensuses: Buffers::new(DatasetId::Consensuses),
-        entries: Buffers::new(DatasetId::ConsensusEntries),
-        descriptors: Buffers::new(DatasetId::ServerDescriptors),
-        exits: Buffers::new(DatasetId::ExitLists),
+        consensuses: Buffers::new(DatasetId::Consensuses, spill_rows),
+        entries: Buffers::new(DatasetId::ConsensusEntries, spill_rows),
+        descriptors: Buffers::new(DatasetId::ServerDescriptors, spill_rows),
+        exits: Buffers::new(DatasetId::ExitLists, spill_rows),
         counts: BTreeMap::new(),
         errors: Vec::new(),
         members: 0,

@@ -26,6 +26,9 @@ enum Command {
     Import(ImportArgs),
     /// Generate a synthetic CollecTor archive with planted actors and ground truth.
     Generate(relaytrail::synth::GenerateArgs),
+    /// Decompress a file to nowhere and report the time (the benchmark's baseline).
+    #[command(hide = true)]
+    Decode { file: PathBuf },
 }
 
 #[derive(clap::Args)]
@@ -45,6 +48,9 @@ struct ImportArgs {
     /// Do not draw progress bars.
     #[arg(long)]
     quiet: bool,
+    /// Rows buffered per partition before a sorted run is spilled to disk (lower = less memory).
+    #[arg(long)]
+    spill_rows: Option<usize>,
 }
 
 fn default_threads() -> usize {
@@ -59,6 +65,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Import(args) => run_import(args),
         Command::Generate(args) => relaytrail::synth::generate(&args).map(|()| ExitCode::SUCCESS),
+        Command::Decode { file } => decode(&file),
     };
     match result {
         Ok(code) => code,
@@ -69,6 +76,17 @@ fn main() -> ExitCode {
     }
 }
 
+fn decode(file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let start = std::time::Instant::now();
+    let bytes = relaytrail::archive::decode_only(file)?;
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "decoded {bytes} bytes in {seconds:.3} s ({:.1} MB/s)",
+        bytes as f64 / seconds / 1e6
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let options = relaytrail::import::ImportOptions {
         inputs: args.inputs,
@@ -76,6 +94,7 @@ fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         threads: args.threads,
         force: args.force,
         progress: !args.quiet && std::io::stderr().is_terminal(),
+        spill_rows: args.spill_rows,
     };
     let summary = relaytrail::import::import(&options)?;
     for e in summary.errors.iter().take(ERRORS_SHOWN) {

@@ -203,11 +203,7 @@ pub fn read_members(
     };
     let (head, reader) = read_head(BufReader::with_capacity(1 << 20, counted))
         .map_err(|e| problem(ErrorKind::Io, None, &format!("cannot read: {e}")))?;
-    let decoded: Box<dyn Read> = match sniff_format(&head) {
-        Format::Xz => Box::new(xz_decoder(BufReader::new(reader))),
-        Format::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
-        Format::Tar | Format::Plain => Box::new(reader),
-    };
+    let decoded = decoder(sniff_format(&head), reader);
     let (inner_head, mut decoded) =
         read_head(decoded).map_err(|e| problem(ErrorKind::Archive, None, &decode_error(&e)))?;
     if is_tar_header(&inner_head) {
@@ -227,6 +223,23 @@ pub fn read_members(
         }
         on_member(Member { name: None, data });
         Ok(())
+    }
+}
+
+/// Decompresses `path` to nowhere and returns the number of decompressed bytes: the
+/// decode-only baseline the import benchmark compares against.
+pub fn decode_only(path: &Path) -> io::Result<u64> {
+    let (head, reader) = read_head(BufReader::with_capacity(1 << 20, File::open(path)?))?;
+    let mut decoded = decoder(sniff_format(&head), reader);
+    io::copy(&mut decoded, &mut io::sink())
+}
+
+/// The decompressing reader for a container format.
+fn decoder<R: Read + Send + 'static>(format: Format, reader: R) -> Box<dyn Read + Send> {
+    match format {
+        Format::Xz => Box::new(xz_decoder(BufReader::new(reader))),
+        Format::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
+        Format::Tar | Format::Plain => Box::new(reader),
     }
 }
 

@@ -25,14 +25,56 @@ pub fn read_fixture(relative: &str) -> Vec<u8> {
 
 /// Imports `inputs` into `warehouse` with `threads` inputs at once.
 pub fn import_into(warehouse: &Path, inputs: &[PathBuf], threads: usize) -> ImportSummary {
+    import_with(warehouse, inputs, threads, None)
+}
+
+/// Like [`import_into`], spilling sorted runs every `spill_rows` rows.
+pub fn import_with(
+    warehouse: &Path,
+    inputs: &[PathBuf],
+    threads: usize,
+    spill_rows: Option<usize>,
+) -> ImportSummary {
     import(&ImportOptions {
         inputs: inputs.to_vec(),
         warehouse: warehouse.to_path_buf(),
         threads,
         force: false,
         progress: false,
+        spill_rows,
     })
     .expect("import runs")
+}
+
+/// SHA-256 of every data file of the warehouse (the manifest tables, which hold run times,
+/// excluded), keyed by path relative to the warehouse.
+pub fn data_file_hashes(warehouse: &Path) -> std::collections::BTreeMap<String, String> {
+    use sha2::Digest;
+    let mut out = std::collections::BTreeMap::new();
+    for dataset in [
+        "consensuses",
+        "consensus_entries",
+        "server_descriptors",
+        "exit_lists",
+    ] {
+        for file in dataset_files(warehouse, dataset) {
+            let bytes = std::fs::read(&file).unwrap();
+            let rel = file.strip_prefix(warehouse).unwrap().display().to_string();
+            out.insert(rel, hex::encode(sha2::Sha256::digest(&bytes)));
+        }
+    }
+    out
+}
+
+/// Files (any kind) below the warehouse whose names mark them as temporary.
+pub fn leftover_temp_files(warehouse: &Path) -> Vec<PathBuf> {
+    walk(warehouse)
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            name.contains(".tmp") || p.components().any(|c| c.as_os_str() == "_staging")
+        })
+        .collect()
 }
 
 /// Imports fixtures (relative to tests/fixtures) into a fresh temporary warehouse.

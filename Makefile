@@ -1,0 +1,67 @@
+# relaytrail — every dataset is regenerated from the previous stage by a target here.
+# `make -n <target>` shows exactly what runs.
+
+SHELL := bash
+CACHE_HOME := $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME),$(HOME)/.cache)
+export CARGO_TARGET_DIR ?= $(CACHE_HOME)/relaytrail-target
+BIN := $(CARGO_TARGET_DIR)/release/relaytrail
+VENV ?= $(CACHE_HOME)/relaytrail-venv
+PYTHON := $(VENV)/bin/python
+
+RAW ?= data/raw
+WAREHOUSE ?= data/warehouse
+DEMO_RAW ?= data/raw/demo
+DEMO_WAREHOUSE ?= data/warehouse-demo
+BENCH_DIR ?= data/bench
+
+.PHONY: build test test-rust test-python venv import demo demo-data bench fmt lint clean
+
+build:
+	cargo build --release
+
+## Rust unit and integration tests, then the Python checks of the written Parquet.
+test: test-rust test-python
+
+test-rust:
+	cargo test --release
+
+test-python: build venv
+	RELAYTRAIL_BIN=$(BIN) $(PYTHON) -m pytest -q tests/python
+
+## Python environment for the Parquet checks (and, later, the notebooks).
+venv: $(VENV)/.installed
+$(VENV)/.installed: tests/python/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+	touch $@
+
+## Import everything under $(RAW) (tarballs, recent/ files, folders) into $(WAREHOUSE).
+import: build
+	$(BIN) import $(RAW) --warehouse $(WAREHOUSE)
+
+## The README's first command: generate the demo archive, import it.
+demo: demo-data
+	$(BIN) import $(DEMO_RAW) --warehouse $(DEMO_WAREHOUSE)
+	@echo "demo warehouse: $(DEMO_WAREHOUSE) (schema: docs/warehouse.md)"
+
+## The small default demo archive (regenerated when the default scenario changes).
+demo-data: $(DEMO_RAW)/.generated
+$(DEMO_RAW)/.generated: data/scenarios/default.toml
+	$(MAKE) build
+	rm -rf $(DEMO_RAW)
+	$(BIN) generate --out $(DEMO_RAW) --start 2021-08 --months 5 --relays 1500 --seed 1
+	touch $@
+
+## Import throughput against decode-only time and peak RSS; results in $(BENCH_DIR)/results.md.
+bench: build
+	scripts/bench.sh $(BIN) $(BENCH_DIR)
+
+fmt:
+	cargo fmt
+
+lint:
+	cargo fmt --check
+	cargo clippy --release --all-targets -- -D warnings
+
+clean:
+	rm -rf $(DEMO_WAREHOUSE) $(WAREHOUSE) $(BENCH_DIR)/work

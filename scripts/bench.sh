@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Import benchmark: a generated full-size month (7000 relays, 720 hourly consensuses and its
+# server descriptors) is imported tarball by tarball; each import is timed next to decode-only
+# (the same liblzma build decompressing the same tarball to nowhere), with peak RSS.
+# Usage: scripts/bench.sh <relaytrail binary> <bench folder>; writes <bench folder>/results.md.
+set -euo pipefail
+BIN=${1:?relaytrail binary}
+DIR=${2:?bench folder}
+MONTH=${BENCH_MONTH:-2021-10}
+RELAYS=${BENCH_RELAYS:-7000}
+mkdir -p "$DIR"
+ARCHIVE="$DIR/archive-$MONTH-$RELAYS"
+if [ ! -f "$ARCHIVE/.complete" ]; then
+  echo "generating a full-size month ($RELAYS relays, $MONTH) into $ARCHIVE (once; reused afterwards)"
+  rm -rf "$ARCHIVE"
+  "$BIN" generate --out "$ARCHIVE" --start "$MONTH" --months 1 --relays "$RELAYS" --seed 7
+  touch "$ARCHIVE/.complete"
+fi
+CONS="$ARCHIVE/relay-descriptors/consensuses/consensuses-$MONTH.tar.xz"
+DESC="$ARCHIVE/relay-descriptors/server-descriptors/server-descriptors-$MONTH.tar.xz"
+WORK="$DIR/work"
+RESULTS="$DIR/results.md"
+
+# Runs a command under /usr/bin/time; prints "<wall seconds> <peak RSS KiB>"; the
+# command's stderr goes to $DIR/last.log.
+measure() {
+  local log
+  log=$(mktemp)
+  /usr/bin/time -f "%e %M" -o "$log" "$@" > /dev/null 2> "$DIR/last.log" || true
+  cat "$log"
+  rm -f "$log"
+}
+
+row() {
+  local name=$1 tarball=$2
+  local decoded_bytes decode_s import_s rss docs
+  # Warm the page cache so both runs read from memory.
+  cat "$tarball" > /dev/null
+  decoded_bytes=$("$BIN" decode "$tarball" | awk '{print $2}')
+  read -r decode_s _ < <(measure "$BIN" decode "$tarball")
+  rm -rf "$WORK"
+  read -r import_s rss < <(measure "$BIN" import "$tarball" --warehouse "$WORK/wh" --quiet --threads 2)
+  docs=$(sed -n 's/.*: \([0-9]*\) documents imported.*/\1/p' "$DIR/last.log")
+  awk -v n="$name" -v sz="$(stat -c %s "$tarball")" -v dec="$decoded_bytes" -v ds="$decode_s" -v is="$import_s" -v rss="$rss" -v docs="$docs" 'BEGIN {
+    printf "| %s | %.1f | %.0f | %d | %.2f | %.2f | %.2fx | %.0f | %.0f | %.0f |\n",
+      n, sz/1e6, dec/1e6, docs, ds, is, is/ds, dec/1e6/is, docs/is, rss/1024 }' >> "$RESULTS"
+}
+
+{
+  echo "# relaytrail import benchmark"
+  echo
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -m); generated month $MONTH with $RELAYS relays."
+  echo "Decode = liblzma (same build) decompressing the tarball to nowhere; import = full import into an empty warehouse (2 threads)."
+  echo
+  echo "| tarball | xz MB | decompressed MB | documents | decode s | import s | import/decode | import MB/s | docs/s | peak RSS MiB |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+} > "$RESULTS"
+row "consensuses-$MONTH" "$CONS"
+row "server-descriptors-$MONTH" "$DESC"
+rm -rf "$WORK"
+cat "$RESULTS"
