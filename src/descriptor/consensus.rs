@@ -4,7 +4,7 @@
 
 use super::tokenizer::{fields, Item, Tokenizer};
 use super::values::{
-    base64_exact, parse_i64, parse_ipv4, parse_port, parse_timestamp, text, timestamp_arg,
+    base64_exact, parse_i64, is_ipv4, parse_port, parse_timestamp, text, timestamp_arg,
 };
 use super::{ErrorKind, ParseError, Parsed};
 
@@ -209,10 +209,17 @@ pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<Consensus<'_>>, Pars
 }
 
 fn parse_r_line<'a>(item: &Item<'a>) -> Result<Entry<'a>, ParseError> {
-    let f: Vec<&[u8]> = item.fields().collect();
+    let mut f: [&[u8]; 8] = [&[]; 8];
+    let mut count = 0;
+    for field in item.fields() {
+        if count < 8 {
+            f[count] = field;
+        }
+        count += 1;
+    }
     // ns flavour: nickname identity digest date time address orport dirport (8 arguments);
     // microdesc flavour: no digest (7 arguments).
-    let (digest_field, rest) = match f.len() {
+    let (digest_field, rest) = match count {
         n if n >= 8 => (Some(f[2]), &f[3..8]),
         7 => (None, &f[2..7]),
         n => {
@@ -243,7 +250,9 @@ fn parse_r_line<'a>(item: &Item<'a>) -> Result<Entry<'a>, ParseError> {
             ),
         )
     })?;
-    parse_ipv4(rest[2]).ok_or_else(|| bad("IPv4 address", rest[2]))?;
+    if !is_ipv4(rest[2]) {
+        return Err(bad("IPv4 address", rest[2]));
+    }
     let or_port = parse_port(rest[3]).ok_or_else(|| bad("ORPort", rest[3]))?;
     let dir_port = parse_port(rest[4]).ok_or_else(|| bad("DirPort", rest[4]))?;
     Ok(Entry {

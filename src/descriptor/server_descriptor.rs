@@ -4,7 +4,7 @@
 
 use super::tokenizer::{Item, Tokenizer};
 use super::values::{
-    base64_exact, base64_object, fingerprint_hex, normalise_hex_fingerprint, parse_i64, parse_ipv4,
+    base64_exact, base64_object, fingerprint_hex, normalise_hex_fingerprint, parse_i64, is_ipv4,
     parse_port, parse_u64, text, timestamp_arg,
 };
 use super::{ErrorKind, ParseError, Parsed};
@@ -117,7 +117,9 @@ pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<ServerDescriptor<'_>
     let bad = |item: &Item, what: &str, value: &[u8]| {
         item.error(ErrorKind::BadValue, format!("bad {what} '{}'", text(value)))
     };
-    parse_ipv4(f[1]).ok_or_else(|| bad(&router, "router address", f[1]))?;
+    if !is_ipv4(f[1]) {
+        return Err(bad(&router, "router address", f[1]));
+    }
     let mut d = ServerDescriptor {
         digest: [0; 20],
         fingerprint: String::new(),

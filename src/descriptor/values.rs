@@ -136,13 +136,16 @@ pub fn timestamp_arg(item: &Item) -> Result<i64, ParseError> {
 
 /// Decodes a base64 (padding optional) value of exactly `N` bytes.
 pub fn base64_exact<const N: usize>(value: &[u8]) -> Option<[u8; N]> {
-    let mut out = [0u8; N];
-    // Decoding into a buffer one byte too large detects values that are too long.
-    let mut buffer = vec![0u8; N + 3];
+    // Decoding into a buffer larger than N detects values that are too long.
+    let mut buffer = [0u8; 64];
+    if N > 60 || value.len() > 80 {
+        return None;
+    }
     let n = BASE64.decode_slice(value, &mut buffer).ok()?;
     if n != N {
         return None;
     }
+    let mut out = [0u8; N];
     out.copy_from_slice(&buffer[..N]);
     Some(out)
 }
@@ -209,8 +212,24 @@ pub fn parse_port(value: &[u8]) -> Option<u16> {
 
 /// Validates a dotted-quad IPv4 address and returns it as text.
 pub fn parse_ipv4(value: &[u8]) -> Option<String> {
-    let s = std::str::from_utf8(value).ok()?;
-    s.parse::<std::net::Ipv4Addr>().ok().map(|a| a.to_string())
+    is_ipv4(value).then(|| text(value))
+}
+
+/// Whether `value` is a dotted-quad IPv4 address (no allocation).
+pub fn is_ipv4(value: &[u8]) -> bool {
+    let mut parts = 0;
+    for part in value.split(|&b| b == b'.') {
+        parts += 1;
+        let valid = !part.is_empty()
+            && part.len() <= 3
+            && part.iter().all(u8::is_ascii_digit)
+            && (part.len() == 1 || part[0] != b'0')
+            && digits(part).is_some_and(|n| n <= 255);
+        if !valid || parts > 4 {
+            return false;
+        }
+    }
+    parts == 4
 }
 
 /// Lossy UTF-8 text of a byte slice (free-text fields may hold Latin-1 or garbage).

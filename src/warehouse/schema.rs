@@ -53,12 +53,37 @@ fn millis(seconds: i64) -> i64 {
     seconds * 1000
 }
 
+/// Appends document bytes as text, decoding lossily only when they are not UTF-8.
+fn append_text(builder: &mut StringBuilder, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => builder.append_value(s),
+        Err(_) => builder.append_value(String::from_utf8_lossy(bytes)),
+    }
+}
+
+fn append_text_opt(builder: &mut StringBuilder, bytes: Option<&[u8]>) {
+    match bytes {
+        Some(b) => append_text(builder, b),
+        None => builder.append_null(),
+    }
+}
+
+/// Appends 20 bytes as 40 hex characters (upper or lower case) without allocating.
+fn append_hex(builder: &mut StringBuilder, bytes: &[u8; 20], upper: bool) {
+    let mut buf = [0u8; 40];
+    hex::encode_to_slice(bytes, &mut buf).expect("40 hex characters");
+    if upper {
+        buf.make_ascii_uppercase();
+    }
+    builder.append_value(std::str::from_utf8(&buf).expect("hex is ASCII"));
+}
+
 fn push_list<'x>(
     builder: &mut ListBuilder<StringBuilder>,
     values: impl IntoIterator<Item = &'x [u8]>,
 ) {
     for v in values {
-        builder.values().append_value(text(v));
+        append_text(builder.values(), v);
     }
     builder.append(true);
 }
@@ -300,30 +325,26 @@ impl Default for ConsensusEntriesBuilder {
 
 impl ConsensusEntriesBuilder {
     pub fn push(&mut self, valid_after: i64, e: &Entry) {
-        let mut hex_buf = [0u8; 40];
-        hex::encode_to_slice(e.identity, &mut hex_buf).expect("40 bytes");
-        hex_buf.make_ascii_uppercase();
-        self.fingerprint
-            .append_value(std::str::from_utf8(&hex_buf).expect("hex"));
+        append_hex(&mut self.fingerprint, &e.identity, true);
         self.valid_after.append_value(millis(valid_after));
-        self.nickname.append_value(text(e.nickname));
-        self.descriptor_digest
-            .append_option(e.digest.map(hex::encode));
+        append_text(&mut self.nickname, e.nickname);
+        match &e.digest {
+            Some(d) => append_hex(&mut self.descriptor_digest, d, false),
+            None => self.descriptor_digest.append_null(),
+        }
         self.published.append_value(millis(e.published));
-        self.address.append_value(text(e.address));
+        append_text(&mut self.address, e.address);
         self.or_port.append_value(e.or_port);
         self.dir_port.append_value(e.dir_port);
         push_list(&mut self.ipv6_addresses, e.or_addresses.iter().copied());
         push_list(&mut self.flags, e.flags.iter().copied());
-        self.version.append_option(e.version().map(text));
-        self.protocols.append_option(e.protocols.map(text));
+        append_text_opt(&mut self.version, e.version());
+        append_text_opt(&mut self.protocols, e.protocols);
         self.bandwidth.append_option(e.bandwidth);
-        self.measured
-            .append_value(e.bandwidth.is_some() && !e.unmeasured);
+        self.measured.append_value(e.bandwidth.is_some() && !e.unmeasured);
         self.unmeasured.append_value(e.unmeasured);
         self.measured_bandwidth.append_option(e.measured);
-        self.exit_policy_summary
-            .append_option(e.policy_summary.map(text));
+        append_text_opt(&mut self.exit_policy_summary, e.policy_summary);
     }
 }
 
@@ -485,34 +506,34 @@ impl ServerDescriptorsBuilder {
         let (tor_version, os) = d.version_and_os();
         self.fingerprint.append_value(&d.fingerprint);
         self.published.append_value(millis(d.published));
-        self.digest.append_value(hex::encode(d.digest));
-        self.nickname.append_value(text(d.nickname));
-        self.address.append_value(text(d.address));
+        append_hex(&mut self.digest, &d.digest, false);
+        append_text(&mut self.nickname, d.nickname);
+        append_text(&mut self.address, d.address);
         self.or_port.append_value(d.or_port);
         self.socks_port.append_value(d.socks_port);
         self.dir_port.append_value(d.dir_port);
-        self.platform.append_option(d.platform.map(text));
+        append_text_opt(&mut self.platform, d.platform);
         self.tor_version.append_option(tor_version);
         self.os.append_option(os);
         self.uptime.append_option(d.uptime);
         self.bandwidth_avg.append_option(d.bandwidth_avg);
         self.bandwidth_burst.append_option(d.bandwidth_burst);
         self.bandwidth_observed.append_option(d.bandwidth_observed);
-        self.contact.append_option(d.contact.map(text));
+        append_text_opt(&mut self.contact, d.contact);
         push_str_list(&mut self.family, d.family.iter().map(String::as_str));
         push_str_list(
             &mut self.exit_policy,
             d.exit_policy.iter().map(String::as_str),
         );
         self.exit_policy_hash.append_value(d.exit_policy_hash());
-        self.ipv6_policy.append_option(d.ipv6_policy.map(text));
+        append_text_opt(&mut self.ipv6_policy, d.ipv6_policy);
         push_list(
             &mut self.ipv6_or_addresses,
             d.ipv6_or_addresses.iter().copied(),
         );
         self.ed25519_master_key
             .append_option(d.ed25519_master_key.as_deref());
-        self.proto.append_option(d.proto.map(text));
+        append_text_opt(&mut self.proto, d.proto);
         self.hibernating.append_value(d.hibernating);
         self.hidden_service_dir.append_value(d.hidden_service_dir);
         self.tunnelled_dir_server

@@ -7,10 +7,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use arrow::array::{ArrayRef, UInt32Array};
+use std::cmp::Ordering;
+
+use arrow::array::{make_comparator, ArrayRef, UInt32Array};
 use arrow::compute::{interleave_record_batch, take_record_batch};
 use arrow::ipc::reader::FileReader;
 use arrow::ipc::writer::{FileWriter, IpcWriteOptions};
+use arrow::compute::SortOptions;
 use arrow::ipc::CompressionType;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, Rows, SortField};
@@ -108,12 +111,13 @@ pub enum Run {
     Spilled(PathBuf),
 }
 
-/// The total order of a dataset's rows: its key columns, then every other column.
+/// The total order of a dataset's rows: its key columns (compared as encoded rows), then
+/// every other column. The other columns only decide between rows with equal keys
+/// (duplicates), so they are compared lazily, column by column.
 struct RowOrder {
     key_columns: Vec<usize>,
     tie_columns: Vec<usize>,
     key: RowConverter,
-    tie: RowConverter,
 }
 
 impl RowOrder {
@@ -124,46 +128,57 @@ impl RowOrder {
             .iter()
             .map(|name| schema.index_of(name))
             .collect::<Result<Vec<_>, _>>()?;
-        let tie_columns: Vec<usize> = (0..schema.fields().len())
-            .filter(|i| !key_columns.contains(i))
-            .collect();
-        let converter = |columns: &[usize]| {
-            RowConverter::new(
-                columns
-                    .iter()
-                    .map(|&i| SortField::new(schema.field(i).data_type().clone()))
-                    .collect(),
-            )
-        };
+        let tie_columns: Vec<usize> = (0..schema.fields().len()).filter(|i| !key_columns.contains(i)).collect();
+        let key = RowConverter::new(
+            key_columns
+                .iter()
+                .map(|&i| SortField::new(schema.field(i).data_type().clone()))
+                .collect(),
+        )?;
         Ok(RowOrder {
-            key: converter(&key_columns)?,
-            tie: converter(&tie_columns)?,
             key_columns,
             tie_columns,
+            key,
         })
     }
 
-    fn rows(&self, batch: &RecordBatch) -> Result<(Rows, Rows)> {
-        let pick = |columns: &[usize]| -> Vec<ArrayRef> {
-            columns.iter().map(|&i| batch.column(i).clone()).collect()
-        };
-        Ok((
-            self.key.convert_columns(&pick(&self.key_columns))?,
-            self.tie.convert_columns(&pick(&self.tie_columns))?,
-        ))
+    fn key_rows(&self, batch: &RecordBatch) -> Result<Rows> {
+        let columns: Vec<ArrayRef> = self.key_columns.iter().map(|&i| batch.column(i).clone()).collect();
+        Ok(self.key.convert_columns(&columns)?)
+    }
+
+    /// Orders row `i` of `a` against row `j` of `b` on the non-key columns.
+    fn tie(&self, a: &RecordBatch, i: usize, b: &RecordBatch, j: usize) -> Ordering {
+        for &c in &self.tie_columns {
+            let compare = make_comparator(a.column(c).as_ref(), b.column(c).as_ref(), SortOptions::default())
+                .expect("columns of one schema are comparable");
+            let ordering = compare(i, j);
+            if ordering.is_ne() {
+                return ordering;
+            }
+        }
+        Ordering::Equal
     }
 }
 
 /// Sorts a batch into the dataset's order (duplicates are kept; the merge drops them).
 pub fn sort_batch(dataset: &Dataset, batch: &RecordBatch) -> Result<RecordBatch> {
     let order = RowOrder::new(dataset)?;
-    let (key, tie) = order.rows(batch)?;
+    let keys = order.key_rows(batch)?;
     let mut indices: Vec<u32> = (0..batch.num_rows() as u32).collect();
-    indices.sort_unstable_by(|&a, &b| {
-        key.row(a as usize)
-            .cmp(&key.row(b as usize))
-            .then_with(|| tie.row(a as usize).cmp(&tie.row(b as usize)))
-    });
+    indices.sort_unstable_by(|&a, &b| keys.row(a as usize).cmp(&keys.row(b as usize)));
+    // Runs of equal keys (duplicates) are ordered by the remaining columns.
+    let mut start = 0;
+    while start < indices.len() {
+        let mut end = start + 1;
+        while end < indices.len() && keys.row(indices[end] as usize) == keys.row(indices[start] as usize) {
+            end += 1;
+        }
+        if end - start > 1 {
+            indices[start..end].sort_by(|&a, &b| order.tie(batch, a as usize, batch, b as usize));
+        }
+        start = end;
+    }
     Ok(take_record_batch(batch, &UInt32Array::from(indices))?)
 }
 
@@ -229,7 +244,7 @@ fn parquet_batches(dataset: &Dataset, path: &Path) -> Result<BatchIter> {
 /// One input of the merge: a stream of sorted batches and the current position in it.
 struct Cursor {
     batches: BatchIter,
-    current: Option<(RecordBatch, Rows, Rows)>,
+    current: Option<(RecordBatch, Rows)>,
     pos: usize,
     /// Index of the current batch in the merge's `pending` list.
     pending_index: usize,
@@ -244,10 +259,10 @@ impl Cursor {
             if batch.num_rows() == 0 {
                 continue;
             }
-            let (key, tie) = order.rows(&batch)?;
+            let keys = order.key_rows(&batch)?;
             self.pending_index = pending.len();
             pending.push(batch.clone());
-            self.current = Some((batch, key, tie));
+            self.current = Some((batch, keys));
             break;
         }
         Ok(())
@@ -316,18 +331,18 @@ fn write_merged(dataset: &Dataset, sources: Vec<BatchIter>, temp: &Path) -> Resu
         // The cursor whose current row comes first; ties between cursors go to the earlier one.
         let mut best: Option<usize> = None;
         for (i, cursor) in cursors.iter().enumerate() {
-            let Some((_, key, tie)) = &cursor.current else {
+            let Some((batch, keys)) = &cursor.current else {
                 continue;
             };
             best = match best {
                 None => Some(i),
                 Some(b) => {
-                    let (_, bkey, btie) = cursors[b].current.as_ref().expect("best has a batch");
+                    let (b_batch, b_keys) = cursors[b].current.as_ref().expect("best has a batch");
                     let pos_b = cursors[b].pos;
-                    let ordering = key
+                    let ordering = keys
                         .row(cursor.pos)
-                        .cmp(&bkey.row(pos_b))
-                        .then_with(|| tie.row(cursor.pos).cmp(&btie.row(pos_b)));
+                        .cmp(&b_keys.row(pos_b))
+                        .then_with(|| order.tie(batch, cursor.pos, b_batch, pos_b));
                     if ordering.is_lt() {
                         Some(i)
                     } else {
@@ -339,7 +354,7 @@ fn write_merged(dataset: &Dataset, sources: Vec<BatchIter>, temp: &Path) -> Resu
         let Some(b) = best else { break };
         let cursor = &mut cursors[b];
         let (batch_len, is_new_key) = {
-            let (batch, key, _) = cursor.current.as_ref().expect("best has a batch");
+            let (batch, key) = cursor.current.as_ref().expect("best has a batch");
             let row = key.row(cursor.pos);
             let is_new = last_key.as_deref() != Some(row.as_ref());
             if is_new {
@@ -383,7 +398,7 @@ fn flush(
     }
     let mut kept = Vec::new();
     for cursor in cursors.iter_mut() {
-        if let Some((batch, _, _)) = &cursor.current {
+        if let Some((batch, _)) = &cursor.current {
             cursor.pending_index = kept.len();
             kept.push(batch.clone());
         }
