@@ -63,6 +63,9 @@ pub struct ImportSummary {
     pub errors: Vec<ImportError>,
     /// Rows staged per dataset by this run (before de-duplication).
     pub rows: BTreeMap<&'static str, u64>,
+    /// Wall-clock seconds spent decoding and parsing, and merging into partitions.
+    pub stage_seconds: f64,
+    pub merge_seconds: f64,
 }
 
 /// An input file with its identity.
@@ -141,6 +144,7 @@ pub fn import(options: &ImportOptions) -> Result<ImportSummary> {
     let wave_size = options.threads.max(1) * 2;
     for (wave_number, wave) in todo.chunks(wave_size).enumerate() {
         let staging = warehouse.staging_root().join(format!("wave-{wave_number}"));
+        let clock = std::time::Instant::now();
         let staged: Vec<Result<StagedInput>> = pool.install(|| {
             wave.par_iter()
                 .map(|input| {
@@ -170,6 +174,8 @@ pub fn import(options: &ImportOptions) -> Result<ImportSummary> {
             wave_records.push(staged.record);
             wave_errors.extend(staged.errors);
         }
+        summary.stage_seconds += clock.elapsed().as_secs_f64();
+        let clock = std::time::Instant::now();
         let bar = multi.add(ProgressBar::new(groups.len() as u64));
         bar.set_style(ProgressStyle::with_template(
             "{spinner} merging partitions {pos}/{len} {wide_msg}",
@@ -189,6 +195,7 @@ pub fn import(options: &ImportOptions) -> Result<ImportSummary> {
         bar.finish_and_clear();
         merged.into_iter().collect::<Result<()>>()?;
         write_manifest(&warehouse, wave_records, &wave_errors)?;
+        summary.merge_seconds += clock.elapsed().as_secs_f64();
         summary.errors.extend(wave_errors);
         let _ = std::fs::remove_dir_all(&staging);
     }

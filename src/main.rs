@@ -112,7 +112,7 @@ fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         .map(|(d, n)| format!("{d} {n}"))
         .collect();
     eprintln!(
-        "imported {} input(s) ({} unchanged, {} duplicate{}): {} documents imported, {} skipped (types not imported yet), {} error(s); rows: {}; warehouse {}",
+        "imported {} input(s) ({} unchanged, {} duplicate{}): {} documents imported, {} skipped (types not imported yet), {} error(s); rows: {}; warehouse {} (parsing {:.1} s, merging {:.1} s)",
         summary.inputs_imported,
         summary.inputs_unchanged,
         summary.inputs_duplicate,
@@ -121,7 +121,9 @@ fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         summary.documents_skipped,
         summary.errors.len(),
         if rows.is_empty() { "none".to_string() } else { rows.join(", ") },
-        args.warehouse.display()
+        args.warehouse.display(),
+        summary.stage_seconds,
+        summary.merge_seconds
     );
     Ok(if summary.errors.is_empty() {
         ExitCode::SUCCESS

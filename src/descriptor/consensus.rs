@@ -4,7 +4,7 @@
 
 use super::tokenizer::{fields, Item, Tokenizer};
 use super::values::{
-    base64_exact, parse_i64, is_ipv4, parse_port, parse_timestamp, text, timestamp_arg,
+    base64_exact, is_ipv4, parse_i64, parse_port, parse_timestamp, text, timestamp_arg,
 };
 use super::{ErrorKind, ParseError, Parsed};
 

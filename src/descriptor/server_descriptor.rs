@@ -4,7 +4,7 @@
 
 use super::tokenizer::{Item, Tokenizer};
 use super::values::{
-    base64_exact, base64_object, fingerprint_hex, normalise_hex_fingerprint, parse_i64, is_ipv4,
+    base64_exact, base64_object, fingerprint_hex, is_ipv4, normalise_hex_fingerprint, parse_i64,
     parse_port, parse_u64, text, timestamp_arg,
 };
 use super::{ErrorKind, ParseError, Parsed};

@@ -341,7 +341,8 @@ impl ConsensusEntriesBuilder {
         append_text_opt(&mut self.version, e.version());
         append_text_opt(&mut self.protocols, e.protocols);
         self.bandwidth.append_option(e.bandwidth);
-        self.measured.append_value(e.bandwidth.is_some() && !e.unmeasured);
+        self.measured
+            .append_value(e.bandwidth.is_some() && !e.unmeasured);
         self.unmeasured.append_value(e.unmeasured);
         self.measured_bandwidth.append_option(e.measured);
         append_text_opt(&mut self.exit_policy_summary, e.policy_summary);

@@ -10,10 +10,10 @@ use anyhow::{bail, Context, Result};
 use std::cmp::Ordering;
 
 use arrow::array::{make_comparator, ArrayRef, UInt32Array};
+use arrow::compute::SortOptions;
 use arrow::compute::{interleave_record_batch, take_record_batch};
 use arrow::ipc::reader::FileReader;
 use arrow::ipc::writer::{FileWriter, IpcWriteOptions};
-use arrow::compute::SortOptions;
 use arrow::ipc::CompressionType;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, Rows, SortField};
@@ -128,7 +128,9 @@ impl RowOrder {
             .iter()
             .map(|name| schema.index_of(name))
             .collect::<Result<Vec<_>, _>>()?;
-        let tie_columns: Vec<usize> = (0..schema.fields().len()).filter(|i| !key_columns.contains(i)).collect();
+        let tie_columns: Vec<usize> = (0..schema.fields().len())
+            .filter(|i| !key_columns.contains(i))
+            .collect();
         let key = RowConverter::new(
             key_columns
                 .iter()
@@ -143,15 +145,23 @@ impl RowOrder {
     }
 
     fn key_rows(&self, batch: &RecordBatch) -> Result<Rows> {
-        let columns: Vec<ArrayRef> = self.key_columns.iter().map(|&i| batch.column(i).clone()).collect();
+        let columns: Vec<ArrayRef> = self
+            .key_columns
+            .iter()
+            .map(|&i| batch.column(i).clone())
+            .collect();
         Ok(self.key.convert_columns(&columns)?)
     }
 
     /// Orders row `i` of `a` against row `j` of `b` on the non-key columns.
     fn tie(&self, a: &RecordBatch, i: usize, b: &RecordBatch, j: usize) -> Ordering {
         for &c in &self.tie_columns {
-            let compare = make_comparator(a.column(c).as_ref(), b.column(c).as_ref(), SortOptions::default())
-                .expect("columns of one schema are comparable");
+            let compare = make_comparator(
+                a.column(c).as_ref(),
+                b.column(c).as_ref(),
+                SortOptions::default(),
+            )
+            .expect("columns of one schema are comparable");
             let ordering = compare(i, j);
             if ordering.is_ne() {
                 return ordering;
@@ -171,7 +181,9 @@ pub fn sort_batch(dataset: &Dataset, batch: &RecordBatch) -> Result<RecordBatch>
     let mut start = 0;
     while start < indices.len() {
         let mut end = start + 1;
-        while end < indices.len() && keys.row(indices[end] as usize) == keys.row(indices[start] as usize) {
+        while end < indices.len()
+            && keys.row(indices[end] as usize) == keys.row(indices[start] as usize)
+        {
             end += 1;
         }
         if end - start > 1 {
