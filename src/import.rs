@@ -330,6 +330,41 @@ struct RunSink {
     spilled: usize,
     runs: Vec<(DatasetId, PartitionKey, Run)>,
     rows: BTreeMap<&'static str, u64>,
+    /// The spill being sorted and written in the background (at most one at a time, so
+    /// parsing overlaps with it while memory stays bounded).
+    pending: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl RunSink {
+    /// Sorts and writes a full buffer as a run, in the background.
+    fn spill(
+        &mut self,
+        id: DatasetId,
+        key: PartitionKey,
+        batch: arrow::record_batch::RecordBatch,
+    ) -> Result<()> {
+        self.wait()?;
+        let dataset = id.dataset();
+        self.spilled += 1;
+        let path = self
+            .dir
+            .join(format!("{}-{}-{}.arrow", dataset.name, key, self.spilled));
+        self.runs.push((id, key, Run::Spilled(path.clone())));
+        self.pending = Some(std::thread::spawn(move || {
+            let sorted = sort_batch(&dataset, &batch)?;
+            spill(&sorted, &path)
+                .with_context(|| format!("cannot write staging run {}", path.display()))
+        }));
+        Ok(())
+    }
+
+    /// Waits for the background spill, if any.
+    fn wait(&mut self) -> Result<()> {
+        match self.pending.take() {
+            Some(handle) => handle.join().expect("spill thread does not panic"),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Row buffers of one dataset, one per partition.
@@ -361,14 +396,7 @@ impl<B: BatchBuilder> Buffers<B> {
         let dataset = self.id.dataset();
         *sink.rows.entry(dataset.name).or_default() += (builder.len() - before) as u64;
         if builder.len() >= self.spill_rows {
-            let sorted = sort_batch(&dataset, &builder.finish())?;
-            sink.spilled += 1;
-            let path = sink
-                .dir
-                .join(format!("{}-{}-{}.arrow", dataset.name, key, sink.spilled));
-            spill(&sorted, &path)
-                .with_context(|| format!("cannot write staging run {}", path.display()))?;
-            sink.runs.push((self.id, key, Run::Spilled(path)));
+            sink.spill(self.id, key, builder.finish())?;
         }
         Ok(())
     }
@@ -425,6 +453,7 @@ fn stage_input(
             spilled: 0,
             runs: Vec::new(),
             rows: BTreeMap::new(),
+            pending: None,
         },
         consensuses: Buffers::new(DatasetId::Consensuses, spill_rows),
         entries: Buffers::new(DatasetId::ConsensusEntries, spill_rows),
@@ -471,6 +500,7 @@ fn stage_input(
         status = "errors";
     }
     bar.finish_and_clear();
+    stager.sink.wait()?;
     stager.consensuses.drain(&mut stager.sink)?;
     stager.entries.drain(&mut stager.sink)?;
     stager.descriptors.drain(&mut stager.sink)?;
