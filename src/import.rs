@@ -102,7 +102,7 @@ pub fn import(options: &ImportOptions) -> Result<ImportSummary> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.max(1))
         .build()?;
-    let hashed: Vec<Result<InputFile, ImportError>> =
+    let hashed: Vec<Result<InputFile, Box<ImportError>>> =
         pool.install(|| found.files.par_iter().map(|p| identify(p)).collect());
     let known = manifest_hashes(&warehouse)?;
     let mut seen: HashMap<String, String> = HashMap::new();
@@ -112,7 +112,7 @@ pub fn import(options: &ImportOptions) -> Result<ImportSummary> {
         let input = match input {
             Ok(input) => input,
             Err(e) => {
-                scan_errors.push(e);
+                scan_errors.push(*e);
                 continue;
             }
         };
@@ -204,16 +204,18 @@ pub fn import(options: &ImportOptions) -> Result<ImportSummary> {
 }
 
 /// Hashes an input and sniffs its format.
-fn identify(path: &Path) -> Result<InputFile, ImportError> {
+fn identify(path: &Path) -> Result<InputFile, Box<ImportError>> {
     let display = path.display().to_string();
-    let fail = |e: std::io::Error| ImportError {
-        source_sha256: String::new(),
-        source_file: display.clone(),
-        source_member: None,
-        line: 0,
-        document_type: None,
-        kind: ErrorKind::Io.as_str().to_string(),
-        message: format!("cannot read: {e}"),
+    let fail = |e: std::io::Error| {
+        Box::new(ImportError {
+            source_sha256: String::new(),
+            source_file: display.clone(),
+            source_member: None,
+            line: 0,
+            document_type: None,
+            kind: ErrorKind::Io.as_str().to_string(),
+            message: format!("cannot read: {e}"),
+        })
     };
     let mut file = File::open(path).map_err(fail)?;
     let mut hasher = Sha256::new();

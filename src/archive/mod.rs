@@ -260,7 +260,9 @@ fn decode_error(e: &io::Error) -> String {
 }
 
 /// Reads up to 512 bytes for sniffing and gives back a reader that still yields them.
-fn read_head<R: Read>(mut reader: R) -> io::Result<(Vec<u8>, io::Chain<io::Cursor<Vec<u8>>, R>)> {
+type Rechained<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
+fn read_head<R: Read>(mut reader: R) -> io::Result<(Vec<u8>, Rechained<R>)> {
     let mut head = Vec::with_capacity(512);
     (&mut reader).take(512).read_to_end(&mut head)?;
     Ok((head.clone(), io::Cursor::new(head).chain(reader)))

@@ -149,13 +149,11 @@ pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<Consensus<'_>>, Pars
                     c.flavor = Flavor::Microdesc;
                 }
             }
-            b"vote-status" => {
-                if item.args != b"consensus" {
-                    return Err(item.error(
-                        ErrorKind::BadValue,
-                        format!("vote-status '{}' is not a consensus", item.args_text()),
-                    ));
-                }
+            b"vote-status" if item.args != b"consensus" => {
+                return Err(item.error(
+                    ErrorKind::BadValue,
+                    format!("vote-status '{}' is not a consensus", item.args_text()),
+                ));
             }
             b"consensus-method" => {
                 c.consensus_method = item

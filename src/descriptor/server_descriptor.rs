@@ -190,10 +190,8 @@ pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<ServerDescriptor<'_>
                 d.exit_policy.push(text(&rule.join(&b' ')));
             }
             b"ipv6-policy" => d.ipv6_policy = Some(item.args),
-            b"or-address" => {
-                if item.args.first() == Some(&b'[') {
-                    d.ipv6_or_addresses.push(item.args);
-                }
+            b"or-address" if item.args.first() == Some(&b'[') => {
+                d.ipv6_or_addresses.push(item.args)
             }
             b"master-key-ed25519" => match item.fields().next().and_then(base64_exact::<32>) {
                 Some(key) => d.ed25519_master_key = Some(base64_unpadded(&key)),
