@@ -24,7 +24,9 @@ use sha2::{Digest, Sha256};
 use crate::archive::sniff::split_documents;
 use crate::archive::{self, Member};
 use crate::descriptor::consensus::Flavor;
-use crate::descriptor::{consensus, exit_list, server_descriptor, DocType, ErrorKind, ParseError};
+use crate::descriptor::{
+    consensus, exit_list, server_descriptor, DocType, ErrorKind, ParseError, Parsed,
+};
 use crate::warehouse::schema::{
     exit_list_time, BatchBuilder, ConsensusEntriesBuilder, ConsensusesBuilder, ExitListsBuilder,
     ImportError, ImportErrorsBuilder, ImportRecord, ImportsBuilder, ServerDescriptorsBuilder,
@@ -627,6 +629,20 @@ impl Stager<'_> {
         Ok(())
     }
 
+    /// Records a parse's warnings and hands back its document, or why it was rejected.
+    fn accept<T>(
+        &mut self,
+        parsed: Result<Parsed<T>, ParseError>,
+        member: Option<&str>,
+        doc_type: DocType,
+    ) -> Result<T, ParseError> {
+        let parsed = parsed?;
+        for w in parsed.warnings {
+            self.parse_error(member, Some(doc_type), w);
+        }
+        Ok(parsed.doc)
+    }
+
     /// Returns Ok(Ok(true)) when imported, Ok(Ok(false)) when skipped (microdesc flavour),
     /// Ok(Err(e)) when the document is rejected, Err for staging I/O failures.
     fn consensus(
@@ -635,14 +651,14 @@ impl Stager<'_> {
         first_line: u32,
         source: Source,
     ) -> Result<Result<bool, ParseError>> {
-        let parsed = match consensus::parse(bytes, first_line) {
-            Ok(p) => p,
+        let c = match self.accept(
+            consensus::parse(bytes, first_line),
+            source.member,
+            DocType::Consensus,
+        ) {
+            Ok(c) => c,
             Err(e) => return Ok(Err(e)),
         };
-        for w in parsed.warnings {
-            self.parse_error(source.member, Some(DocType::Consensus), w);
-        }
-        let c = parsed.doc;
         if c.flavor == Flavor::Microdesc {
             return Ok(Ok(false));
         }
@@ -664,14 +680,11 @@ impl Stager<'_> {
         first_line: u32,
         source: Source,
     ) -> Result<Result<bool, ParseError>> {
-        let parsed = match server_descriptor::parse(bytes, first_line) {
-            Ok(p) => p,
+        let parsed = server_descriptor::parse(bytes, first_line);
+        let d = match self.accept(parsed, source.member, DocType::ServerDescriptor) {
+            Ok(d) => d,
             Err(e) => return Ok(Err(e)),
         };
-        for w in parsed.warnings {
-            self.parse_error(source.member, Some(DocType::ServerDescriptor), w);
-        }
-        let d = parsed.doc;
         self.descriptors
             .push(PartitionKey::of_time(d.published), &mut self.sink, |b| {
                 b.push(&d, source)
@@ -685,14 +698,14 @@ impl Stager<'_> {
         first_line: u32,
         source: Source,
     ) -> Result<Result<bool, ParseError>> {
-        let parsed = match exit_list::parse(bytes, first_line) {
-            Ok(p) => p,
+        let list = match self.accept(
+            exit_list::parse(bytes, first_line),
+            source.member,
+            DocType::ExitList,
+        ) {
+            Ok(list) => list,
             Err(e) => return Ok(Err(e)),
         };
-        for w in parsed.warnings {
-            self.parse_error(source.member, Some(DocType::ExitList), w);
-        }
-        let list = parsed.doc;
         let Some(time) = exit_list_time(&list) else {
             return Ok(Err(ParseError::new(
                 ErrorKind::MissingLine,

@@ -153,6 +153,16 @@ impl RowOrder {
         Ok(self.key.convert_columns(&columns)?)
     }
 
+    /// Orders the current rows of two cursors (both must have one).
+    fn cursor_cmp(&self, a: &Cursor, b: &Cursor) -> Ordering {
+        let (a_batch, a_keys) = a.current.as_ref().expect("cursor has a batch");
+        let (b_batch, b_keys) = b.current.as_ref().expect("cursor has a batch");
+        a_keys
+            .row(a.pos)
+            .cmp(&b_keys.row(b.pos))
+            .then_with(|| self.tie(a_batch, a.pos, b_batch, b.pos))
+    }
+
     /// Orders row `i` of `a` against row `j` of `b` on the non-key columns.
     fn tie(&self, a: &RecordBatch, i: usize, b: &RecordBatch, j: usize) -> Ordering {
         for &c in &self.tie_columns {
@@ -339,49 +349,58 @@ fn write_merged(dataset: &Dataset, sources: Vec<BatchIter>, temp: &Path) -> Resu
     let mut last_key: Option<Vec<u8>> = None;
     let mut rows_written = 0u64;
 
+    let mut second_key: Vec<u8> = Vec::new();
     loop {
-        // The cursor whose current row comes first; ties between cursors go to the earlier one.
+        // The cursor whose current row comes first (ties between cursors go to the earlier
+        // one), and the runner-up.
         let mut best: Option<usize> = None;
-        for (i, cursor) in cursors.iter().enumerate() {
-            let Some((batch, keys)) = &cursor.current else {
+        let mut second: Option<usize> = None;
+        for i in 0..cursors.len() {
+            if cursors[i].current.is_none() {
                 continue;
-            };
-            best = match best {
-                None => Some(i),
-                Some(b) => {
-                    let (b_batch, b_keys) = cursors[b].current.as_ref().expect("best has a batch");
-                    let pos_b = cursors[b].pos;
-                    let ordering = keys
-                        .row(cursor.pos)
-                        .cmp(&b_keys.row(pos_b))
-                        .then_with(|| order.tie(batch, cursor.pos, b_batch, pos_b));
-                    if ordering.is_lt() {
-                        Some(i)
-                    } else {
-                        Some(b)
+            }
+            match best {
+                None => best = Some(i),
+                Some(b) if order.cursor_cmp(&cursors[i], &cursors[b]).is_lt() => {
+                    second = best;
+                    best = Some(i);
+                }
+                Some(_) => {
+                    if second.is_none_or(|s| order.cursor_cmp(&cursors[i], &cursors[s]).is_lt()) {
+                        second = Some(i);
                     }
                 }
-            };
+            }
         }
         let Some(b) = best else { break };
+        // Take rows from the best cursor while their keys stay strictly below the runner-up's
+        // (a gallop: runs overlap little, so most rows need one comparison).
+        second_key.clear();
+        if let Some(s) = second {
+            let (_, keys) = cursors[s].current.as_ref().expect("runner-up has a batch");
+            second_key.extend_from_slice(keys.row(cursors[s].pos).as_ref());
+        }
         let cursor = &mut cursors[b];
-        let (batch_len, is_new_key) = {
-            let (batch, key) = cursor.current.as_ref().expect("best has a batch");
-            let row = key.row(cursor.pos);
-            let is_new = last_key.as_deref() != Some(row.as_ref());
-            if is_new {
+        loop {
+            let (batch, keys) = cursor.current.as_ref().expect("best has a batch");
+            let row = keys.row(cursor.pos);
+            if last_key.as_deref() != Some(row.as_ref()) {
                 let buf = last_key.get_or_insert_with(Vec::new);
                 buf.clear();
                 buf.extend_from_slice(row.as_ref());
+                selected.push((cursor.pending_index, cursor.pos));
             }
-            (batch.num_rows(), is_new)
-        };
-        if is_new_key {
-            selected.push((cursor.pending_index, cursor.pos));
-        }
-        cursor.pos += 1;
-        if cursor.pos == batch_len {
-            cursor.advance_batch(&order, &mut pending)?;
+            cursor.pos += 1;
+            if cursor.pos == batch.num_rows() {
+                cursor.advance_batch(&order, &mut pending)?;
+                break;
+            }
+            let next = keys.row(cursor.pos);
+            if selected.len() >= CHUNK_ROWS
+                || (second.is_some() && next.as_ref() >= second_key.as_slice())
+            {
+                break;
+            }
         }
         if selected.len() >= CHUNK_ROWS {
             rows_written += flush(&mut writer, &mut pending, &mut selected, &mut cursors)?;
