@@ -35,6 +35,10 @@ use crate::warehouse::schema::{
 use crate::warehouse::store::{merge_into_partition, sort_batch, spill, Run, Warehouse};
 use crate::warehouse::{DatasetId, PartitionKey};
 
+/// Members handed from the decoder thread to the parser at once (count, bytes).
+const MEMBER_BATCH: usize = 256;
+const MEMBER_BATCH_BYTES: usize = 8 << 20;
+
 pub const TOOL_VERSION: &str = concat!("relaytrail ", env!("CARGO_PKG_VERSION"));
 
 /// What to import and how.
@@ -468,13 +472,29 @@ fn stage_input(
         members: 0,
     };
     let bytes_read = Arc::new(AtomicU64::new(0));
-    let (sender, receiver) = sync_channel::<Member>(8);
+    // Members travel in batches: one channel hand-off per few MB, not per small descriptor.
+    let (sender, receiver) = sync_channel::<Vec<Member>>(4);
     let mut fatal: Option<anyhow::Error> = None;
     let read_result = std::thread::scope(|scope| {
         let counter = bytes_read.clone();
-        let reader = scope
-            .spawn(move || archive::read_members(&input.path, counter, |m| sender.send(m).is_ok()));
-        for member in receiver.iter() {
+        let reader = scope.spawn(move || {
+            let mut batch = Vec::new();
+            let mut batch_bytes = 0;
+            let result = archive::read_members(&input.path, counter, |m| {
+                batch_bytes += m.data.len();
+                batch.push(m);
+                if batch.len() < MEMBER_BATCH && batch_bytes < MEMBER_BATCH_BYTES {
+                    return true;
+                }
+                batch_bytes = 0;
+                sender.send(std::mem::take(&mut batch)).is_ok()
+            });
+            if !batch.is_empty() {
+                let _ = sender.send(batch);
+            }
+            result
+        });
+        for member in receiver.iter().flatten() {
             if fatal.is_none() {
                 if let Err(e) = stager.member(&member) {
                     fatal = Some(e);

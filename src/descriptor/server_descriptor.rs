@@ -153,8 +153,8 @@ pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<ServerDescriptor<'_>
         bridge_distribution_request: None,
     };
     let mut published = None;
-    let mut signing_key_identity = None;
-    let mut ed25519_cert_key = None;
+    let mut signing_key = None;
+    let mut ed25519_cert = None;
     let mut signature_end = None;
 
     for item in items {
@@ -197,18 +197,9 @@ pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<ServerDescriptor<'_>
                 Some(key) => d.ed25519_master_key = Some(base64_unpadded(&key)),
                 None => warnings.push(bad(&item, "master-key-ed25519", item.args)),
             },
-            b"identity-ed25519" => {
-                ed25519_cert_key = item
-                    .object
-                    .and_then(|o| base64_object(o.body))
-                    .and_then(|c| signing_key_of_cert(&c))
-            }
-            b"signing-key" => {
-                signing_key_identity = item.object.and_then(|o| base64_object(o.body)).map(|der| {
-                    let digest: [u8; 20] = Sha1::digest(&der).into();
-                    fingerprint_hex(&digest)
-                })
-            }
+            // Decoded only if the document lacks the direct lines (see below).
+            b"identity-ed25519" => ed25519_cert = item.object,
+            b"signing-key" => signing_key = item.object,
             b"proto" => d.proto = Some(item.args),
             b"hibernating" => d.hibernating = item.fields().next() == Some(b"1"),
             b"hidden-service-dir" => d.hidden_service_dir = true,
@@ -260,7 +251,11 @@ pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<ServerDescriptor<'_>
     })?;
     d.digest = Sha1::digest(&data[router.offset..end]).into();
     if d.fingerprint.is_empty() {
-        d.fingerprint = signing_key_identity.ok_or_else(|| {
+        let identity = signing_key.and_then(|o| base64_object(o.body)).map(|der| {
+            let digest: [u8; 20] = Sha1::digest(&der).into();
+            fingerprint_hex(&digest)
+        });
+        d.fingerprint = identity.ok_or_else(|| {
             router.error(
                 ErrorKind::MissingLine,
                 "server descriptor has neither a fingerprint line nor a signing-key",
@@ -268,7 +263,9 @@ pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<ServerDescriptor<'_>
         })?;
     }
     if d.ed25519_master_key.is_none() {
-        d.ed25519_master_key = ed25519_cert_key;
+        d.ed25519_master_key = ed25519_cert
+            .and_then(|o| base64_object(o.body))
+            .and_then(|cert| signing_key_of_cert(&cert));
     }
     Ok(Parsed { doc: d, warnings })
 }
