@@ -37,62 +37,50 @@ pub enum DocType {
     BridgestrapStats,
 }
 
+/// Every type with its CollecTor `@type` name.
+const TYPE_NAMES: [(DocType, &str); 21] = [
+    (DocType::Consensus, "network-status-consensus-3"),
+    (DocType::ServerDescriptor, "server-descriptor"),
+    (DocType::ExitList, "tordnsel"),
+    (
+        DocType::MicrodescConsensus,
+        "network-status-microdesc-consensus-3",
+    ),
+    (DocType::Vote, "network-status-vote-3"),
+    (DocType::ExtraInfo, "extra-info"),
+    (DocType::Microdescriptor, "microdescriptor"),
+    (DocType::KeyCertificate, "dir-key-certificate-3"),
+    (DocType::DetachedSignature, "detached-signature-3"),
+    (DocType::StatusEntry, "network-status-entry-3"),
+    (DocType::NetworkStatusV2, "network-status-2"),
+    (DocType::DirectoryV1, "directory"),
+    (DocType::BridgeNetworkStatus, "bridge-network-status"),
+    (DocType::BridgeServerDescriptor, "bridge-server-descriptor"),
+    (DocType::BridgeExtraInfo, "bridge-extra-info"),
+    (DocType::BridgePoolAssignment, "bridge-pool-assignment"),
+    (DocType::Torperf, "torperf"),
+    (DocType::BandwidthFile, "bandwidth-file"),
+    (DocType::SnowflakeStats, "snowflake-stats"),
+    (DocType::BridgedbMetrics, "bridgedb-metrics"),
+    (DocType::BridgestrapStats, "bridgestrap-stats"),
+];
+
 impl DocType {
     /// The CollecTor `@type` name.
     pub fn type_name(self) -> &'static str {
-        use DocType::*;
-        match self {
-            Consensus => "network-status-consensus-3",
-            ServerDescriptor => "server-descriptor",
-            ExitList => "tordnsel",
-            MicrodescConsensus => "network-status-microdesc-consensus-3",
-            Vote => "network-status-vote-3",
-            ExtraInfo => "extra-info",
-            Microdescriptor => "microdescriptor",
-            KeyCertificate => "dir-key-certificate-3",
-            DetachedSignature => "detached-signature-3",
-            StatusEntry => "network-status-entry-3",
-            NetworkStatusV2 => "network-status-2",
-            DirectoryV1 => "directory",
-            BridgeNetworkStatus => "bridge-network-status",
-            BridgeServerDescriptor => "bridge-server-descriptor",
-            BridgeExtraInfo => "bridge-extra-info",
-            BridgePoolAssignment => "bridge-pool-assignment",
-            Torperf => "torperf",
-            BandwidthFile => "bandwidth-file",
-            SnowflakeStats => "snowflake-stats",
-            BridgedbMetrics => "bridgedb-metrics",
-            BridgestrapStats => "bridgestrap-stats",
-        }
+        TYPE_NAMES
+            .iter()
+            .find(|(t, _)| *t == self)
+            .map(|(_, name)| *name)
+            .expect("every type has a name")
     }
 
     /// Looks up a CollecTor `@type` name.
     pub fn from_type_name(name: &[u8]) -> Option<DocType> {
-        use DocType::*;
-        const ALL: [DocType; 21] = [
-            Consensus,
-            ServerDescriptor,
-            ExitList,
-            MicrodescConsensus,
-            Vote,
-            ExtraInfo,
-            Microdescriptor,
-            KeyCertificate,
-            DetachedSignature,
-            StatusEntry,
-            NetworkStatusV2,
-            DirectoryV1,
-            BridgeNetworkStatus,
-            BridgeServerDescriptor,
-            BridgeExtraInfo,
-            BridgePoolAssignment,
-            Torperf,
-            BandwidthFile,
-            SnowflakeStats,
-            BridgedbMetrics,
-            BridgestrapStats,
-        ];
-        ALL.into_iter().find(|t| t.type_name().as_bytes() == name)
+        TYPE_NAMES
+            .iter()
+            .find(|(_, n)| n.as_bytes() == name)
+            .map(|(t, _)| *t)
     }
 
     /// The highest `@type` major version this parser understands (CollecTor: parse any
@@ -215,4 +203,22 @@ impl std::error::Error for ParseError {}
 pub struct Parsed<T> {
     pub doc: T,
     pub warnings: Vec<ParseError>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_round_trip_and_are_unique() {
+        let mut names: Vec<&str> = TYPE_NAMES.iter().map(|(_, n)| *n).collect();
+        for (t, n) in TYPE_NAMES {
+            assert_eq!(t.type_name(), n);
+            assert_eq!(DocType::from_type_name(n.as_bytes()), Some(t));
+        }
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), TYPE_NAMES.len());
+        assert_eq!(DocType::from_type_name(b"frobnicator"), None);
+    }
 }
