@@ -629,12 +629,24 @@ impl Stager<'_> {
                     continue;
                 }
             };
+            let (bytes, line) = (doc.bytes, doc.first_line);
             let outcome = match doc_type {
-                DocType::Consensus => self.consensus(doc.bytes, doc.first_line, source)?,
-                DocType::ServerDescriptor => {
-                    self.server_descriptor(doc.bytes, doc.first_line, source)?
+                DocType::Consensus => {
+                    self.stage(consensus::parse(bytes, line), source, doc_type, |s, c| {
+                        s.consensus(c, source)
+                    })?
                 }
-                DocType::ExitList => self.exit_list(doc.bytes, doc.first_line, source)?,
+                DocType::ServerDescriptor => self.stage(
+                    server_descriptor::parse(bytes, line),
+                    source,
+                    doc_type,
+                    |s, d| s.server_descriptor(d, source),
+                )?,
+                DocType::ExitList => {
+                    self.stage(exit_list::parse(bytes, line), source, doc_type, |s, l| {
+                        s.exit_list(l, line, source)
+                    })?
+                }
                 _ => Ok(false),
             };
             match outcome {
@@ -649,36 +661,32 @@ impl Stager<'_> {
         Ok(())
     }
 
-    /// Records a parse's warnings and hands back its document, or why it was rejected.
-    fn accept<T>(
+    /// Records a parse's warnings and stages its document; a rejected document comes back as
+    /// `Ok(Err(_))`, staging I/O failures as `Err`. `Ok(Ok(false))` means recognised but skipped.
+    fn stage<T>(
         &mut self,
         parsed: Result<Parsed<T>, ParseError>,
-        member: Option<&str>,
+        source: Source,
         doc_type: DocType,
-    ) -> Result<T, ParseError> {
-        let parsed = parsed?;
-        for w in parsed.warnings {
-            self.parse_error(member, Some(doc_type), w);
+        stage: impl FnOnce(&mut Self, T) -> Result<Result<bool, ParseError>>,
+    ) -> Result<Result<bool, ParseError>> {
+        match parsed {
+            Ok(parsed) => {
+                for w in parsed.warnings {
+                    self.parse_error(source.member, Some(doc_type), w);
+                }
+                stage(self, parsed.doc)
+            }
+            Err(e) => Ok(Err(e)),
         }
-        Ok(parsed.doc)
     }
 
-    /// Returns Ok(Ok(true)) when imported, Ok(Ok(false)) when skipped (microdesc flavour),
-    /// Ok(Err(e)) when the document is rejected, Err for staging I/O failures.
+    /// Stages an ns consensus; the microdesc flavour is recognised and skipped.
     fn consensus(
         &mut self,
-        bytes: &[u8],
-        first_line: u32,
+        c: consensus::Consensus,
         source: Source,
     ) -> Result<Result<bool, ParseError>> {
-        let c = match self.accept(
-            consensus::parse(bytes, first_line),
-            source.member,
-            DocType::Consensus,
-        ) {
-            Ok(c) => c,
-            Err(e) => return Ok(Err(e)),
-        };
         if c.flavor == Flavor::Microdesc {
             return Ok(Ok(false));
         }
@@ -696,15 +704,9 @@ impl Stager<'_> {
 
     fn server_descriptor(
         &mut self,
-        bytes: &[u8],
-        first_line: u32,
+        d: server_descriptor::ServerDescriptor,
         source: Source,
     ) -> Result<Result<bool, ParseError>> {
-        let parsed = server_descriptor::parse(bytes, first_line);
-        let d = match self.accept(parsed, source.member, DocType::ServerDescriptor) {
-            Ok(d) => d,
-            Err(e) => return Ok(Err(e)),
-        };
         self.descriptors
             .push(PartitionKey::of_time(d.published), &mut self.sink, |b| {
                 b.push(&d, source)
@@ -714,18 +716,10 @@ impl Stager<'_> {
 
     fn exit_list(
         &mut self,
-        bytes: &[u8],
+        list: exit_list::ExitList,
         first_line: u32,
         source: Source,
     ) -> Result<Result<bool, ParseError>> {
-        let list = match self.accept(
-            exit_list::parse(bytes, first_line),
-            source.member,
-            DocType::ExitList,
-        ) {
-            Ok(list) => list,
-            Err(e) => return Ok(Err(e)),
-        };
         let Some(time) = exit_list_time(&list) else {
             return Ok(Err(ParseError::new(
                 ErrorKind::MissingLine,
