@@ -279,27 +279,26 @@ fn write_manifest(
     if !errors.is_empty() {
         let mut builder = ImportErrorsBuilder::default();
         errors.iter().for_each(|e| builder.push(e));
-        let dataset = DatasetId::ImportErrors.dataset();
-        let batch = sort_batch(&dataset, &builder.finish())?;
-        merge_into_partition(
-            warehouse,
-            &dataset,
-            PartitionKey::Whole,
-            vec![Run::Memory(batch)],
-        )?;
+        merge_whole(warehouse, DatasetId::ImportErrors, builder)?;
     }
     if !records.is_empty() {
         let mut builder = ImportsBuilder::default();
         records.into_iter().for_each(|r| builder.push(r));
-        let dataset = DatasetId::Imports.dataset();
-        let batch = sort_batch(&dataset, &builder.finish())?;
-        merge_into_partition(
-            warehouse,
-            &dataset,
-            PartitionKey::Whole,
-            vec![Run::Memory(batch)],
-        )?;
+        merge_whole(warehouse, DatasetId::Imports, builder)?;
     }
+    Ok(())
+}
+
+/// Merges a builder's rows into an unpartitioned dataset.
+fn merge_whole(warehouse: &Warehouse, id: DatasetId, mut builder: impl BatchBuilder) -> Result<()> {
+    let dataset = id.dataset();
+    let batch = sort_batch(&dataset, &builder.finish())?;
+    merge_into_partition(
+        warehouse,
+        &dataset,
+        PartitionKey::Whole,
+        vec![Run::Memory(batch)],
+    )?;
     Ok(())
 }
 

@@ -45,10 +45,6 @@ fn field(name: &str, data_type: DataType, nullable: bool) -> Field {
     Field::new(name, data_type, nullable)
 }
 
-fn ts_builder() -> TimestampMillisecondBuilder {
-    TimestampMillisecondBuilder::new().with_timezone("UTC")
-}
-
 fn millis(seconds: i64) -> i64 {
     seconds * 1000
 }
@@ -303,10 +299,10 @@ impl Default for ConsensusEntriesBuilder {
     fn default() -> Self {
         ConsensusEntriesBuilder {
             fingerprint: StringBuilder::new(),
-            valid_after: ts_builder(),
+            valid_after: TimestampMillisecondBuilder::new(),
             nickname: StringBuilder::new(),
             descriptor_digest: StringBuilder::new(),
-            published: ts_builder(),
+            published: TimestampMillisecondBuilder::new(),
             address: StringBuilder::new(),
             or_port: UInt16Builder::new(),
             dir_port: UInt16Builder::new(),
@@ -464,7 +460,7 @@ impl Default for ServerDescriptorsBuilder {
     fn default() -> Self {
         ServerDescriptorsBuilder {
             fingerprint: StringBuilder::new(),
-            published: ts_builder(),
+            published: TimestampMillisecondBuilder::new(),
             digest: StringBuilder::new(),
             nickname: StringBuilder::new(),
             address: StringBuilder::new(),
@@ -493,7 +489,7 @@ impl Default for ServerDescriptorsBuilder {
             allow_single_hop_exits: BooleanBuilder::new(),
             ntor_onion_key: BooleanBuilder::new(),
             extra_info_digest: StringBuilder::new(),
-            overload_general: ts_builder(),
+            overload_general: TimestampMillisecondBuilder::new(),
             family_certs: UInt32Builder::new(),
             bridge_distribution_request: StringBuilder::new(),
             source_file: StringBuilder::new(),
@@ -633,12 +629,12 @@ pub struct ExitListsBuilder {
 impl Default for ExitListsBuilder {
     fn default() -> Self {
         ExitListsBuilder {
-            downloaded: ts_builder(),
+            downloaded: TimestampMillisecondBuilder::new(),
             fingerprint: StringBuilder::new(),
             exit_address: StringBuilder::new(),
-            address_time: ts_builder(),
-            published: ts_builder(),
-            last_status: ts_builder(),
+            address_time: TimestampMillisecondBuilder::new(),
+            published: TimestampMillisecondBuilder::new(),
+            last_status: TimestampMillisecondBuilder::new(),
             source_file: StringBuilder::new(),
             source_member: StringBuilder::new(),
         }
@@ -794,7 +790,7 @@ impl BatchBuilder for ImportsBuilder {
             Arc::new(b.finish())
         };
         let times = |f: &dyn Fn(&ImportRecord) -> i64| -> ArrayRef {
-            let mut b = ts_builder();
+            let mut b = TimestampMillisecondBuilder::new();
             rows.iter().for_each(|r| b.append_value(f(r)));
             Arc::new(b.finish().with_timezone("UTC"))
         };
