@@ -14,7 +14,7 @@ DEMO_RAW ?= data/raw/demo
 DEMO_WAREHOUSE ?= data/warehouse-demo
 BENCH_DIR ?= data/bench
 
-.PHONY: build test test-rust test-python venv import demo demo-data bench fmt lint clean
+.PHONY: build test test-rust test-python venv import jobs demo demo-data bench fmt lint clean
 
 build:
 	cargo build --release
@@ -39,9 +39,17 @@ $(VENV)/.installed: tests/python/requirements.txt
 import: build
 	$(BIN) import $(RAW) --warehouse $(WAREHOUSE)
 
-## The README's first command: generate the demo archive, import it.
+## Derived datasets (sessions, relays, probabilities, hourly series, events) of $(WAREHOUSE).
+## AS data: every iptoasn TSV / .mmdb under $(RAW)/asn (override with ASN_DB="a.tsv b.mmdb@2021-10-01").
+ASN_DB ?= $(wildcard $(RAW)/asn/*.tsv $(RAW)/asn/*.mmdb)
+jobs: build
+	$(BIN) jobs --warehouse $(WAREHOUSE) $(foreach f,$(ASN_DB),--asn-db $(f))
+
+## The README's first command: generate the demo archive, import it, run the jobs.
 demo: demo-data
 	$(BIN) import $(DEMO_RAW) --warehouse $(DEMO_WAREHOUSE)
+	$(BIN) jobs --warehouse $(DEMO_WAREHOUSE) --asn-db $(DEMO_RAW)/asn/ip2asn-v4.tsv \
+	  --set burst_min_relays_1h=15 --set burst_min_relays_24h=30
 	@echo "demo warehouse: $(DEMO_WAREHOUSE) (schema: docs/warehouse.md)"
 
 ## The small default demo archive (regenerated when the default scenario changes).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Import benchmark: a generated full-size month (7000 relays, 720 hourly consensuses and its
+# Import and jobs benchmark: a generated full-size month (7000 relays, 720 hourly consensuses and its
 # server descriptors) is imported tarball by tarball; each import is timed next to decode-only
 # (the same liblzma build decompressing the same tarball to nowhere), with peak RSS.
 # Usage: scripts/bench.sh <relaytrail binary> <bench folder>; writes <bench folder>/results.md.
@@ -57,5 +57,44 @@ row() {
 } > "$RESULTS"
 row "consensuses-$MONTH" "$CONS"
 row "server-descriptors-$MONTH" "$DESC"
+rm -rf "$WORK"
+
+# Jobs: the same network over 1, 3 and 6 months (a generated half year, imported in steps),
+# all jobs rebuilt (--force) with AS enrichment from the archive's TSV.
+JOBS_START=${BENCH_JOBS_START:-2021-07}
+JOBS_MONTHS=${BENCH_JOBS_MONTHS:-6}
+HALF="$DIR/archive-$JOBS_START-${JOBS_MONTHS}m-$RELAYS"
+if [ ! -f "$HALF/.complete" ]; then
+  echo "generating $JOBS_MONTHS months ($RELAYS relays from $JOBS_START) into $HALF (once; reused afterwards)"
+  rm -rf "$HALF"
+  "$BIN" generate --out "$HALF" --start "$JOBS_START" --months "$JOBS_MONTHS" --relays "$RELAYS" --seed 7 --quiet
+  touch "$HALF/.complete"
+fi
+{
+  echo
+  echo "## Jobs (relaytrail jobs all --force), $RELAYS relays"
+  echo
+  echo "| months | consensuses | consensus entries | sessions | jobs s | peak RSS MiB | s per month |"
+  echo "|---|---|---|---|---|---|---|"
+} >> "$RESULTS"
+rm -rf "$WORK"
+imported=0
+for upto in 1 3 6; do
+  [ "$upto" -le "$JOBS_MONTHS" ] || break
+  while [ "$imported" -lt "$upto" ]; do
+    month=$(date -u -d "$JOBS_START-01 +$imported month" +%Y-%m)
+    "$BIN" import --quiet --warehouse "$WORK/wh" \
+      "$HALF/relay-descriptors/consensuses/consensuses-$month.tar.xz" \
+      "$HALF/relay-descriptors/server-descriptors/server-descriptors-$month.tar.xz" 2> "$DIR/last.log" || true
+    imported=$((imported + 1))
+  done
+  read -r jobs_s rss < <(measure "$BIN" jobs all --force --quiet --warehouse "$WORK/wh" --asn-db "$HALF/asn/ip2asn-v4.tsv")
+  line=$(grep '^jobs:' "$DIR/last.log" || true)
+  consensuses=$(sed -n 's/^jobs: \([0-9]*\) consensuses.*/\1/p' <<< "$line")
+  entries=$(sed -n 's/.* consensuses, \([0-9]*\) entries.*/\1/p' <<< "$line")
+  sessions=$(sed -n 's/.*-> \([0-9]*\) sessions.*/\1/p' <<< "$line")
+  awk -v m="$upto" -v c="$consensuses" -v e="$entries" -v s="$sessions" -v t="$jobs_s" -v rss="$rss" 'BEGIN {
+    printf "| %d | %s | %s | %s | %.1f | %.0f | %.1f |\n", m, c, e, s, t, rss/1024, t/m }' >> "$RESULTS"
+done
 rm -rf "$WORK"
 cat "$RESULTS"

@@ -8,5 +8,6 @@
 pub mod archive;
 pub mod descriptor;
 pub mod import;
+pub mod jobs;
 pub mod synth;
 pub mod warehouse;

@@ -24,6 +24,9 @@ enum Command {
     /// Exit status: 0 when everything imported cleanly, 1 when some documents, lines or
     /// inputs were rejected (see the `import_errors` dataset), 2 when the import failed.
     Import(ImportArgs),
+    /// Build the derived datasets: relay sessions and lifetimes, path-selection
+    /// probabilities, the hourly network series, removal events, outages and join bursts.
+    Jobs(JobsArgs),
     /// Generate a synthetic CollecTor archive with planted actors and ground truth.
     Generate(relaytrail::synth::GenerateArgs),
     /// Decompress a file to nowhere and report the time (the benchmark's baseline).
@@ -53,6 +56,32 @@ struct ImportArgs {
     spill_rows: Option<usize>,
 }
 
+#[derive(clap::Args)]
+struct JobsArgs {
+    /// Which datasets to build.
+    #[arg(value_enum, default_value = "all")]
+    set: relaytrail::jobs::JobSet,
+    /// Warehouse folder.
+    #[arg(long, default_value = "data/warehouse")]
+    warehouse: PathBuf,
+    /// IP → AS data: iptoasn TSV or MaxMind / DB-IP ASN .mmdb; `PATH@YYYY-MM-DD` dates a
+    /// snapshot (repeat the option for several dated snapshots).
+    #[arg(long = "asn-db", value_name = "PATH[@DATE]")]
+    asn_db: Vec<String>,
+    /// IP → country data: tor's `geoip` file or a GeoLite2-Country .mmdb (repeatable).
+    #[arg(long, value_name = "PATH[@DATE]")]
+    geoip: Vec<String>,
+    /// Override a job setting, e.g. `--set burst_min_relays_1h=20` (see docs/warehouse.md).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    settings: Vec<String>,
+    /// Rebuild even if the inputs are unchanged since the last run.
+    #[arg(long)]
+    force: bool,
+    /// Do not draw progress bars.
+    #[arg(long)]
+    quiet: bool,
+}
+
 fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
@@ -64,6 +93,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Import(args) => run_import(args),
+        Command::Jobs(args) => run_jobs(args),
         Command::Generate(args) => relaytrail::synth::generate(&args).map(|()| ExitCode::SUCCESS),
         Command::Decode { file } => decode(&file),
     };
@@ -130,4 +160,37 @@ fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn run_jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
+    let config = relaytrail::jobs::JobConfig::with_overrides(&args.settings)?;
+    let enricher = relaytrail::jobs::enrich::Enricher::load(&args.asn_db, &args.geoip)?;
+    let summary = relaytrail::jobs::run(
+        &args.warehouse,
+        args.set,
+        &config,
+        &enricher,
+        args.force,
+        args.quiet,
+    )?;
+    if summary.up_to_date {
+        eprintln!(
+            "jobs: {} is up to date (inputs unchanged; --force rebuilds)",
+            args.warehouse.display()
+        );
+    } else {
+        eprintln!(
+            "jobs: {} consensuses, {} entries -> {} sessions of {} relays; {} removal event(s), {} outage(s), {} join burst(s); {} file(s) written in {:.1} s",
+            summary.consensuses,
+            summary.entries,
+            summary.sessions,
+            summary.relays,
+            summary.removal_events,
+            summary.outages,
+            summary.join_bursts,
+            summary.written.len(),
+            summary.seconds
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

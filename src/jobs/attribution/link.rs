@@ -1,0 +1,600 @@
+//! Evidence between relays and grouping into actors.
+//!
+//! 1. **Strong signals** link two relays on their own: the same non-empty contact, a mutual
+//!    `family` declaration, the same ed25519 master key.
+//! 2. **Candidate pairs** come from shared rare keys (blocking): same IPv4 address, /24,
+//!    removal event, join window, restart hour, session-end hour. Each candidate pair is
+//!    scored by summing weighted signals. Configuration signals (AS, /16, /24, version,
+//!    OS, ORPort, DirPort, nickname shape, exit policy, bandwidth rate/burst, missing contact)
+//!    are weighted by rarity, `ln(N/df)/ln(N)` for a value held by `df` of `N` relays, so a
+//!    popular AS, a default nickname or the most common version count for little.
+//!    Behaviour signals: restarts in the same hours (descriptor `published − uptime`) and
+//!    sessions ending in the same hours (sybilhunter's identical uptime sequences), as the
+//!    Jaccard index of the two hour sets when at least two hours are shared; joining within
+//!    `join_window_hours` of each other (weighted by how rare joins were then); leaving in the
+//!    same removal event.
+//! 3. A pair links when its score reaches `link_threshold` **and** it has a behaviour signal
+//!    or its configuration score alone reaches `config_only_threshold`: configuration
+//!    likeness alone (same AS + same version + same port) never groups relays.
+//! 4. Linked relays form groups (union–find). Groups of at least `min_group_relays` are actors.
+//! 5. **Across removals**: a group whose relays were removed in an event is compared with each
+//!    later group that first appeared after the event (within `return_window_days`) on its
+//!    infrastructure signature: ASes, /16s, ORPorts, OS, version line, nickname shapes,
+//!    contact status. A later group whose similarity reaches `return_similarity` joins the
+//!    removed group's actor.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::profile::{nickname_shape, Profile};
+use super::AttributionConfig;
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// A signal that contributed to a link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    pub name: &'static str,
+    pub weight: f64,
+}
+
+/// Evidence between two relays.
+#[derive(Debug, Clone, Default)]
+pub struct Link {
+    pub signals: Vec<Signal>,
+}
+
+impl Link {
+    pub fn score(&self) -> f64 {
+        self.signals.iter().map(|s| s.weight).sum()
+    }
+    fn has_behaviour(&self) -> bool {
+        self.signals.iter().any(|s| BEHAVIOUR.contains(&s.name))
+    }
+    fn config_score(&self) -> f64 {
+        self.signals
+            .iter()
+            .filter(|s| !BEHAVIOUR.contains(&s.name) && !STRONG.contains(&s.name))
+            .map(|s| s.weight)
+            .sum()
+    }
+    fn is_strong(&self) -> bool {
+        self.signals.iter().any(|s| STRONG.contains(&s.name))
+    }
+}
+
+const STRONG: [&str; 3] = ["same_contact", "mutual_family", "same_ed25519_key"];
+const BEHAVIOUR: [&str; 5] = [
+    "same_address",
+    "restart_sync",
+    "session_end_sync",
+    "join_batch",
+    "removed_together",
+];
+
+struct UnionFind {
+    parent: Vec<usize>,
+}
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        UnionFind {
+            parent: (0..n).collect(),
+        }
+    }
+    fn find(&mut self, x: usize) -> usize {
+        let mut root = x;
+        while self.parent[root] != root {
+            root = self.parent[root];
+        }
+        let mut y = x;
+        while self.parent[y] != root {
+            let next = self.parent[y];
+            self.parent[y] = root;
+            y = next;
+        }
+        root
+    }
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            // Smaller index wins: deterministic roots.
+            let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+            self.parent[hi] = lo;
+        }
+    }
+}
+
+fn prefix(address: &str, octets: usize) -> Option<String> {
+    let parts: Vec<&str> = address.split('.').collect();
+    (parts.len() == 4).then(|| parts[..octets].join("."))
+}
+
+/// Rarity weights of the values of one configuration signal.
+struct Rarity {
+    log_n: f64,
+    df: HashMap<String, usize>,
+}
+
+impl Rarity {
+    fn new(n: usize) -> Self {
+        Rarity {
+            log_n: (n.max(2) as f64).ln(),
+            df: HashMap::new(),
+        }
+    }
+    fn add(&mut self, value: &str) {
+        *self.df.entry(value.to_string()).or_default() += 1;
+    }
+    fn idf(&self, value: &str, n: usize) -> f64 {
+        let df = self.df.get(value).copied().unwrap_or(1).max(1);
+        ((n as f64 / df as f64).ln() / self.log_n).clamp(0.0, 1.0)
+    }
+}
+
+/// The configuration values of a relay, per signal (several values per signal possible).
+fn config_values(p: &Profile) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for a in &p.addresses {
+        if let Some(x) = prefix(a, 3) {
+            out.push(("same_slash24", x));
+        }
+        if let Some(x) = prefix(a, 2) {
+            out.push(("same_slash16", x));
+        }
+    }
+    for asn in &p.asns {
+        out.push(("same_as", asn.to_string()));
+    }
+    if let Some(v) = &p.version {
+        out.push(("same_version", v.clone()));
+    }
+    if let Some(os) = &p.os {
+        out.push(("same_os", os.to_lowercase()));
+    }
+    for port in &p.or_ports {
+        out.push(("same_or_port", port.to_string()));
+    }
+    if let Some(port) = p.dir_port {
+        out.push(("same_dir_port", port.to_string()));
+    }
+    if !p.nickname.is_empty() {
+        out.push(("nickname_shape", nickname_shape(&p.nickname)));
+    }
+    if let Some(h) = &p.exit_policy_hash {
+        out.push(("same_exit_policy", h.clone()));
+    }
+    if let Some((rate, burst)) = p.bandwidth_rate_burst {
+        out.push(("same_bandwidth_rate", format!("{rate}/{burst}")));
+    }
+    if p.contact.is_none() {
+        out.push(("both_without_contact", String::new()));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn config_weight(config: &AttributionConfig, signal: &str) -> f64 {
+    let w = &config.weights;
+    match signal {
+        "same_slash24" => w.slash24,
+        "same_slash16" => w.slash16,
+        "same_as" => w.asn,
+        "same_version" => w.version,
+        "same_os" => w.os,
+        "same_or_port" => w.or_port,
+        "same_dir_port" => w.dir_port,
+        "nickname_shape" => w.nickname_shape,
+        "same_exit_policy" => w.exit_policy,
+        "same_bandwidth_rate" => w.bandwidth_rate,
+        "both_without_contact" => w.no_contact,
+        _ => 0.0,
+    }
+}
+
+fn jaccard(a: &BTreeSet<i64>, b: &BTreeSet<i64>) -> (usize, f64) {
+    let shared = a.intersection(b).count();
+    let union = a.len() + b.len() - shared;
+    (shared, if union == 0 { 0.0 } else { shared as f64 / union as f64 })
+}
+
+/// The result of grouping.
+pub struct Grouping {
+    /// Group number of each relay (index into `groups`), None for relays in no group.
+    pub group_of: Vec<Option<usize>>,
+    /// Members of each group (relay indices, sorted).
+    pub groups: Vec<Vec<usize>>,
+    /// Accepted links (i < j) with their evidence.
+    pub links: BTreeMap<(usize, usize), Link>,
+}
+
+/// Scores candidate pairs and groups relays.
+pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
+    let n = profiles.len();
+    let mut uf = UnionFind::new(n);
+    let mut links: BTreeMap<(usize, usize), Link> = BTreeMap::new();
+    let strong = |links: &mut BTreeMap<(usize, usize), Link>, uf: &mut UnionFind, members: &[usize], name: &'static str| {
+        // A star is enough to connect them; evidence recorded on each star edge.
+        for &m in &members[1..] {
+            let key = (members[0].min(m), members[0].max(m));
+            links.entry(key).or_default().signals.push(Signal {
+                name,
+                weight: config.link_threshold,
+            });
+            uf.union(members[0], m);
+        }
+    };
+
+    // 1. Strong signals.
+    let mut by_contact: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut by_ed: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let index: HashMap<&str, usize> = profiles
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.fingerprint.as_str(), i))
+        .collect();
+    for (i, p) in profiles.iter().enumerate() {
+        if let Some(c) = &p.contact {
+            by_contact.entry(c).or_default().push(i);
+        }
+        if let Some(k) = &p.ed25519 {
+            by_ed.entry(k).or_default().push(i);
+        }
+    }
+    for members in by_contact.values().filter(|m| m.len() > 1) {
+        strong(&mut links, &mut uf, members, "same_contact");
+    }
+    for members in by_ed.values().filter(|m| m.len() > 1) {
+        strong(&mut links, &mut uf, members, "same_ed25519_key");
+    }
+    for (i, p) in profiles.iter().enumerate() {
+        for f in &p.family {
+            if let Some(&j) = index.get(f.as_str()) {
+                if i < j && profiles[j].family.iter().any(|g| *g == p.fingerprint) {
+                    strong(&mut links, &mut uf, &[i, j], "mutual_family");
+                }
+            }
+        }
+    }
+
+    // 2. Candidate pairs from blocking keys, with behaviour evidence.
+    let mut candidates: HashMap<(usize, usize), Link> = HashMap::new();
+    let mut add_block = |members: &[usize], signal: Option<(&'static str, f64)>| {
+        if members.len() < 2 || members.len() > config.max_block_relays {
+            return;
+        }
+        for (k, &a) in members.iter().enumerate() {
+            for &b in &members[k + 1..] {
+                let link = candidates.entry((a.min(b), a.max(b))).or_default();
+                if let Some((name, weight)) = signal {
+                    if !link.signals.iter().any(|s| s.name == name) {
+                        link.signals.push(Signal { name, weight });
+                    }
+                }
+            }
+        }
+    };
+    let mut by_address: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut by_slash24: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut by_removal: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+    let mut by_restart: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+    let mut by_end: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+    let data_start = profiles.iter().map(|p| p.first_seen).min().unwrap_or(0);
+    for (i, p) in profiles.iter().enumerate() {
+        for a in &p.addresses {
+            by_address.entry(a).or_default().push(i);
+            if let Some(x) = prefix(a, 3) {
+                by_slash24.entry(x).or_default().push(i);
+            }
+        }
+        for &t in &p.removed_in {
+            by_removal.entry(t).or_default().push(i);
+        }
+        if p.restarts.len() <= config.sync_max_events {
+            for &h in &p.restarts {
+                by_restart.entry(h).or_default().push(i);
+            }
+        }
+        if p.session_ends.len() <= config.sync_max_events {
+            for &h in &p.session_ends {
+                by_end.entry(h).or_default().push(i);
+            }
+        }
+    }
+    for members in by_address.values() {
+        let mut m = members.clone();
+        m.dedup();
+        add_block(&m, Some(("same_address", config.weights.same_address)));
+    }
+    for members in by_slash24.values() {
+        let mut m = members.clone();
+        m.dedup();
+        add_block(&m, None);
+    }
+    for members in by_removal.values() {
+        add_block(members, Some(("removed_together", config.weights.removed_together)));
+    }
+    for members in by_restart.values().chain(by_end.values()) {
+        add_block(members, None);
+    }
+    // Join batches: relays first seen within the window of each other (not the relays
+    // already running when the data starts), weighted by how rare joining was then.
+    let mut joiners: Vec<usize> = (0..n)
+        .filter(|&i| profiles[i].first_seen > data_start)
+        .collect();
+    joiners.sort_by_key(|&i| (profiles[i].first_seen, i));
+    let window = i64::from(config.join_window_hours) * HOUR_MS;
+    let span_hours = ((profiles.iter().map(|p| p.last_seen).max().unwrap_or(0) - data_start)
+        / HOUR_MS)
+        .max(1) as f64;
+    let joins_per_window = joiners.len() as f64 / span_hours * (2 * config.join_window_hours + 1) as f64;
+    let mut lo = 0;
+    for k in 0..joiners.len() {
+        let t = profiles[joiners[k]].first_seen;
+        while profiles[joiners[lo]].first_seen < t - window {
+            lo += 1;
+        }
+        let mut hi = k;
+        while hi + 1 < joiners.len() && profiles[joiners[hi + 1]].first_seen <= t + window {
+            hi += 1;
+        }
+        let in_window = (hi + 1 - lo) as f64;
+        // Evidence grows with how far the window exceeds the usual number of joins.
+        let weight = config.weights.join_batch * (1.0 - joins_per_window.max(1.0) / in_window).max(0.0);
+        if weight <= 0.0 || (hi + 1 - lo) > config.max_block_relays {
+            continue;
+        }
+        let a = joiners[k];
+        for &b in &joiners[lo..=hi] {
+            if a == b {
+                continue;
+            }
+            let link = candidates.entry((a.min(b), a.max(b))).or_default();
+            match link.signals.iter_mut().find(|s| s.name == "join_batch") {
+                Some(s) => s.weight = s.weight.max(weight),
+                None => link.signals.push(Signal {
+                    name: "join_batch",
+                    weight,
+                }),
+            }
+        }
+    }
+
+    // 3. Score candidates with configuration likeness and the sync signals.
+    let mut rarity: HashMap<&'static str, Rarity> = HashMap::new();
+    let values: Vec<Vec<(&'static str, String)>> = profiles.iter().map(config_values).collect();
+    for v in &values {
+        for (signal, value) in v {
+            rarity.entry(signal).or_insert_with(|| Rarity::new(n)).add(value);
+        }
+    }
+    let mut keys: Vec<(usize, usize)> = candidates.keys().copied().collect();
+    keys.sort_unstable();
+    for key in keys {
+        let (a, b) = key;
+        let mut link = candidates.remove(&key).unwrap();
+        let (pa, pb) = (&profiles[a], &profiles[b]);
+        for (name, set_a, set_b) in [
+            ("restart_sync", &pa.restarts, &pb.restarts),
+            ("session_end_sync", &pa.session_ends, &pb.session_ends),
+        ] {
+            let (shared, j) = jaccard(set_a, set_b);
+            if shared >= 2 && j >= config.sync_min_jaccard {
+                let weight = if name == "restart_sync" {
+                    config.weights.restart_sync
+                } else {
+                    config.weights.session_end_sync
+                };
+                link.signals.push(Signal { name, weight: weight * j });
+            }
+        }
+        // Configuration likeness: the best-matching value of each signal.
+        let mut best: BTreeMap<&'static str, f64> = BTreeMap::new();
+        for (signal, value) in &values[a] {
+            if values[b].iter().any(|(s, v)| s == signal && v == value) {
+                let w = config_weight(config, signal) * rarity[signal].idf(value, n);
+                let e = best.entry(signal).or_default();
+                *e = e.max(w);
+            }
+        }
+        for (name, weight) in best {
+            if weight > 0.0 {
+                link.signals.push(Signal { name, weight });
+            }
+        }
+        let accepted = link.score() >= config.link_threshold
+            && (link.has_behaviour() || link.config_score() >= config.config_only_threshold);
+        if accepted {
+            uf.union(a, b);
+            let entry = links.entry(key).or_default();
+            entry.signals.extend(link.signals);
+        }
+    }
+
+    // 4. Groups.
+    let mut members_of: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..n {
+        members_of.entry(uf.find(i)).or_default().push(i);
+    }
+    let mut groups: Vec<Vec<usize>> = members_of
+        .into_values()
+        .filter(|m| m.len() >= config.min_group_relays)
+        .collect();
+    groups.sort_by_key(|m| (profiles[m[0]].first_seen, m[0]));
+    let mut group_of = vec![None; n];
+    for (g, members) in groups.iter().enumerate() {
+        for &i in members {
+            group_of[i] = Some(g);
+        }
+    }
+    Grouping {
+        group_of,
+        groups,
+        links,
+    }
+}
+
+/// A group's infrastructure signature: shares of its relays per value.
+#[derive(Debug, Default)]
+pub struct Signature {
+    pub asns: BTreeMap<u32, f64>,
+    pub slash16: BTreeMap<String, f64>,
+    pub or_ports: BTreeMap<u32, f64>,
+    pub os: BTreeMap<String, f64>,
+    pub version_line: BTreeMap<String, f64>,
+    pub nickname_shape: BTreeMap<String, f64>,
+    pub contactless: f64,
+}
+
+fn version_line(v: &str) -> String {
+    v.split('.').take(3).collect::<Vec<_>>().join(".")
+}
+
+pub fn signature(profiles: &[Profile], members: &[usize]) -> Signature {
+    let mut s = Signature::default();
+    let n = members.len().max(1) as f64;
+    let bump_all = |map: &mut BTreeMap<String, f64>, values: Vec<String>| {
+        let mut values = values;
+        values.sort();
+        values.dedup();
+        for v in values {
+            *map.entry(v).or_default() += 1.0 / n;
+        }
+    };
+    for &i in members {
+        let p = &profiles[i];
+        let mut asns = p.asns.clone();
+        asns.sort_unstable();
+        asns.dedup();
+        for a in asns {
+            *s.asns.entry(a).or_default() += 1.0 / n;
+        }
+        let mut ports = p.or_ports.clone();
+        ports.sort_unstable();
+        ports.dedup();
+        for port in ports {
+            *s.or_ports.entry(port).or_default() += 1.0 / n;
+        }
+        bump_all(&mut s.slash16, p.addresses.iter().filter_map(|a| prefix(a, 2)).collect());
+        bump_all(&mut s.os, p.os.iter().map(|o| o.to_lowercase()).collect());
+        bump_all(&mut s.version_line, p.version.iter().map(|v| version_line(v)).collect());
+        bump_all(&mut s.nickname_shape, vec![shape_class(&p.nickname)]);
+        if p.contact.is_none() {
+            s.contactless += 1.0 / n;
+        }
+    }
+    s
+}
+
+/// Coarse nickname style: `default`, `prefix#`, `<hex>`, or `word`.
+fn shape_class(nickname: &str) -> String {
+    let lower = nickname.to_lowercase();
+    if ["unnamed", "default", "ididnteditheconfig", "myrelay", "noname"].contains(&lower.as_str()) {
+        return "default".into();
+    }
+    let shape = nickname_shape(nickname);
+    if shape.ends_with("<hex>") {
+        "hex".into()
+    } else if shape.ends_with('#') {
+        format!("numbered:{shape}")
+    } else {
+        "word".into()
+    }
+}
+
+/// Share of `later`'s relays whose value the earlier group also used (weighted overlap).
+fn coverage<K: Ord>(earlier: &BTreeMap<K, f64>, later: &BTreeMap<K, f64>) -> Option<f64> {
+    if later.is_empty() || earlier.is_empty() {
+        return None;
+    }
+    let total: f64 = later.values().sum();
+    let covered: f64 = later
+        .iter()
+        .filter(|(k, _)| earlier.contains_key(k))
+        .map(|(_, v)| v)
+        .sum();
+    Some((covered / total).min(1.0))
+}
+
+/// Similarity of a later group to an earlier one, with its components.
+pub fn signature_similarity(earlier: &Signature, later: &Signature) -> (f64, Vec<(String, f64)>) {
+    let components: Vec<(&str, f64, Option<f64>)> = vec![
+        ("asns", 3.0, coverage(&earlier.asns, &later.asns)),
+        ("slash16", 1.0, coverage(&earlier.slash16, &later.slash16)),
+        ("or_ports", 1.5, coverage(&earlier.or_ports, &later.or_ports)),
+        ("os", 1.0, coverage(&earlier.os, &later.os)),
+        ("version_line", 1.0, coverage(&earlier.version_line, &later.version_line)),
+        ("nickname_style", 1.5, coverage(&earlier.nickname_shape, &later.nickname_shape)),
+        (
+            "contact_status",
+            2.0,
+            Some(1.0 - (earlier.contactless - later.contactless).abs()),
+        ),
+    ];
+    let mut total = 0.0;
+    let mut weight = 0.0;
+    let mut parts = Vec::new();
+    for (name, w, value) in components {
+        if let Some(v) = value {
+            total += w * v;
+            weight += w;
+            parts.push((name.to_string(), v));
+        }
+    }
+    (if weight > 0.0 { total / weight } else { 0.0 }, parts)
+}
+
+/// For each group, the earlier removed group it continues (by signature), if any, with the
+/// similarity and its components.
+pub fn link_across_removals(
+    profiles: &[Profile],
+    grouping: &Grouping,
+    config: &AttributionConfig,
+) -> Vec<Option<(usize, f64, Vec<(String, f64)>)>> {
+    let groups = &grouping.groups;
+    let signatures: Vec<Signature> = groups.iter().map(|m| signature(profiles, m)).collect();
+    // Removal times of each group (events in which at least half of the relays it had
+    // running then were removed is approximated by: at least min_group_relays removed).
+    let removals: Vec<Vec<i64>> = groups
+        .iter()
+        .map(|members| {
+            let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
+            for &i in members {
+                for &t in &profiles[i].removed_in {
+                    *counts.entry(t).or_default() += 1;
+                }
+            }
+            counts
+                .into_iter()
+                .filter(|&(_, c)| c >= config.min_group_relays)
+                .map(|(t, _)| t)
+                .collect()
+        })
+        .collect();
+    let window = i64::from(config.return_window_days) * DAY_MS;
+    let mut result = vec![None; groups.len()];
+    for (later, members) in groups.iter().enumerate() {
+        let starts: Vec<i64> = members.iter().map(|&i| profiles[i].first_seen).collect();
+        let first = *starts.iter().min().unwrap();
+        let mut best: Option<(usize, f64, Vec<(String, f64)>)> = None;
+        for (earlier, times) in removals.iter().enumerate() {
+            if earlier == later {
+                continue;
+            }
+            // The later group must appear after one of the earlier group's removals.
+            let after = times.iter().any(|&t| first >= t && first - t <= window);
+            if !after {
+                continue;
+            }
+            let (similarity, parts) = signature_similarity(&signatures[earlier], &signatures[later]);
+            if similarity >= config.return_similarity
+                && best.as_ref().is_none_or(|b| similarity > b.1)
+            {
+                best = Some((earlier, similarity, parts));
+            }
+        }
+        result[later] = best;
+    }
+    result
+}

@@ -1,0 +1,317 @@
+//! Per-relay profiles: the signals analysts compare between relays, read from the job
+//! datasets (`relays`, `relay_sessions`, `removal_event_relays`) and `server_descriptors`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use polars::prelude::*;
+
+use crate::jobs::scan_dataset;
+
+/// One relay (fingerprint) and its signals.
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    pub fingerprint: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub nickname: String,
+    /// Normalised contact (lower case, whitespace collapsed); None when blank.
+    pub contact: Option<String>,
+    /// Declared family members given by fingerprint (`$HEX` → `HEX`).
+    pub family: Vec<String>,
+    pub ed25519: Option<String>,
+    pub addresses: Vec<String>,
+    pub asns: Vec<u32>,
+    pub countries: Vec<String>,
+    pub version: Option<String>,
+    pub os: Option<String>,
+    pub or_ports: Vec<u32>,
+    pub dir_port: Option<u32>,
+    pub exit_policy_hash: Option<String>,
+    pub bandwidth_rate_burst: Option<(i64, i64)>,
+    /// Hours (ms, floored) at which descriptors say the relay (re)started.
+    pub restarts: BTreeSet<i64>,
+    /// Last-seen hours of sessions that ended (presence transitions).
+    pub session_ends: BTreeSet<i64>,
+    /// Removal events (event time) the relay left in.
+    pub removed_in: Vec<i64>,
+    pub peak_guard_probability: f64,
+    pub peak_middle_probability: f64,
+    pub peak_exit_probability: f64,
+    pub peak_consensus_weight_fraction: f64,
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// Normalised contact: lower case, whitespace collapsed; blank → None.
+pub fn normalise_contact(raw: &str) -> Option<String> {
+    let text = raw
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    (!text.is_empty()).then_some(text)
+}
+
+/// The shape of a nickname: digits and hex runs replaced (`bignode12` → `bignode#`,
+/// `x3fa9c1d` → `x<hex>`); used to compare naming habits.
+pub fn nickname_shape(nickname: &str) -> String {
+    let trimmed = nickname.trim_end_matches(|c: char| c.is_ascii_digit());
+    if trimmed.len() < nickname.len() && !trimmed.is_empty() {
+        return format!("{}#", trimmed.to_lowercase());
+    }
+    let tail: String = nickname
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect();
+    if tail.len() >= 6 && tail.chars().any(|c| c.is_ascii_digit()) {
+        let head = &nickname[..nickname.len() - tail.len()];
+        return format!("{}<hex>", head.to_lowercase());
+    }
+    nickname.to_lowercase()
+}
+
+fn strings(frame: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
+    Ok(frame
+        .column(name)?
+        .str()?
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect())
+}
+
+fn string_lists(frame: &DataFrame, name: &str) -> Result<Vec<Vec<String>>> {
+    let lists = frame.column(name)?.list()?;
+    let mut out = Vec::with_capacity(frame.height());
+    for item in lists.into_iter() {
+        out.push(match item {
+            Some(series) => series
+                .str()?
+                .iter()
+                .flatten()
+                .map(str::to_string)
+                .collect(),
+            None => Vec::new(),
+        });
+    }
+    Ok(out)
+}
+
+fn u32_lists(frame: &DataFrame, name: &str) -> Result<Vec<Vec<u32>>> {
+    let lists = frame.column(name)?.list()?;
+    let mut out = Vec::with_capacity(frame.height());
+    for item in lists.into_iter() {
+        out.push(match item {
+            Some(series) => series
+                .cast(&DataType::UInt32)?
+                .u32()?
+                .iter()
+                .flatten()
+                .collect(),
+            None => Vec::new(),
+        });
+    }
+    Ok(out)
+}
+
+fn times(frame: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
+    Ok(frame
+        .column(name)?
+        .cast(&DataType::Int64)?
+        .i64()?
+        .iter()
+        .collect())
+}
+
+fn floats(frame: &DataFrame, name: &str) -> Result<Vec<f64>> {
+    Ok(frame
+        .column(name)?
+        .cast(&DataType::Float64)?
+        .f64()?
+        .iter()
+        .map(|v| v.unwrap_or(0.0))
+        .collect())
+}
+
+fn read_table(root: &Path, dataset: &str) -> Result<DataFrame> {
+    let Some(scan) = scan_dataset(root, dataset)? else {
+        bail!(
+            "{}: no {dataset} dataset (run `relaytrail jobs` first)",
+            root.display()
+        );
+    };
+    scan.collect()
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("cannot read {dataset}"))
+}
+
+/// Builds every relay's profile.
+pub fn load(root: &Path) -> Result<Vec<Profile>> {
+    let relays = read_table(root, "relays")?;
+    let n = relays.height();
+    let fps = strings(&relays, "fingerprint")?;
+    let first = times(&relays, "first_seen")?;
+    let last = times(&relays, "last_seen")?;
+    let nicknames = strings(&relays, "nickname")?;
+    let addresses = string_lists(&relays, "addresses")?;
+    let asns = u32_lists(&relays, "asns")?;
+    let countries = strings(&relays, "country")?;
+    let versions = strings(&relays, "version")?;
+    let peak_guard = floats(&relays, "peak_guard_probability")?;
+    let peak_middle = floats(&relays, "peak_middle_probability")?;
+    let peak_exit = floats(&relays, "peak_exit_probability")?;
+    let peak_cw = floats(&relays, "peak_consensus_weight_fraction")?;
+    let has_descriptors = relays.column("contact").is_ok();
+    let column_or_nulls = |name: &str| -> Result<Vec<Option<String>>> {
+        if has_descriptors {
+            strings(&relays, name)
+        } else {
+            Ok(vec![None; n])
+        }
+    };
+    let contacts = column_or_nulls("contact")?;
+    let oses = column_or_nulls("os")?;
+    let policies = column_or_nulls("exit_policy_hash")?;
+    let ed25519 = column_or_nulls("ed25519_master_key")?;
+    let families = if has_descriptors {
+        string_lists(&relays, "family")?
+    } else {
+        vec![Vec::new(); n]
+    };
+    let rate_burst: Vec<Option<(i64, i64)>> = if has_descriptors {
+        let rate = relays.column("bandwidth_avg")?.i64()?;
+        let burst = relays.column("bandwidth_burst")?.i64()?;
+        rate.iter()
+            .zip(burst.iter())
+            .map(|(r, b)| Some((r?, b?)))
+            .collect()
+    } else {
+        vec![None; n]
+    };
+    let dir_ports: Vec<Option<u32>> = if let Ok(c) = relays.column("dir_port") {
+        c.cast(&DataType::UInt32)?.u32()?.iter().collect()
+    } else {
+        vec![None; n]
+    };
+
+    let mut profiles: Vec<Profile> = (0..n)
+        .map(|i| Profile {
+            fingerprint: fps[i].clone().unwrap_or_default(),
+            first_seen: first[i].unwrap_or(0),
+            last_seen: last[i].unwrap_or(0),
+            nickname: nicknames[i].clone().unwrap_or_default(),
+            contact: contacts[i].as_deref().and_then(normalise_contact),
+            family: families[i]
+                .iter()
+                .filter_map(|f| f.strip_prefix('$').map(str::to_string))
+                .collect(),
+            ed25519: ed25519[i].clone(),
+            addresses: addresses[i].clone(),
+            asns: asns[i].clone(),
+            countries: countries[i].iter().cloned().collect(),
+            version: versions[i].clone(),
+            os: oses[i].clone(),
+            or_ports: Vec::new(),
+            dir_port: dir_ports[i].filter(|&p| p != 0),
+            exit_policy_hash: policies[i].clone(),
+            bandwidth_rate_burst: rate_burst[i],
+            restarts: BTreeSet::new(),
+            session_ends: BTreeSet::new(),
+            removed_in: Vec::new(),
+            peak_guard_probability: peak_guard[i],
+            peak_middle_probability: peak_middle[i],
+            peak_exit_probability: peak_exit[i],
+            peak_consensus_weight_fraction: peak_cw[i],
+        })
+        .collect();
+    let index: BTreeMap<String, usize> = profiles
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.fingerprint.clone(), i))
+        .collect();
+
+    // Sessions: ORPorts and the ends of sessions (presence transitions).
+    let sessions = read_table(root, "relay_sessions")?;
+    let s_fps = strings(&sessions, "fingerprint")?;
+    let s_ends = times(&sessions, "session_end")?;
+    let s_open = sessions.column("running_at_end")?.bool()?.clone();
+    let s_ports = u32_lists(&sessions, "or_ports")?;
+    for (i, fp) in s_fps.iter().enumerate() {
+        let Some(&p) = fp.as_ref().and_then(|f| index.get(f)) else {
+            continue;
+        };
+        let profile = &mut profiles[p];
+        for port in &s_ports[i] {
+            if !profile.or_ports.contains(port) {
+                profile.or_ports.push(*port);
+            }
+        }
+        if s_open.get(i) == Some(false) {
+            if let Some(end) = s_ends[i] {
+                profile.session_ends.insert(end);
+            }
+        }
+    }
+
+    // Removal events each relay left in.
+    if let Some(scan) = scan_dataset(root, "removal_event_relays")? {
+        let members = scan.collect()?;
+        let m_fps = strings(&members, "fingerprint")?;
+        let m_times = times(&members, "event_time")?;
+        for (fp, t) in m_fps.iter().zip(m_times) {
+            if let (Some(&p), Some(t)) = (fp.as_ref().and_then(|f| index.get(f)), t) {
+                profiles[p].removed_in.push(t);
+            }
+        }
+    }
+
+    // Restart hours from descriptors: published − uptime.
+    if let Some(scan) = scan_dataset(root, "server_descriptors")? {
+        let descriptors = scan
+            .select([
+                col("fingerprint"),
+                col("published").cast(DataType::Int64),
+                col("uptime"),
+            ])
+            .filter(col("uptime").is_not_null())
+            .collect()?;
+        let d_fps = descriptors.column("fingerprint")?.str()?;
+        let d_published = descriptors.column("published")?.i64()?;
+        let d_uptime = descriptors.column("uptime")?.i64()?;
+        for ((fp, published), uptime) in d_fps.iter().zip(d_published.iter()).zip(d_uptime.iter()) {
+            let (Some(fp), Some(published), Some(uptime)) = (fp, published, uptime) else {
+                continue;
+            };
+            if uptime < 0 {
+                continue;
+            }
+            if let Some(&p) = index.get(fp) {
+                let started = published - uptime * 1000;
+                profiles[p].restarts.insert(started.div_euclid(HOUR_MS) * HOUR_MS);
+            }
+        }
+    }
+    Ok(profiles)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nickname_shapes() {
+        assert_eq!(nickname_shape("bignode12"), "bignode#");
+        assert_eq!(nickname_shape("UbuntuCore203"), "ubuntucore#");
+        assert_eq!(nickname_shape("x3fa9c1d0"), "x<hex>");
+        assert_eq!(nickname_shape("Unnamed"), "unnamed");
+        assert_eq!(nickname_shape("123"), "123");
+    }
+
+    #[test]
+    fn contacts_normalise() {
+        assert_eq!(normalise_contact("  Tor  OPS <A@B>\t"), Some("tor ops <a@b>".into()));
+        assert_eq!(normalise_contact(" \t"), None);
+    }
+}

@@ -1,0 +1,667 @@
+//! Events: removals (many relays leaving at one consensus and not coming back), outages
+//! (many leaving and coming back), and join bursts (many never-seen relays joining).
+//!
+//! A departure is a session's end: the relay is absent from the next consensus that exists.
+//! Departures of each consensus are split in two series: those whose relay is back within
+//! `outage_return_days` (outage candidates) and the others (removal candidates). Each series
+//! is compared with its own baseline, the median of the same hour of the day on the other
+//! days within `baseline_days` on either side, and a robust spread (1.4826 × MAD of those,
+//! at least √median and 1). Departures in the last `outage_return_days` of the data that
+//! have not come back yet are undecided and left out. An hour is anomalous when its count is `event_min_relays` above the
+//! baseline and `event_min_score` spreads above it; anomalous hours at most
+//! `event_merge_hours` consensuses apart form one event, dated by its first hour.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use super::presence::Presence;
+use super::{datetime_column, flags_column, string_list_column, Jobs};
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// A session's end, seen at the first consensus without the relay.
+#[derive(Debug, Clone)]
+pub struct Departure {
+    /// Index into `presence.sessions` (sorted).
+    pub session: usize,
+    /// Consensus number of the first consensus without the relay.
+    pub at: u32,
+    /// Time until the relay was listed again, if it was.
+    pub back_after_ms: Option<i64>,
+}
+
+/// Every departure, in session order.
+pub fn departures(presence: &Presence, next_starts: &[Option<u32>]) -> Vec<Departure> {
+    let n = presence.times.len() as u32;
+    presence
+        .sessions
+        .iter()
+        .zip(next_starts)
+        .enumerate()
+        .filter(|(_, (s, _))| s.end + 1 < n)
+        .map(|(i, (s, next))| {
+            let at = s.end + 1;
+            Departure {
+                session: i,
+                at,
+                back_after_ms: next
+                    .map(|c| presence.times[c as usize] - presence.times[at as usize]),
+            }
+        })
+        .collect()
+}
+
+/// An anomalous consensus of a departure series.
+#[derive(Debug, Clone, Copy)]
+struct Anomaly {
+    at: u32,
+    count: u32,
+    baseline: f64,
+    score: f64,
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+fn anomalies(series: &[u32], times: &[i64], jobs: &Jobs) -> Vec<Anomaly> {
+    let config = jobs.config;
+    let half_window = i64::from(config.baseline_days) * DAY_MS;
+    let mut found = Vec::new();
+    let mut lo = 0;
+    let mut window = Vec::new();
+    for (h, &count) in series.iter().enumerate() {
+        if count < config.event_min_relays {
+            continue;
+        }
+        let t = times[h];
+        while times[lo] < t - half_window {
+            lo += 1;
+        }
+        // The same hour of the day on the other days of the window (departures follow a
+        // daily rhythm: residential relays go away in the evening).
+        window.clear();
+        let mut j = lo;
+        while j < times.len() && times[j] <= t + half_window {
+            let apart = (times[j] - t).abs();
+            if apart >= DAY_MS / 2 && (times[j] - t).rem_euclid(DAY_MS) == 0 {
+                window.push(f64::from(series[j]));
+            }
+            j += 1;
+        }
+        let baseline = median(&mut window);
+        let mut deviations: Vec<f64> = window.iter().map(|v| (v - baseline).abs()).collect();
+        let spread = (1.4826 * median(&mut deviations))
+            .max(baseline.sqrt())
+            .max(1.0);
+        let excess = f64::from(count) - baseline;
+        let score = excess / spread;
+        if excess >= f64::from(config.event_min_relays) && score >= config.event_min_score {
+            found.push(Anomaly {
+                at: h as u32,
+                count,
+                baseline,
+                score,
+            });
+        }
+    }
+    found
+}
+
+/// Anomalous hours grouped into events (consecutive within `event_merge_hours`).
+fn group_anomalies(found: Vec<Anomaly>, merge: u32) -> Vec<Vec<Anomaly>> {
+    let mut groups: Vec<Vec<Anomaly>> = Vec::new();
+    for a in found {
+        match groups.last_mut() {
+            Some(g) if a.at - g.last().unwrap().at <= merge => g.push(a),
+            _ => groups.push(vec![a]),
+        }
+    }
+    groups
+}
+
+/// The datasets `detect` builds.
+pub struct Detected {
+    pub removal_events: DataFrame,
+    pub removal_event_relays: DataFrame,
+    pub outages: DataFrame,
+}
+
+/// Facts about a departed relay used in the event tables.
+struct Member<'a> {
+    departure: &'a Departure,
+    asn: Option<u32>,
+    as_name: Option<String>,
+    has_contact: Option<bool>,
+}
+
+fn top_counts<'a>(values: impl Iterator<Item = &'a str>, limit: usize) -> Vec<String> {
+    let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
+    for v in values {
+        *counts.entry(v).or_default() += 1;
+    }
+    let mut ranked: Vec<(&str, u32)> = counts.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    ranked
+        .into_iter()
+        .take(limit)
+        .map(|(v, c)| format!("{v}: {c}"))
+        .collect()
+}
+
+fn as_label(asn: Option<u32>, name: Option<&str>) -> String {
+    match (asn, name) {
+        (Some(n), Some(name)) => format!("AS{n} {name}"),
+        (Some(n), None) => format!("AS{n}"),
+        _ => "unknown AS".to_string(),
+    }
+}
+
+/// Finds removal events and outages.
+pub fn detect(
+    jobs: &Jobs,
+    presence: &Presence,
+    departures: &[Departure],
+    relays: &DataFrame,
+) -> Result<Detected> {
+    let times = &presence.times;
+    let n = times.len();
+    let return_ms = i64::from(jobs.config.outage_return_days) * DAY_MS;
+    let comes_back = |d: &Departure| d.back_after_ms.is_some_and(|ms| ms <= return_ms);
+    let mut staying_away = vec![0u32; n];
+    let mut coming_back = vec![0u32; n];
+    let mut by_hour: HashMap<u32, Vec<&Departure>> = HashMap::new();
+    // Departures too close to the end of the data to know whether they come back are left
+    // out of both series (events there are reported once more data is imported).
+    let observable_until = times[n - 1] - return_ms;
+    for d in departures {
+        if !comes_back(d) && times[d.at as usize] > observable_until {
+            continue;
+        }
+        if comes_back(d) {
+            coming_back[d.at as usize] += 1;
+        } else {
+            staying_away[d.at as usize] += 1;
+        }
+        by_hour.entry(d.at).or_default().push(d);
+    }
+    let contact: HashMap<&str, bool> = match relays.column("has_contact") {
+        Ok(has) => relays
+            .column("fingerprint")?
+            .str()?
+            .iter()
+            .zip(has.bool()?.iter())
+            .filter_map(|(f, c)| Some((f?, c.unwrap_or(false))))
+            .collect(),
+        Err(_) => HashMap::new(),
+    };
+    let describe = |d: &Departure| {
+        let s = &presence.sessions[d.session];
+        let info = s
+            .last_address
+            .as_deref()
+            .map(|a| jobs.enricher.lookup(a, times[s.end as usize]))
+            .unwrap_or_default();
+        (
+            info.asn,
+            info.as_name,
+            contact.get(s.fingerprint.as_str()).copied(),
+        )
+    };
+
+    // Removals.
+    let mut removal = EventColumns::default();
+    let mut members = MemberColumns::default();
+    for group in group_anomalies(
+        anomalies(&staying_away, times, jobs),
+        jobs.config.event_merge_hours,
+    ) {
+        let hours: Vec<u32> = group.iter().map(|a| a.at).collect();
+        let gone: Vec<&Departure> = hours
+            .iter()
+            .flat_map(|h| by_hour.get(h).into_iter().flatten().copied())
+            .collect();
+        let removed: Vec<Member> = gone
+            .iter()
+            .filter(|d| !comes_back(d))
+            .map(|d| {
+                let (asn, as_name, has_contact) = describe(d);
+                Member {
+                    departure: d,
+                    asn,
+                    as_name,
+                    has_contact,
+                }
+            })
+            .collect();
+        let event_time = times[group[0].at as usize];
+        removal.push_common(presence, &group, &removed, gone.len());
+        removal.returned_30d.push(
+            removed
+                .iter()
+                .filter(|m| {
+                    m.departure
+                        .back_after_ms
+                        .is_some_and(|ms| ms <= 30 * DAY_MS)
+                })
+                .count() as u32,
+        );
+        removal.returned_later.push(
+            removed
+                .iter()
+                .filter(|m| m.departure.back_after_ms.is_some_and(|ms| ms > 30 * DAY_MS))
+                .count() as u32,
+        );
+        removal
+            .came_back_7d
+            .push(gone.iter().filter(|d| comes_back(d)).count() as u32);
+        removal
+            .observed_days_after
+            .push((times[n - 1] - event_time) as f64 / DAY_MS as f64);
+        for m in &removed {
+            members.push(presence, event_time, m);
+        }
+    }
+
+    // Outages.
+    let mut outage = EventColumns::default();
+    let mut hours_down: Vec<Option<f64>> = Vec::new();
+    let mut max_down: Vec<Option<f64>> = Vec::new();
+    let mut outage_fingerprints: Vec<Vec<String>> = Vec::new();
+    for group in group_anomalies(
+        anomalies(&coming_back, times, jobs),
+        jobs.config.event_merge_hours,
+    ) {
+        let gone: Vec<&Departure> = group
+            .iter()
+            .flat_map(|a| by_hour.get(&a.at).into_iter().flatten().copied())
+            .collect();
+        let down: Vec<Member> = gone
+            .iter()
+            .filter(|d| comes_back(d))
+            .map(|d| {
+                let (asn, as_name, has_contact) = describe(d);
+                Member {
+                    departure: d,
+                    asn,
+                    as_name,
+                    has_contact,
+                }
+            })
+            .collect();
+        outage.push_common(presence, &group, &down, gone.len());
+        let mut durations: Vec<f64> = down
+            .iter()
+            .filter_map(|m| m.departure.back_after_ms)
+            .map(|ms| ms as f64 / HOUR_MS as f64)
+            .collect();
+        max_down.push(durations.iter().copied().reduce(f64::max));
+        hours_down.push(Some(median(&mut durations)));
+        let mut fps: Vec<String> = down
+            .iter()
+            .map(|m| presence.sessions[m.departure.session].fingerprint.clone())
+            .collect();
+        fps.sort();
+        outage_fingerprints.push(fps);
+    }
+
+    let mut removal_columns = removal.columns("relays_removed")?;
+    removal_columns.push(Column::new(
+        "returned_within_30d".into(),
+        removal.returned_30d,
+    ));
+    removal_columns.push(Column::new(
+        "returned_after_30d".into(),
+        removal.returned_later,
+    ));
+    removal_columns.push(Column::new(
+        "came_back_within_return_days".into(),
+        removal.came_back_7d,
+    ));
+    removal_columns.push(Column::new(
+        "observed_days_after".into(),
+        removal.observed_days_after,
+    ));
+    let mut outage_columns = outage.columns("relays_down")?;
+    outage_columns.push(Column::new("median_hours_down".into(), hours_down));
+    outage_columns.push(Column::new("max_hours_down".into(), max_down));
+    outage_columns.push(string_list_column("fingerprints", &outage_fingerprints));
+    Ok(Detected {
+        removal_events: DataFrame::new_infer_height(removal_columns)?,
+        removal_event_relays: members.frame()?,
+        outages: DataFrame::new_infer_height(outage_columns)?,
+    })
+}
+
+/// Columns shared by removal events and outages.
+#[derive(Default)]
+struct EventColumns {
+    event_time: Vec<Option<i64>>,
+    last_seen_before: Vec<Option<i64>>,
+    hours: Vec<u32>,
+    relays: Vec<u32>,
+    departures: Vec<u32>,
+    baseline: Vec<f64>,
+    excess: Vec<f64>,
+    score: Vec<f64>,
+    shares: [Vec<f64>; 4],
+    top_asns: Vec<Vec<String>>,
+    distinct_asns: Vec<u32>,
+    top_versions: Vec<Vec<String>>,
+    contactless_share: Vec<Option<f64>>,
+    returned_30d: Vec<u32>,
+    returned_later: Vec<u32>,
+    came_back_7d: Vec<u32>,
+    observed_days_after: Vec<f64>,
+}
+
+impl EventColumns {
+    fn push_common(
+        &mut self,
+        presence: &Presence,
+        group: &[Anomaly],
+        members: &[Member],
+        departures: usize,
+    ) {
+        let first = group[0].at as usize;
+        self.event_time.push(Some(presence.times[first]));
+        self.last_seen_before
+            .push(first.checked_sub(1).map(|p| presence.times[p]));
+        self.hours.push(group.len() as u32);
+        self.relays.push(members.len() as u32);
+        self.departures.push(departures as u32);
+        let baseline: f64 = group.iter().map(|a| a.baseline).sum();
+        self.baseline.push(baseline);
+        self.excess
+            .push(group.iter().map(|a| f64::from(a.count)).sum::<f64>() - baseline);
+        self.score
+            .push(group.iter().map(|a| a.score).fold(f64::MIN, f64::max));
+        let session = |m: &Member| &presence.sessions[m.departure.session];
+        let sums = [
+            members
+                .iter()
+                .filter_map(|m| session(m).last_shares.consensus_weight_fraction)
+                .sum(),
+            members
+                .iter()
+                .filter_map(|m| session(m).last_shares.guard_probability)
+                .sum(),
+            members
+                .iter()
+                .filter_map(|m| session(m).last_shares.middle_probability)
+                .sum(),
+            members
+                .iter()
+                .filter_map(|m| session(m).last_shares.exit_probability)
+                .sum(),
+        ];
+        for (column, value) in self.shares.iter_mut().zip(sums) {
+            column.push(value);
+        }
+        let labels: Vec<String> = members
+            .iter()
+            .map(|m| as_label(m.asn, m.as_name.as_deref()))
+            .collect();
+        self.top_asns
+            .push(top_counts(labels.iter().map(String::as_str), 5));
+        let mut asns: Vec<u32> = members.iter().filter_map(|m| m.asn).collect();
+        asns.sort_unstable();
+        asns.dedup();
+        self.distinct_asns.push(asns.len() as u32);
+        self.top_versions.push(top_counts(
+            members
+                .iter()
+                .map(|m| session(m).last_version.as_deref().unwrap_or("unknown")),
+            5,
+        ));
+        let known: Vec<bool> = members.iter().filter_map(|m| m.has_contact).collect();
+        self.contactless_share.push(
+            (!known.is_empty())
+                .then(|| known.iter().filter(|c| !**c).count() as f64 / known.len() as f64),
+        );
+    }
+
+    fn columns(&self, relays_name: &str) -> Result<Vec<Column>> {
+        Ok(vec![
+            datetime_column("event_time", self.event_time.clone())?,
+            datetime_column("last_seen_before", self.last_seen_before.clone())?,
+            Column::new("anomalous_hours".into(), self.hours.clone()),
+            Column::new(relays_name.into(), self.relays.clone()),
+            Column::new("departures_total".into(), self.departures.clone()),
+            Column::new("baseline_departures".into(), self.baseline.clone()),
+            Column::new("excess".into(), self.excess.clone()),
+            Column::new("score".into(), self.score.clone()),
+            Column::new("consensus_weight_fraction".into(), self.shares[0].clone()),
+            Column::new("guard_probability".into(), self.shares[1].clone()),
+            Column::new("middle_probability".into(), self.shares[2].clone()),
+            Column::new("exit_probability".into(), self.shares[3].clone()),
+            string_list_column("top_asns", &self.top_asns),
+            Column::new("distinct_asns".into(), self.distinct_asns.clone()),
+            string_list_column("top_versions", &self.top_versions),
+            Column::new("contactless_share".into(), self.contactless_share.clone()),
+        ])
+    }
+}
+
+/// `removal_event_relays` rows.
+#[derive(Default)]
+struct MemberColumns {
+    event_time: Vec<Option<i64>>,
+    fingerprint: Vec<String>,
+    nickname: Vec<Option<String>>,
+    address: Vec<Option<String>>,
+    asn: Vec<Option<u32>>,
+    version: Vec<Option<String>>,
+    flags: Vec<u32>,
+    has_contact: Vec<Option<bool>>,
+    session_start: Vec<Option<i64>>,
+    shares: [Vec<Option<f64>>; 4],
+    back_after_hours: Vec<Option<f64>>,
+}
+
+impl MemberColumns {
+    fn push(&mut self, presence: &Presence, event_time: i64, m: &Member) {
+        let s = &presence.sessions[m.departure.session];
+        self.event_time.push(Some(event_time));
+        self.fingerprint.push(s.fingerprint.clone());
+        self.nickname.push(s.last_nickname.clone());
+        self.address.push(s.last_address.clone());
+        self.asn.push(m.asn);
+        self.version.push(s.last_version.clone());
+        self.flags.push(s.last_flags);
+        self.has_contact.push(m.has_contact);
+        self.session_start
+            .push(Some(presence.times[s.start as usize]));
+        let shares = [
+            s.last_shares.consensus_weight_fraction,
+            s.last_shares.guard_probability,
+            s.last_shares.middle_probability,
+            s.last_shares.exit_probability,
+        ];
+        for (column, value) in self.shares.iter_mut().zip(shares) {
+            column.push(value);
+        }
+        self.back_after_hours.push(
+            m.departure
+                .back_after_ms
+                .map(|ms| ms as f64 / HOUR_MS as f64),
+        );
+    }
+
+    fn frame(self) -> Result<DataFrame> {
+        let frame = DataFrame::new_infer_height(vec![
+            datetime_column("event_time", self.event_time)?,
+            Column::new("fingerprint".into(), self.fingerprint),
+            Column::new("nickname".into(), self.nickname),
+            Column::new("address".into(), self.address),
+            Column::new("as_number".into(), self.asn),
+            Column::new("version".into(), self.version),
+            flags_column("flags", self.flags.into_iter()),
+            Column::new("has_contact".into(), self.has_contact),
+            datetime_column("session_start", self.session_start)?,
+            Column::new("consensus_weight_fraction".into(), self.shares[0].clone()),
+            Column::new("guard_probability".into(), self.shares[1].clone()),
+            Column::new("middle_probability".into(), self.shares[2].clone()),
+            Column::new("exit_probability".into(), self.shares[3].clone()),
+            Column::new("back_after_hours".into(), self.back_after_hours),
+        ])?;
+        Ok(frame.sort(
+            ["event_time", "fingerprint"],
+            SortMultipleOptions::default(),
+        )?)
+    }
+}
+
+/// `join_bursts`: windows in which at least the configured number of never-seen relays
+/// joined, overall and per AS, /16, country, tor version and nickname prefix.
+pub fn join_bursts(jobs: &Jobs, presence: &Presence, _sessions: &DataFrame) -> Result<DataFrame> {
+    let config = jobs.config;
+    // (dimension, key) → join times with fingerprints, in time order.
+    let mut joins: BTreeMap<(&'static str, String), Vec<(i64, &str)>> = BTreeMap::new();
+    let mut order: Vec<&crate::jobs::presence::Session> = presence
+        .sessions
+        .iter()
+        // Relays listed in the first consensus were running before the data starts.
+        .filter(|s| s.first_of_relay && s.start > 0)
+        .collect();
+    order.sort_by_key(|s| (s.start, s.fingerprint.as_str()));
+    for s in order {
+        let t = presence.times[s.start as usize];
+        let fp = s.fingerprint.as_str();
+        let mut add = |dimension: &'static str, key: String| {
+            joins.entry((dimension, key)).or_default().push((t, fp));
+        };
+        add("all", "all".to_string());
+        if let Some(address) = s.addresses.first() {
+            let info = jobs.enricher.lookup(address, t);
+            if let Some(asn) = info.asn {
+                add("as", as_label(Some(asn), info.as_name.as_deref()));
+            }
+            if let Some(country) = info.country {
+                add("country", country);
+            }
+            let octets: Vec<&str> = address.split('.').collect();
+            if octets.len() == 4 {
+                add("prefix16", format!("{}.{}.0.0/16", octets[0], octets[1]));
+            }
+        }
+        if let Some(version) = s.versions.first() {
+            add("version", version.clone());
+        }
+        if let Some(nickname) = s.nicknames.first() {
+            let prefix: String = nickname
+                .chars()
+                .take(config.nickname_prefix_chars)
+                .collect();
+            add("nickname_prefix", prefix);
+        }
+    }
+    let mut rows = BurstColumns::default();
+    for ((dimension, key), list) in &joins {
+        for (window, hours, threshold) in [
+            ("1h", 1, config.burst_min_relays_1h),
+            ("24h", 24, config.burst_min_relays_24h),
+        ] {
+            for burst in bursts(list, hours * HOUR_MS, threshold as usize) {
+                rows.dimension.push(dimension.to_string());
+                rows.key.push(key.clone());
+                rows.window.push(window.to_string());
+                rows.start.push(Some(burst.start));
+                rows.end.push(Some(burst.end));
+                rows.relays.push(burst.fingerprints.len() as u32);
+                rows.peak.push(burst.peak as u32);
+                rows.fingerprints.push(burst.fingerprints);
+            }
+        }
+    }
+    let frame = DataFrame::new_infer_height(vec![
+        Column::new("dimension".into(), rows.dimension),
+        Column::new("key".into(), rows.key),
+        Column::new("window".into(), rows.window),
+        datetime_column("burst_start", rows.start)?,
+        datetime_column("burst_end", rows.end)?,
+        Column::new("relays_joined".into(), rows.relays),
+        Column::new("peak_in_window".into(), rows.peak),
+        string_list_column("fingerprints", &rows.fingerprints),
+    ])?;
+    Ok(frame.sort(
+        ["burst_start", "dimension", "key", "window"],
+        SortMultipleOptions::default(),
+    )?)
+}
+
+#[derive(Default)]
+struct BurstColumns {
+    dimension: Vec<String>,
+    key: Vec<String>,
+    window: Vec<String>,
+    start: Vec<Option<i64>>,
+    end: Vec<Option<i64>>,
+    relays: Vec<u32>,
+    peak: Vec<u32>,
+    fingerprints: Vec<Vec<String>>,
+}
+
+struct Burst {
+    start: i64,
+    end: i64,
+    peak: usize,
+    fingerprints: Vec<String>,
+}
+
+/// Merged windows `(t - window, t]` holding at least `threshold` joins.
+fn bursts(joins: &[(i64, &str)], window: i64, threshold: usize) -> Vec<Burst> {
+    let mut found: Vec<Burst> = Vec::new();
+    let mut lo = 0;
+    let mut hi = 0;
+    while hi < joins.len() {
+        // Extend to every join at the same time as joins[hi].
+        let t = joins[hi].0;
+        let mut end = hi;
+        while end + 1 < joins.len() && joins[end + 1].0 == t {
+            end += 1;
+        }
+        while joins[lo].0 <= t - window {
+            lo += 1;
+        }
+        let count = end + 1 - lo;
+        if count >= threshold {
+            let start = joins[lo].0;
+            match found.last_mut() {
+                Some(b) if start <= b.end => {
+                    b.end = t;
+                    b.peak = b.peak.max(count);
+                }
+                _ => found.push(Burst {
+                    start,
+                    end: t,
+                    peak: count,
+                    fingerprints: Vec::new(),
+                }),
+            }
+        }
+        hi = end + 1;
+    }
+    for b in &mut found {
+        let mut fps: Vec<String> = joins
+            .iter()
+            .filter(|(t, _)| *t >= b.start && *t <= b.end)
+            .map(|(_, f)| f.to_string())
+            .collect();
+        fps.sort();
+        b.fingerprints = fps;
+    }
+    found
+}

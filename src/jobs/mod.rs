@@ -1,0 +1,480 @@
+//! Columnar jobs over the warehouse (polars, lazy scans): relay sessions and lifetimes,
+//! path-selection probabilities, the hourly network series, removal events and outages,
+//! join bursts, with IP → AS enrichment. Each job writes its own dataset next to the
+//! importer's (documented in `docs/warehouse.md`).
+//!
+//! One pass reads `consensus_entries` month by month (the [`presence`] walk); the datasets
+//! are built from what it gathers. A job is skipped when its inputs (the warehouse files it
+//! reads and the job settings) are unchanged since it last wrote its outputs.
+
+pub mod enrich;
+pub mod events;
+pub mod lifetimes;
+pub mod network;
+pub mod presence;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use enrich::Enricher;
+use presence::{Presence, FLAGS};
+
+/// Job parameters (also read from a pipeline file's `[jobs]` table).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobConfig {
+    /// Departures of an hour are compared with the median of the hours within this many days
+    /// on either side.
+    pub baseline_days: u32,
+    /// An event needs at least this many relays above the baseline...
+    pub event_min_relays: u32,
+    /// ...and this many robust standard deviations above it.
+    pub event_min_score: f64,
+    /// Departed relays back within this many days are an outage, not a removal.
+    pub outage_return_days: u32,
+    /// Anomalous hours this close (consensuses) are one event.
+    pub event_merge_hours: u32,
+    /// Join bursts: never-seen relays within one hour / within 24 hours, overall and per
+    /// AS, /16, version and nickname prefix (DocTor alerts at 50).
+    pub burst_min_relays_1h: u32,
+    pub burst_min_relays_24h: u32,
+    /// Characters of the nickname prefix grouped for bursts.
+    pub nickname_prefix_chars: usize,
+}
+
+impl Default for JobConfig {
+    fn default() -> Self {
+        JobConfig {
+            baseline_days: 7,
+            event_min_relays: 10,
+            event_min_score: 5.0,
+            outage_return_days: 7,
+            event_merge_hours: 2,
+            burst_min_relays_1h: 50,
+            burst_min_relays_24h: 50,
+            nickname_prefix_chars: 5,
+        }
+    }
+}
+
+impl JobConfig {
+    /// The defaults with `key=value` overrides (values in TOML syntax).
+    pub fn with_overrides(settings: &[String]) -> Result<Self> {
+        let mut table = toml::Table::try_from(JobConfig::default())?;
+        for setting in settings {
+            let (key, value) = setting
+                .split_once('=')
+                .with_context(|| format!("--set {setting}: expected KEY=VALUE"))?;
+            let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or_else(|| toml::Value::String(value.to_string()));
+            table.insert(key.trim().to_string(), value);
+        }
+        table
+            .try_into()
+            .map_err(|e| anyhow::anyhow!("job settings: {e}"))
+    }
+}
+
+/// Which datasets to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum JobSet {
+    /// Everything below.
+    All,
+    /// relay_sessions, relays.
+    Lifetimes,
+    /// relay_probabilities, network_hourly.
+    Network,
+    /// removal_events, removal_event_relays, outages, join_bursts.
+    Events,
+}
+
+/// What `run` did.
+#[derive(Debug, Default)]
+pub struct JobsSummary {
+    pub consensuses: usize,
+    pub entries: usize,
+    pub sessions: usize,
+    pub relays: usize,
+    pub removal_events: usize,
+    pub outages: usize,
+    pub join_bursts: usize,
+    pub written: Vec<PathBuf>,
+    pub up_to_date: bool,
+    pub seconds: f64,
+}
+
+/// Datasets written by the jobs.
+pub const JOB_DATASETS: [&str; 8] = [
+    "relay_sessions",
+    "relays",
+    "relay_probabilities",
+    "network_hourly",
+    "removal_events",
+    "removal_event_relays",
+    "outages",
+    "join_bursts",
+];
+
+/// The context every job step shares.
+pub struct Jobs<'a> {
+    pub root: &'a Path,
+    pub config: &'a JobConfig,
+    pub enricher: &'a Enricher,
+    pub quiet: bool,
+}
+
+/// Runs the selected jobs over the warehouse at `root`.
+pub fn run(
+    root: &Path,
+    set: JobSet,
+    config: &JobConfig,
+    enricher: &Enricher,
+    force: bool,
+    quiet: bool,
+) -> Result<JobsSummary> {
+    let started = Instant::now();
+    let warehouse = crate::warehouse::store::Warehouse::open(root)?;
+    let root = warehouse.root();
+    let signature = input_signature(root, config, enricher)?;
+    let state_file = root
+        .join("_jobs")
+        .join(format!("{set:?}.json").to_lowercase());
+    if !force && fs::read_to_string(&state_file).ok().as_deref() == Some(signature.as_str()) {
+        return Ok(JobsSummary {
+            up_to_date: true,
+            seconds: started.elapsed().as_secs_f64(),
+            ..JobsSummary::default()
+        });
+    }
+    let jobs = Jobs {
+        root,
+        config,
+        enricher,
+        quiet,
+    };
+    let wants = |s: JobSet| set == JobSet::All || set == s;
+    let mut summary = JobsSummary::default();
+
+    let consensuses = network::consensus_index(root)?;
+    summary.consensuses = consensuses.height();
+    let times: Vec<i64> = consensuses
+        .column("valid_after_ms")?
+        .i64()?
+        .into_no_null_iter()
+        .collect();
+    let months = partition_files(root, "consensus_entries")?;
+    if months.is_empty() {
+        bail!(
+            "{}: no consensus_entries imported yet (run `relaytrail import` first)",
+            root.display()
+        );
+    }
+    let progress = progress_bar(months.len() as u64, "jobs: consensus entries", quiet);
+    let mut presence = Presence::new(times);
+    for (key, file) in &months {
+        progress.set_message(format!("jobs: consensus entries {key}"));
+        let t_read = Instant::now();
+        let frame = network::month_frame(file, &consensuses)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        summary.entries += frame.height();
+        let t_pass = Instant::now();
+        presence
+            .add_month(&frame, &file.display().to_string())
+            .with_context(|| format!("in {}", file.display()))?;
+        if std::env::var_os("RELAYTRAIL_TIMING").is_some() {
+            eprintln!(
+                "{key}: read {:.2}s pass {:.2}s",
+                (t_pass - t_read).as_secs_f64(),
+                t_pass.elapsed().as_secs_f64()
+            );
+        }
+        if wants(JobSet::Network) {
+            let out = root
+                .join("relay_probabilities")
+                .join(key)
+                .join("part-0.parquet");
+            let mut probabilities = network::probabilities_table(&frame)?;
+            write_parquet(&mut probabilities, &out)?;
+            summary.written.push(out);
+        }
+        drop(frame);
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    if wants(JobSet::Network) {
+        remove_stale_partitions(root, "relay_probabilities", &months)?;
+    }
+
+    let next_starts = presence.sorted_sessions();
+    summary.sessions = presence.sessions.len();
+    let mut sessions = lifetimes::sessions_table(&jobs, &presence)?;
+    let mut relays = lifetimes::relays_table(&jobs, &sessions)?;
+    summary.relays = relays.height();
+    if wants(JobSet::Lifetimes) {
+        summary
+            .written
+            .push(jobs.write("relay_sessions", &mut sessions)?);
+        summary.written.push(jobs.write("relays", &mut relays)?);
+    }
+    if wants(JobSet::Network) {
+        let mut hourly = network::hourly_table(&presence)?;
+        summary
+            .written
+            .push(jobs.write("network_hourly", &mut hourly)?);
+    }
+    if wants(JobSet::Events) {
+        let departures = events::departures(&presence, &next_starts);
+        let detected = events::detect(&jobs, &presence, &departures, &relays)?;
+        summary.removal_events = detected.removal_events.height();
+        summary.outages = detected.outages.height();
+        let events::Detected {
+            mut removal_events,
+            mut removal_event_relays,
+            mut outages,
+        } = detected;
+        summary
+            .written
+            .push(jobs.write("removal_events", &mut removal_events)?);
+        summary
+            .written
+            .push(jobs.write("removal_event_relays", &mut removal_event_relays)?);
+        summary.written.push(jobs.write("outages", &mut outages)?);
+        let mut bursts = events::join_bursts(&jobs, &presence, &sessions)?;
+        summary.join_bursts = bursts.height();
+        summary
+            .written
+            .push(jobs.write("join_bursts", &mut bursts)?);
+    }
+    write_atomic(&state_file, signature.as_bytes())?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+impl Jobs<'_> {
+    /// Writes an unpartitioned job dataset (`<root>/<name>/part-0.parquet`).
+    fn write(&self, name: &str, frame: &mut DataFrame) -> Result<PathBuf> {
+        let path = self.root.join(name).join("part-0.parquet");
+        write_parquet(frame, &path)?;
+        Ok(path)
+    }
+}
+
+/// The partition files of a monthly dataset, as (`year=YYYY/month=MM`, path), in time order.
+pub fn partition_files(root: &Path, dataset: &str) -> Result<Vec<(String, PathBuf)>> {
+    let base = root.join(dataset);
+    let mut found = Vec::new();
+    if !base.exists() {
+        return Ok(found);
+    }
+    for year in sorted_dirs(&base)? {
+        for month in sorted_dirs(&year)? {
+            let file = month.join("part-0.parquet");
+            if file.is_file() {
+                let key = format!(
+                    "{}/{}",
+                    year.file_name().unwrap().to_string_lossy(),
+                    month.file_name().unwrap().to_string_lossy()
+                );
+                found.push((key, file));
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.contains('='))
+        })
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// Removes partitions of a derived monthly dataset whose source month no longer exists.
+fn remove_stale_partitions(root: &Path, dataset: &str, months: &[(String, PathBuf)]) -> Result<()> {
+    for (key, file) in partition_files(root, dataset)? {
+        if !months.iter().any(|(k, _)| *k == key) {
+            fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Scans every Parquet file of a dataset (hive partitions included) lazily.
+pub fn scan_dataset(root: &Path, dataset: &str) -> Result<Option<LazyFrame>> {
+    let base = root.join(dataset);
+    let single = base.join("part-0.parquet");
+    let pattern = if single.is_file() {
+        single
+    } else if partition_files(root, dataset)?.is_empty() {
+        return Ok(None);
+    } else {
+        base.join("**/*.parquet")
+    };
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions::new_enabled(),
+        ..Default::default()
+    };
+    let frame = LazyFrame::scan_parquet(PlRefPath::new(pattern.to_string_lossy().as_ref()), args)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("cannot scan {}", pattern.display()))?;
+    Ok(Some(frame))
+}
+
+/// What the jobs read, as text: every source file's path, size and modification time, the
+/// settings and the enrichment files. Equal text, equal outputs.
+fn input_signature(root: &Path, config: &JobConfig, enricher: &Enricher) -> Result<String> {
+    let mut lines = vec![
+        format!("relaytrail {}", env!("CARGO_PKG_VERSION")),
+        serde_json::to_string(config)?,
+    ];
+    for dataset in ["consensuses", "consensus_entries", "server_descriptors"] {
+        let mut files = partition_files(root, dataset)?;
+        let single = root.join(dataset).join("part-0.parquet");
+        if single.is_file() {
+            files.push((String::new(), single));
+        }
+        for (_, file) in files {
+            lines.push(file_stamp(&file)?);
+        }
+    }
+    for snapshot in enricher.snapshots() {
+        lines.push(format!(
+            "{} {:?}",
+            file_stamp(&snapshot.path)?,
+            snapshot.date_ms
+        ));
+    }
+    Ok(lines.join("\n"))
+}
+
+fn file_stamp(file: &Path) -> Result<String> {
+    let meta = fs::metadata(file).with_context(|| format!("cannot stat {}", file.display()))?;
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    Ok(format!("{} {} {}", file.display(), meta.len(), modified))
+}
+
+/// Writes a data frame as one Parquet file (zstd 3, 128 Ki-row groups, statistics)
+/// atomically: a hidden temporary file in the same folder, synced, renamed over the target.
+pub fn write_parquet(frame: &mut DataFrame, path: &Path) -> Result<()> {
+    let dir = path.parent().context("output path has no folder")?;
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().unwrap().to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> Result<()> {
+        let file = fs::File::create(&tmp)?;
+        ParquetWriter::new(&file)
+            .with_compression(ParquetCompression::Zstd(Some(
+                polars::polars_utils::compression::ZstdLevel::try_new(3)?,
+            )))
+            .with_row_group_size(Some(128 * 1024))
+            .with_statistics(StatisticsOptions::full())
+            .finish(frame)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Writes a small file atomically.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().context("output path has no folder")?;
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().unwrap().to_string_lossy(),
+        std::process::id()
+    ));
+    fs::write(&tmp, bytes)
+        .and_then(|()| fs::rename(&tmp, path))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A progress bar on stderr (hidden with `quiet` or when stderr is not a terminal).
+pub fn progress_bar(len: u64, message: &str, quiet: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(message.to_string());
+    bar
+}
+
+/// `valid_after` milliseconds as a polars datetime column (ms, UTC).
+pub fn datetime_column(name: &str, values: Vec<Option<i64>>) -> Result<Column> {
+    let column = Column::new(name.into(), values).cast(&DataType::Datetime(
+        TimeUnit::Milliseconds,
+        Some(TimeZone::UTC),
+    ))?;
+    Ok(column)
+}
+
+/// A `list<string>` column from per-row string lists.
+pub fn string_list_column(name: &str, rows: &[Vec<String>]) -> Column {
+    let series: Vec<Series> = rows
+        .iter()
+        .map(|values| Series::new("".into(), values.as_slice()))
+        .collect();
+    let mut column = Column::new(name.into(), series);
+    if rows.is_empty() {
+        column = Column::new_empty(name.into(), &DataType::List(Box::new(DataType::String)));
+    }
+    column
+}
+
+/// The flag names of each mask, as a `list<string>` column.
+pub fn flags_column(name: &str, masks: impl Iterator<Item = u32>) -> Column {
+    let rows: Vec<Vec<String>> = masks
+        .map(|m| {
+            presence::flag_names(m)
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    string_list_column(name, &rows)
+}
+
+/// Lower-case column-name form of a flag (`HSDir` → `hsdir`).
+pub fn flag_column_name(flag: &str) -> String {
+    flag.to_ascii_lowercase()
+}
+
+/// The flags as column-name suffixes, in [`FLAGS`] order.
+pub fn flag_suffixes() -> impl Iterator<Item = (usize, String)> {
+    FLAGS
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (i, flag_column_name(f)))
+}

@@ -1,0 +1,390 @@
+//! The columnar jobs on a generated archive, checked against the generator's ground truth:
+//! sessions (with missing network consensuses not splitting them), first/last seen, joins and
+//! departures per consensus, probability sums, AS enrichment from the archive's iptoasn TSV,
+//! every planted removal found at its exact hour and the planted outages classified as
+//! outages.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use polars::prelude::*;
+use relaytrail::descriptor::values::parse_timestamp;
+use serde_json::Value;
+
+use common::*;
+
+fn generate(out: &Path, months: &str, relays: &str, seed: &str) {
+    let status = Command::new(env!("CARGO_BIN_EXE_relaytrail"))
+        .args(["generate", "--out"])
+        .arg(out)
+        .args([
+            "--start", "2021-08", "--months", months, "--relays", relays, "--seed", seed, "--quiet",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn run_jobs(warehouse: &Path, extra: &[&str]) -> std::process::Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_relaytrail"))
+        .arg("jobs")
+        .arg("--warehouse")
+        .arg(warehouse)
+        .args(["--quiet"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn read(warehouse: &Path, dataset: &str) -> DataFrame {
+    let path = warehouse.join(dataset).join("part-0.parquet");
+    ParquetReader::new(std::fs::File::open(&path).unwrap())
+        .finish()
+        .unwrap()
+}
+
+/// Milliseconds of a ground-truth time (`YYYY-MM-DD HH:MM:SS`).
+fn ms(text: &str) -> i64 {
+    let (date, time) = text.split_once(' ').unwrap();
+    parse_timestamp(date.as_bytes(), time.as_bytes()).unwrap() * 1000
+}
+
+fn truth(archive: &Path, name: &str) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(archive.join("ground_truth").join(format!("{name}.json")))
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn times(frame: &DataFrame, name: &str) -> Vec<i64> {
+    frame
+        .column(name)
+        .unwrap()
+        .cast(&DataType::Int64)
+        .unwrap()
+        .i64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect()
+}
+
+fn strings(frame: &DataFrame, name: &str) -> Vec<String> {
+    frame
+        .column(name)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|s| s.unwrap_or("").to_string())
+        .collect()
+}
+
+fn u32s(frame: &DataFrame, name: &str) -> Vec<u32> {
+    frame
+        .column(name)
+        .unwrap()
+        .cast(&DataType::UInt32)
+        .unwrap()
+        .u32()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect()
+}
+
+/// The sessions the ground truth implies, expressed in the consensuses that exist: each truth
+/// session is cut to the consensus hours it covers, and sessions separated only by hours
+/// without a consensus are one.
+fn expected_sessions(
+    relays: &[Value],
+    consensus_hours: &BTreeSet<i64>,
+) -> BTreeMap<String, Vec<(i64, i64)>> {
+    let mut out = BTreeMap::new();
+    for relay in relays {
+        let fp = relay["fingerprint"].as_str().unwrap().to_string();
+        let mut sessions: Vec<(i64, i64)> = Vec::new();
+        for s in relay["sessions"].as_array().unwrap() {
+            let (a, b) = (ms(s[0].as_str().unwrap()), ms(s[1].as_str().unwrap()));
+            let inside: Vec<i64> = consensus_hours.range(a..=b).copied().collect();
+            let (Some(&first), Some(&last)) = (inside.first(), inside.last()) else {
+                continue;
+            };
+            match sessions.last_mut() {
+                Some(prev) if consensus_hours.range(prev.1 + 1..first).next().is_none() => {
+                    prev.1 = last;
+                }
+                _ => sessions.push((first, last)),
+            }
+        }
+        if !sessions.is_empty() {
+            out.insert(fp, sessions);
+        }
+    }
+    out
+}
+
+struct Generated {
+    _dir: tempfile::TempDir,
+    archive: PathBuf,
+    warehouse: PathBuf,
+}
+
+fn generated(months: &str, relays: &str, seed: &str) -> Generated {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    generate(&archive, months, relays, seed);
+    let warehouse = dir.path().join("wh");
+    let summary = import_into(&warehouse, std::slice::from_ref(&archive), 2);
+    assert!(summary.errors.is_empty());
+    Generated {
+        _dir: dir,
+        archive,
+        warehouse,
+    }
+}
+
+#[test]
+fn jobs_match_the_ground_truth_of_a_generated_archive() {
+    let g = generated("3", "400", "11");
+    let asn_table = g.archive.join("asn/ip2asn-v4.tsv");
+    let asn_arg = asn_table.display().to_string();
+    run_jobs(
+        &g.warehouse,
+        &[
+            "--asn-db",
+            &asn_arg,
+            "--set",
+            "burst_min_relays_1h=10",
+            "--set",
+            "burst_min_relays_24h=15",
+        ],
+    );
+
+    let hourly = read(&g.warehouse, "network_hourly");
+    let consensus_hours: BTreeSet<i64> = times(&hourly, "valid_after").into_iter().collect();
+    let missing: Vec<i64> = truth(&g.archive, "missing_consensuses")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| ms(v.as_str().unwrap()))
+        .collect();
+    assert!(
+        !missing.is_empty(),
+        "the scenario leaves consensus hours out"
+    );
+    assert!(missing.iter().all(|m| !consensus_hours.contains(m)));
+
+    // Sessions and first/last seen.
+    let relays_truth = truth(&g.archive, "relays");
+    let relays_truth = relays_truth.as_array().unwrap();
+    let expected = expected_sessions(relays_truth, &consensus_hours);
+    let sessions = read(&g.warehouse, "relay_sessions");
+    let mut actual: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
+    for ((fp, start), end) in strings(&sessions, "fingerprint")
+        .into_iter()
+        .zip(times(&sessions, "session_start"))
+        .zip(times(&sessions, "session_end"))
+    {
+        actual.entry(fp).or_default().push((start, end));
+    }
+    assert_eq!(actual.len(), expected.len());
+    let wrong: Vec<&String> = expected
+        .keys()
+        .filter(|fp| actual.get(*fp) != expected.get(*fp))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} relays with wrong sessions, e.g. {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(3)]
+    );
+    let split_by_missing = expected
+        .values()
+        .flatten()
+        .filter(|(a, b)| missing.iter().any(|m| a < m && m < b));
+    assert!(
+        split_by_missing.count() > 0,
+        "some sessions span a missing consensus"
+    );
+
+    let relays = read(&g.warehouse, "relays");
+    let first_seen = times(&relays, "first_seen");
+    let last_seen = times(&relays, "last_seen");
+    for (i, fp) in strings(&relays, "fingerprint").iter().enumerate() {
+        let s = &expected[fp];
+        assert_eq!(
+            (first_seen[i], last_seen[i]),
+            (s[0].0, s.last().unwrap().1),
+            "{fp}"
+        );
+    }
+
+    // AS enrichment: the relay's AS is the generator's.
+    let truth_asn: BTreeMap<&str, u64> = relays_truth
+        .iter()
+        .map(|r| {
+            (
+                r["fingerprint"].as_str().unwrap(),
+                r["asn"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let asns = u32s(&relays, "as_number");
+    let fps = strings(&relays, "fingerprint");
+    let matching = fps
+        .iter()
+        .zip(&asns)
+        .filter(|(fp, asn)| truth_asn[fp.as_str()] == u64::from(**asn))
+        .count();
+    assert_eq!(matching, fps.len(), "every relay's AS comes from the TSV");
+
+    // Joins, returns and departures per consensus, from the expected sessions.
+    let hours: Vec<i64> = consensus_hours.iter().copied().collect();
+    let index: BTreeMap<i64, usize> = hours.iter().enumerate().map(|(i, &h)| (h, i)).collect();
+    let mut joins = vec![0u32; hours.len()];
+    let mut returns = vec![0u32; hours.len()];
+    let mut departures = vec![0u32; hours.len()];
+    for sessions in expected.values() {
+        for (k, &(a, b)) in sessions.iter().enumerate() {
+            if k == 0 {
+                joins[index[&a]] += 1;
+            } else {
+                returns[index[&a]] += 1;
+            }
+            if let Some(&next) = hours.get(index[&b] + 1) {
+                departures[index[&next]] += 1;
+            }
+        }
+    }
+    assert_eq!(u32s(&hourly, "joins"), joins);
+    assert_eq!(u32s(&hourly, "returns"), returns);
+    assert_eq!(u32s(&hourly, "departures"), departures);
+    let relays_per_hour = u32s(&hourly, "relays");
+    let churn_new = hourly.column("churn_new").unwrap().f64().unwrap();
+    for i in 1..hours.len() {
+        let expected = f64::from(joins[i] + returns[i])
+            / f64::from(relays_per_hour[i].max(relays_per_hour[i - 1]));
+        assert!((churn_new.get(i).unwrap() - expected).abs() < 1e-12);
+    }
+
+    // Probabilities: each kind sums to 1 over the relays of a consensus.
+    let probabilities = LazyFrame::scan_parquet(
+        PlRefPath::new(
+            g.warehouse
+                .join("relay_probabilities/**/*.parquet")
+                .to_string_lossy()
+                .as_ref(),
+        ),
+        ScanArgsParquet::default(),
+    )
+    .unwrap()
+    .group_by([col("valid_after")])
+    .agg([
+        col("guard_probability").sum(),
+        col("middle_probability").sum(),
+        col("exit_probability").sum(),
+        col("consensus_weight_fraction").sum(),
+        len().alias("n"),
+    ])
+    .collect()
+    .unwrap();
+    assert_eq!(probabilities.height(), hours.len());
+    for name in [
+        "guard_probability",
+        "middle_probability",
+        "exit_probability",
+        "consensus_weight_fraction",
+    ] {
+        for v in probabilities
+            .column(name)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .into_no_null_iter()
+        {
+            assert!((v - 1.0).abs() < 1e-9, "{name} sums to {v}");
+        }
+    }
+
+    // Removal events: every planted one at its exact hour, nothing else; outages apart.
+    let removal_truth = truth(&g.archive, "removal_events");
+    let planted: BTreeSet<i64> = removal_truth
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| ms(e["event_time"].as_str().unwrap()))
+        .collect();
+    let removals = read(&g.warehouse, "removal_events");
+    let found: BTreeSet<i64> = times(&removals, "event_time").into_iter().collect();
+    assert_eq!(found, planted, "removal events");
+    let removed = u32s(&removals, "relays_removed");
+    for (e, n) in removal_truth.as_array().unwrap().iter().zip(&removed) {
+        let planted_n = e["fingerprints"].as_array().unwrap().len() as u32;
+        assert!(
+            *n >= planted_n && *n <= planted_n + 5,
+            "{n} removed vs {planted_n} planted"
+        );
+    }
+    let members = read(&g.warehouse, "removal_event_relays");
+    let member_set: BTreeSet<String> = strings(&members, "fingerprint").into_iter().collect();
+    for e in removal_truth.as_array().unwrap() {
+        for fp in e["fingerprints"].as_array().unwrap() {
+            assert!(member_set.contains(fp.as_str().unwrap()));
+        }
+    }
+    let outage_truth = truth(&g.archive, "outages");
+    let outages = read(&g.warehouse, "outages");
+    let outage_times: BTreeSet<i64> = times(&outages, "event_time").into_iter().collect();
+    for o in outage_truth.as_array().unwrap() {
+        let start = ms(o["start"].as_str().unwrap());
+        assert!(outage_times.contains(&start), "outage at {}", o["start"]);
+        assert!(!found.contains(&start), "an outage is not a removal");
+    }
+
+    // Join bursts: the actors' join waves show up per AS and overall.
+    let bursts = read(&g.warehouse, "join_bursts");
+    let dims: BTreeSet<String> = strings(&bursts, "dimension").into_iter().collect();
+    assert!(dims.contains("all"), "{dims:?}");
+
+    // A second run with unchanged inputs is a no-op; outputs are byte-identical with --force.
+    let before = std::fs::read(g.warehouse.join("relays/part-0.parquet")).unwrap();
+    let output = run_jobs(
+        &g.warehouse,
+        &[
+            "--asn-db",
+            &asn_arg,
+            "--set",
+            "burst_min_relays_1h=10",
+            "--set",
+            "burst_min_relays_24h=15",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("up to date"));
+    run_jobs(
+        &g.warehouse,
+        &[
+            "--asn-db",
+            &asn_arg,
+            "--set",
+            "burst_min_relays_1h=10",
+            "--set",
+            "burst_min_relays_24h=15",
+            "--force",
+        ],
+    );
+    assert_eq!(
+        std::fs::read(g.warehouse.join("relays/part-0.parquet")).unwrap(),
+        before
+    );
+    assert!(leftover_temp_files(&g.warehouse).is_empty());
+}
