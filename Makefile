@@ -14,7 +14,7 @@ DEMO_RAW ?= data/raw/demo
 DEMO_WAREHOUSE ?= data/warehouse-demo
 BENCH_DIR ?= data/bench
 
-.PHONY: build test test-rust test-python venv import jobs demo demo-data bench fmt lint clean
+.PHONY: build test test-rust test-python venv import jobs attribute demo demo-data bench fmt lint clean
 
 build:
 	cargo build --release
@@ -45,12 +45,19 @@ ASN_DB ?= $(wildcard $(RAW)/asn/*.tsv $(RAW)/asn/*.mmdb)
 jobs: build
 	$(BIN) jobs --warehouse $(WAREHOUSE) $(foreach f,$(ASN_DB),--asn-db $(f))
 
-## The README's first command: generate the demo archive, import it, run the jobs.
+## Actors with evidence (actors, actor_members, actor_timeline) from the job datasets.
+attribute: build
+	$(BIN) attribute --warehouse $(WAREHOUSE)
+
+## The README's first command: generate the demo archive, import it, run the jobs and the
+## attribution, and score the attribution against the generator's ground truth.
 demo: demo-data
 	$(BIN) import $(DEMO_RAW) --warehouse $(DEMO_WAREHOUSE)
 	$(BIN) jobs --warehouse $(DEMO_WAREHOUSE) --asn-db $(DEMO_RAW)/asn/ip2asn-v4.tsv \
 	  --set burst_min_relays_1h=15 --set burst_min_relays_24h=30
-	@echo "demo warehouse: $(DEMO_WAREHOUSE) (schema: docs/warehouse.md)"
+	$(BIN) attribute --warehouse $(DEMO_WAREHOUSE)
+	$(BIN) evaluate --warehouse $(DEMO_WAREHOUSE) --truth $(DEMO_RAW)
+	@echo "demo warehouse: $(DEMO_WAREHOUSE) (schema: docs/warehouse.md, attribution: docs/attribution.md)"
 
 ## The small default demo archive (regenerated when the default scenario changes).
 demo-data: $(DEMO_RAW)/.generated

@@ -27,6 +27,10 @@ enum Command {
     /// Build the derived datasets: relay sessions and lifetimes, path-selection
     /// probabilities, the hourly network series, removal events, outages and join bursts.
     Jobs(JobsArgs),
+    /// Group relays into actors with evidence, across removal events (needs `jobs` first).
+    Attribute(AttributeArgs),
+    /// Score the attribution and removal events against a generator's ground truth.
+    Evaluate(EvaluateArgs),
     /// Generate a synthetic CollecTor archive with planted actors and ground truth.
     Generate(relaytrail::synth::GenerateArgs),
     /// Decompress a file to nowhere and report the time (the benchmark's baseline).
@@ -82,6 +86,27 @@ struct JobsArgs {
     quiet: bool,
 }
 
+#[derive(clap::Args)]
+struct AttributeArgs {
+    /// Warehouse folder.
+    #[arg(long, default_value = "data/warehouse")]
+    warehouse: PathBuf,
+    /// Override a setting, e.g. `--set link_threshold=3` or `--set weights.asn=0.4`
+    /// (see docs/attribution.md).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    settings: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct EvaluateArgs {
+    /// Warehouse folder.
+    #[arg(long, default_value = "data/warehouse")]
+    warehouse: PathBuf,
+    /// The generator's ground truth: the archive folder or its `ground_truth` folder.
+    #[arg(long)]
+    truth: PathBuf,
+}
+
 fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
@@ -94,6 +119,15 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Import(args) => run_import(args),
         Command::Jobs(args) => run_jobs(args),
+        Command::Attribute(args) => run_attribute(args),
+        Command::Evaluate(args) => {
+            relaytrail::jobs::attribution::evaluate::evaluate(&args.warehouse, &args.truth).map(
+                |e| {
+                    print!("{}", e.render());
+                    ExitCode::SUCCESS
+                },
+            )
+        }
         Command::Generate(args) => relaytrail::synth::generate(&args).map(|()| ExitCode::SUCCESS),
         Command::Decode { file } => decode(&file),
     };
@@ -192,5 +226,22 @@ fn run_jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
             summary.seconds
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_attribute(args: AttributeArgs) -> anyhow::Result<ExitCode> {
+    use relaytrail::jobs::attribution;
+    let config = attribution::AttributionConfig::with_overrides(&args.settings)?;
+    let started = std::time::Instant::now();
+    let s = attribution::run(&args.warehouse, &config)?;
+    eprintln!(
+        "attribute: {} relays, {} links, {} groups -> {} actors ({} linked across removals) in {:.1} s",
+        s.relays,
+        s.links,
+        s.groups,
+        s.actors,
+        s.return_links,
+        started.elapsed().as_secs_f64()
+    );
     Ok(ExitCode::SUCCESS)
 }

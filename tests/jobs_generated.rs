@@ -2,7 +2,7 @@
 //! sessions (with missing network consensuses not splitting them), first/last seen, joins and
 //! departures per consensus, probability sums, AS enrichment from the archive's iptoasn TSV,
 //! every planted removal found at its exact hour and the planted outages classified as
-//! outages.
+//! outages; attribution scored against the planted actors.
 
 mod common;
 
@@ -355,6 +355,34 @@ fn jobs_match_the_ground_truth_of_a_generated_archive() {
     let bursts = read(&g.warehouse, "join_bursts");
     let dims: BTreeSet<String> = strings(&bursts, "dimension").into_iter().collect();
     assert!(dims.contains("all"), "{dims:?}");
+
+    // Attribution: every planted actor found with F1 >= 0.9, return waves linked to the actor
+    // they continue, no hard negative merged into a planted actor.
+    let status = Command::new(env!("CARGO_BIN_EXE_relaytrail"))
+        .args(["attribute", "--warehouse"])
+        .arg(&g.warehouse)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let evaluation =
+        relaytrail::jobs::attribution::evaluate::evaluate(&g.warehouse, &g.archive).unwrap();
+    let report = evaluation.render();
+    assert!(evaluation.actors.len() >= 3, "{report}");
+    for a in &evaluation.actors {
+        assert!(a.f1 >= 0.9, "{} F1 {:.3}\n{report}", a.actor_id, a.f1);
+    }
+    assert!(!evaluation.return_waves.is_empty());
+    assert!(evaluation.return_waves.iter().all(|w| w.2), "{report}");
+    assert!(evaluation.hard_negatives > 0);
+    assert_eq!(evaluation.hard_negatives_merged, 0, "{report}");
+    assert!(evaluation.honest_families_mean_f1 >= 0.9, "{report}");
+    assert_eq!(
+        evaluation.removal_events_found,
+        evaluation.removal_events_planted
+    );
+    assert_eq!(evaluation.false_removal_events, 0);
+    let timeline = read(&g.warehouse, "actor_timeline");
+    assert!(timeline.height() > 0);
 
     // A second run with unchanged inputs is a no-op; outputs are byte-identical with --force.
     let before = std::fs::read(g.warehouse.join("relays/part-0.parquet")).unwrap();

@@ -7,6 +7,7 @@
 //! are built from what it gathers. A job is skipped when its inputs (the warehouse files it
 //! reads and the job settings) are unchanged since it last wrote its outputs.
 
+pub mod attribution;
 pub mod enrich;
 pub mod events;
 pub mod lifetimes;

@@ -16,7 +16,8 @@
 //! 3. A pair links when its score reaches `link_threshold` **and** it has a behaviour signal
 //!    or its configuration score alone reaches `config_only_threshold`: configuration
 //!    likeness alone (same AS + same version + same port) never groups relays.
-//! 4. Linked relays form groups (union–find). Groups of at least `min_group_relays` are actors.
+//! 4. Linked relays form groups (union–find). Groups of at least `min_group_relays` are actors
+//!    (groups held together by a strong signal from two relays).
 //! 5. **Across removals**: a group whose relays were removed in an event is compared with each
 //!    later group that first appeared after the event (within `return_window_days`) on its
 //!    infrastructure signature: ASes, /16s, ORPorts, OS, version line, nickname shapes,
@@ -57,9 +58,6 @@ impl Link {
             .filter(|s| !BEHAVIOUR.contains(&s.name) && !STRONG.contains(&s.name))
             .map(|s| s.weight)
             .sum()
-    }
-    fn is_strong(&self) -> bool {
-        self.signals.iter().any(|s| STRONG.contains(&s.name))
     }
 }
 
@@ -196,7 +194,14 @@ fn config_weight(config: &AttributionConfig, signal: &str) -> f64 {
 fn jaccard(a: &BTreeSet<i64>, b: &BTreeSet<i64>) -> (usize, f64) {
     let shared = a.intersection(b).count();
     let union = a.len() + b.len() - shared;
-    (shared, if union == 0 { 0.0 } else { shared as f64 / union as f64 })
+    (
+        shared,
+        if union == 0 {
+            0.0
+        } else {
+            shared as f64 / union as f64
+        },
+    )
 }
 
 /// The result of grouping.
@@ -214,7 +219,10 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
     let n = profiles.len();
     let mut uf = UnionFind::new(n);
     let mut links: BTreeMap<(usize, usize), Link> = BTreeMap::new();
-    let strong = |links: &mut BTreeMap<(usize, usize), Link>, uf: &mut UnionFind, members: &[usize], name: &'static str| {
+    let strong = |links: &mut BTreeMap<(usize, usize), Link>,
+                  uf: &mut UnionFind,
+                  members: &[usize],
+                  name: &'static str| {
         // A star is enough to connect them; evidence recorded on each star edge.
         for &m in &members[1..] {
             let key = (members[0].min(m), members[0].max(m));
@@ -313,7 +321,10 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
         add_block(&m, None);
     }
     for members in by_removal.values() {
-        add_block(members, Some(("removed_together", config.weights.removed_together)));
+        add_block(
+            members,
+            Some(("removed_together", config.weights.removed_together)),
+        );
     }
     for members in by_restart.values().chain(by_end.values()) {
         add_block(members, None);
@@ -328,7 +339,8 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
     let span_hours = ((profiles.iter().map(|p| p.last_seen).max().unwrap_or(0) - data_start)
         / HOUR_MS)
         .max(1) as f64;
-    let joins_per_window = joiners.len() as f64 / span_hours * (2 * config.join_window_hours + 1) as f64;
+    let joins_per_window =
+        joiners.len() as f64 / span_hours * (2 * config.join_window_hours + 1) as f64;
     let mut lo = 0;
     for k in 0..joiners.len() {
         let t = profiles[joiners[k]].first_seen;
@@ -341,7 +353,8 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
         }
         let in_window = (hi + 1 - lo) as f64;
         // Evidence grows with how far the window exceeds the usual number of joins.
-        let weight = config.weights.join_batch * (1.0 - joins_per_window.max(1.0) / in_window).max(0.0);
+        let weight =
+            config.weights.join_batch * (1.0 - joins_per_window.max(1.0) / in_window).max(0.0);
         if weight <= 0.0 || (hi + 1 - lo) > config.max_block_relays {
             continue;
         }
@@ -366,7 +379,10 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
     let values: Vec<Vec<(&'static str, String)>> = profiles.iter().map(config_values).collect();
     for v in &values {
         for (signal, value) in v {
-            rarity.entry(signal).or_insert_with(|| Rarity::new(n)).add(value);
+            rarity
+                .entry(signal)
+                .or_insert_with(|| Rarity::new(n))
+                .add(value);
         }
     }
     let mut keys: Vec<(usize, usize)> = candidates.keys().copied().collect();
@@ -386,7 +402,10 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
                 } else {
                     config.weights.session_end_sync
                 };
-                link.signals.push(Signal { name, weight: weight * j });
+                link.signals.push(Signal {
+                    name,
+                    weight: weight * j,
+                });
             }
         }
         // Configuration likeness: the best-matching value of each signal.
@@ -417,9 +436,21 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
     for i in 0..n {
         members_of.entry(uf.find(i)).or_default().push(i);
     }
+    // Groups held together by a strong signal (a declared operator) count from two relays;
+    // groups found through behaviour and likeness need `min_group_relays`.
+    let mut strongly_linked = vec![false; n];
+    for ((a, b), link) in &links {
+        if link.signals.iter().any(|s| STRONG.contains(&s.name)) {
+            strongly_linked[*a] = true;
+            strongly_linked[*b] = true;
+        }
+    }
     let mut groups: Vec<Vec<usize>> = members_of
         .into_values()
-        .filter(|m| m.len() >= config.min_group_relays)
+        .filter(|m| {
+            m.len() >= config.min_group_relays
+                || (m.len() >= 2 && m.iter().any(|&i| strongly_linked[i]))
+        })
         .collect();
     groups.sort_by_key(|m| (profiles[m[0]].first_seen, m[0]));
     let mut group_of = vec![None; n];
@@ -476,9 +507,15 @@ pub fn signature(profiles: &[Profile], members: &[usize]) -> Signature {
         for port in ports {
             *s.or_ports.entry(port).or_default() += 1.0 / n;
         }
-        bump_all(&mut s.slash16, p.addresses.iter().filter_map(|a| prefix(a, 2)).collect());
+        bump_all(
+            &mut s.slash16,
+            p.addresses.iter().filter_map(|a| prefix(a, 2)).collect(),
+        );
         bump_all(&mut s.os, p.os.iter().map(|o| o.to_lowercase()).collect());
-        bump_all(&mut s.version_line, p.version.iter().map(|v| version_line(v)).collect());
+        bump_all(
+            &mut s.version_line,
+            p.version.iter().map(|v| version_line(v)).collect(),
+        );
         bump_all(&mut s.nickname_shape, vec![shape_class(&p.nickname)]);
         if p.contact.is_none() {
             s.contactless += 1.0 / n;
@@ -490,7 +527,15 @@ pub fn signature(profiles: &[Profile], members: &[usize]) -> Signature {
 /// Coarse nickname style: `default`, `prefix#`, `<hex>`, or `word`.
 fn shape_class(nickname: &str) -> String {
     let lower = nickname.to_lowercase();
-    if ["unnamed", "default", "ididnteditheconfig", "myrelay", "noname"].contains(&lower.as_str()) {
+    if [
+        "unnamed",
+        "default",
+        "ididnteditheconfig",
+        "myrelay",
+        "noname",
+    ]
+    .contains(&lower.as_str())
+    {
         return "default".into();
     }
     let shape = nickname_shape(nickname);
@@ -522,10 +567,22 @@ pub fn signature_similarity(earlier: &Signature, later: &Signature) -> (f64, Vec
     let components: Vec<(&str, f64, Option<f64>)> = vec![
         ("asns", 3.0, coverage(&earlier.asns, &later.asns)),
         ("slash16", 1.0, coverage(&earlier.slash16, &later.slash16)),
-        ("or_ports", 1.5, coverage(&earlier.or_ports, &later.or_ports)),
+        (
+            "or_ports",
+            1.5,
+            coverage(&earlier.or_ports, &later.or_ports),
+        ),
         ("os", 1.0, coverage(&earlier.os, &later.os)),
-        ("version_line", 1.0, coverage(&earlier.version_line, &later.version_line)),
-        ("nickname_style", 1.5, coverage(&earlier.nickname_shape, &later.nickname_shape)),
+        (
+            "version_line",
+            1.0,
+            coverage(&earlier.version_line, &later.version_line),
+        ),
+        (
+            "nickname_style",
+            1.5,
+            coverage(&earlier.nickname_shape, &later.nickname_shape),
+        ),
         (
             "contact_status",
             2.0,
@@ -587,7 +644,8 @@ pub fn link_across_removals(
             if !after {
                 continue;
             }
-            let (similarity, parts) = signature_similarity(&signatures[earlier], &signatures[later]);
+            let (similarity, parts) =
+                signature_similarity(&signatures[earlier], &signatures[later]);
             if similarity >= config.return_similarity
                 && best.as_ref().is_none_or(|b| similarity > b.1)
             {

@@ -73,6 +73,23 @@ pub fn nickname_shape(nickname: &str) -> String {
     nickname.to_lowercase()
 }
 
+/// A hash of an exit policy without its single-address rules: tor adds `reject <own
+/// address>:*` to every exit policy (ExitPolicyRejectPrivate), which would make every
+/// relay's policy unique; the rest is the operator's choice.
+pub fn policy_shape_hash(rules: &[String]) -> String {
+    use sha2::Digest;
+    let kept: Vec<&str> = rules
+        .iter()
+        .map(String::as_str)
+        .filter(|rule| {
+            let target = rule.split_whitespace().nth(1).unwrap_or("");
+            let host = target.rsplit_once(':').map_or(target, |(h, _)| h);
+            host.parse::<std::net::Ipv4Addr>().is_err() && !host.starts_with('[')
+        })
+        .collect();
+    hex::encode(&sha2::Sha256::digest(kept.join("\n").as_bytes())[..8])
+}
+
 fn strings(frame: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
     Ok(frame
         .column(name)?
@@ -85,9 +102,10 @@ fn strings(frame: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
 fn string_lists(frame: &DataFrame, name: &str) -> Result<Vec<Vec<String>>> {
     let lists = frame.column(name)?.list()?;
     let mut out = Vec::with_capacity(frame.height());
-    for item in lists.into_iter() {
+    for item in lists.amortized_iter() {
         out.push(match item {
             Some(series) => series
+                .as_ref()
                 .str()?
                 .iter()
                 .flatten()
@@ -102,9 +120,10 @@ fn string_lists(frame: &DataFrame, name: &str) -> Result<Vec<Vec<String>>> {
 fn u32_lists(frame: &DataFrame, name: &str) -> Result<Vec<Vec<u32>>> {
     let lists = frame.column(name)?.list()?;
     let mut out = Vec::with_capacity(frame.height());
-    for item in lists.into_iter() {
+    for item in lists.amortized_iter() {
         out.push(match item {
             Some(series) => series
+                .as_ref()
                 .cast(&DataType::UInt32)?
                 .u32()?
                 .iter()
@@ -173,7 +192,6 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
     };
     let contacts = column_or_nulls("contact")?;
     let oses = column_or_nulls("os")?;
-    let policies = column_or_nulls("exit_policy_hash")?;
     let ed25519 = column_or_nulls("ed25519_master_key")?;
     let families = if has_descriptors {
         string_lists(&relays, "family")?
@@ -215,7 +233,7 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
             os: oses[i].clone(),
             or_ports: Vec::new(),
             dir_port: dir_ports[i].filter(|&p| p != 0),
-            exit_policy_hash: policies[i].clone(),
+            exit_policy_hash: None,
             bandwidth_rate_burst: rate_burst[i],
             restarts: BTreeSet::new(),
             session_ends: BTreeSet::new(),
@@ -267,29 +285,39 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
         }
     }
 
-    // Restart hours from descriptors: published − uptime.
+    // Restart hours from descriptors (published − uptime) and the exit policy of the newest.
     if let Some(scan) = scan_dataset(root, "server_descriptors")? {
         let descriptors = scan
             .select([
                 col("fingerprint"),
                 col("published").cast(DataType::Int64),
                 col("uptime"),
+                col("exit_policy"),
             ])
-            .filter(col("uptime").is_not_null())
+            .sort(["fingerprint", "published"], SortMultipleOptions::default())
             .collect()?;
         let d_fps = descriptors.column("fingerprint")?.str()?;
         let d_published = descriptors.column("published")?.i64()?;
         let d_uptime = descriptors.column("uptime")?.i64()?;
-        for ((fp, published), uptime) in d_fps.iter().zip(d_published.iter()).zip(d_uptime.iter()) {
-            let (Some(fp), Some(published), Some(uptime)) = (fp, published, uptime) else {
+        let d_policy = string_lists(&descriptors, "exit_policy")?;
+        for (k, ((fp, published), uptime)) in d_fps
+            .iter()
+            .zip(d_published.iter())
+            .zip(d_uptime.iter())
+            .enumerate()
+        {
+            let Some(&p) = fp.and_then(|f| index.get(f)) else {
                 continue;
             };
-            if uptime < 0 {
-                continue;
-            }
-            if let Some(&p) = index.get(fp) {
-                let started = published - uptime * 1000;
-                profiles[p].restarts.insert(started.div_euclid(HOUR_MS) * HOUR_MS);
+            // Rows are in time order: the last one seen is the newest descriptor.
+            profiles[p].exit_policy_hash = Some(policy_shape_hash(&d_policy[k]));
+            if let (Some(published), Some(uptime)) = (published, uptime) {
+                if uptime >= 0 {
+                    let started = published - uptime * 1000;
+                    profiles[p]
+                        .restarts
+                        .insert(started.div_euclid(HOUR_MS) * HOUR_MS);
+                }
             }
         }
     }
@@ -310,8 +338,31 @@ mod tests {
     }
 
     #[test]
+    fn policy_shape_ignores_own_address_rules() {
+        let rules = |own: &str| -> Vec<String> {
+            vec![
+                "reject 0.0.0.0/8:*".into(),
+                format!("reject {own}:*"),
+                "accept *:443".into(),
+                "reject *:*".into(),
+            ]
+        };
+        assert_eq!(
+            policy_shape_hash(&rules("192.0.2.1")),
+            policy_shape_hash(&rules("198.51.100.7"))
+        );
+        assert_ne!(
+            policy_shape_hash(&rules("192.0.2.1")),
+            policy_shape_hash(&["reject *:*".to_string()])
+        );
+    }
+
+    #[test]
     fn contacts_normalise() {
-        assert_eq!(normalise_contact("  Tor  OPS <A@B>\t"), Some("tor ops <a@b>".into()));
+        assert_eq!(
+            normalise_contact("  Tor  OPS <A@B>\t"),
+            Some("tor ops <a@b>".into())
+        );
         assert_eq!(normalise_contact(" \t"), None);
     }
 }

@@ -1,0 +1,264 @@
+//! `relaytrail evaluate`: attribution and removal events against a generator's ground
+//! truth (`ground_truth/*.json` of `relaytrail generate`).
+//!
+//! Per planted actor (honest families are summarised together): the attributed actor
+//! holding most of its relays, and precision / recall / F1 of the fingerprint sets; whether
+//! each return wave landed in the same attributed actor as the relays it replaced; hard
+//! negatives merged into a planted actor's attributed actor; removal events found, missed and
+//! false.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use polars::prelude::*;
+use serde_json::Value;
+
+use crate::descriptor::values::parse_timestamp;
+use crate::jobs::scan_dataset;
+
+#[derive(Debug, Clone)]
+pub struct ActorScore {
+    pub actor_id: String,
+    pub kind: String,
+    pub planted: usize,
+    pub attributed_to: Option<String>,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Evaluation {
+    pub actors: Vec<ActorScore>,
+    /// (planted actor, wave time, linked?)
+    pub return_waves: Vec<(String, String, bool)>,
+    /// Hard-negative relays placed in a planted actor's attributed actor.
+    pub hard_negatives_merged: usize,
+    pub hard_negatives: usize,
+    pub removal_events_found: usize,
+    pub removal_events_planted: usize,
+    pub false_removal_events: usize,
+    pub honest_families: usize,
+    pub honest_families_mean_f1: f64,
+}
+
+fn read_json(truth: &Path, name: &str) -> Result<Value> {
+    let path = truth.join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+fn ms(text: &str) -> Option<i64> {
+    let (date, time) = text.split_once(' ')?;
+    parse_timestamp(date.as_bytes(), time.as_bytes()).map(|s| s * 1000)
+}
+
+fn f1(precision: f64, recall: f64) -> f64 {
+    if precision + recall == 0.0 {
+        0.0
+    } else {
+        2.0 * precision * recall / (precision + recall)
+    }
+}
+
+/// Compares the warehouse's attribution with the ground truth in `truth` (the generator's
+/// `ground_truth` folder, or the archive folder holding it).
+pub fn evaluate(root: &Path, truth: &Path) -> Result<Evaluation> {
+    let truth = if truth.join("ground_truth").is_dir() {
+        truth.join("ground_truth")
+    } else {
+        truth.to_path_buf()
+    };
+    let relays = read_json(&truth, "relays")?;
+    let actors = read_json(&truth, "actors")?;
+    let waves = read_json(&truth, "return_waves")?;
+    let removals = read_json(&truth, "removal_events")?;
+
+    let members = scan_dataset(root, "actor_members")?
+        .context("no actor_members dataset (run `relaytrail attribute` first)")?
+        .collect()?;
+    let attributed: BTreeMap<String, String> = members
+        .column("fingerprint")?
+        .str()?
+        .iter()
+        .zip(members.column("actor_id")?.str()?.iter())
+        .filter_map(|(f, a)| Some((f?.to_string(), a?.to_string())))
+        .collect();
+    let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in attributed.values() {
+        *sizes.entry(a).or_default() += 1;
+    }
+
+    let relay_list = relays.as_array().context("relays.json is not a list")?;
+    let mut planted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut hard_negatives = BTreeSet::new();
+    for r in relay_list {
+        let fp = r["fingerprint"].as_str().unwrap_or_default().to_string();
+        if let Some(a) = r["actor_id"].as_str() {
+            planted.entry(a.to_string()).or_default().insert(fp.clone());
+        }
+        if !r["hard_negative"].is_null() {
+            hard_negatives.insert(fp);
+        }
+    }
+    let kinds: BTreeMap<String, String> = actors
+        .as_array()
+        .context("actors.json is not a list")?
+        .iter()
+        .map(|a| {
+            (
+                a["actor_id"].as_str().unwrap_or_default().to_string(),
+                a["kind"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+
+    let mut eval = Evaluation::default();
+    let mut family_f1 = Vec::new();
+    let mut attributed_of_planted: BTreeMap<String, String> = BTreeMap::new();
+    for (actor, fps) in &planted {
+        let mut overlap: BTreeMap<&str, usize> = BTreeMap::new();
+        for fp in fps {
+            if let Some(a) = attributed.get(fp) {
+                *overlap.entry(a).or_default() += 1;
+            }
+        }
+        let best = overlap
+            .iter()
+            .max_by_key(|(a, n)| (**n, std::cmp::Reverse(**a)))
+            .map(|(a, n)| (a.to_string(), *n));
+        let (precision, recall, attributed_to) = match &best {
+            Some((a, n)) => (
+                *n as f64 / sizes[a.as_str()] as f64,
+                *n as f64 / fps.len() as f64,
+                Some(a.clone()),
+            ),
+            None => (0.0, 0.0, None),
+        };
+        let kind = kinds.get(actor).cloned().unwrap_or_default();
+        if let Some(a) = &attributed_to {
+            attributed_of_planted.insert(actor.clone(), a.clone());
+        }
+        let score = ActorScore {
+            actor_id: actor.clone(),
+            kind: kind.clone(),
+            planted: fps.len(),
+            attributed_to,
+            precision,
+            recall,
+            f1: f1(precision, recall),
+        };
+        if kind == "honest-family" {
+            family_f1.push(score.f1);
+        } else {
+            eval.actors.push(score);
+        }
+    }
+    eval.honest_families = family_f1.len();
+    eval.honest_families_mean_f1 = if family_f1.is_empty() {
+        0.0
+    } else {
+        family_f1.iter().sum::<f64>() / family_f1.len() as f64
+    };
+
+    for w in waves.as_array().into_iter().flatten() {
+        let actor = w["actor_id"].as_str().unwrap_or_default().to_string();
+        let fps: Vec<&str> = w["fingerprints"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let target = attributed_of_planted.get(&actor);
+        let linked = fps
+            .iter()
+            .filter(|fp| attributed.get(**fp) == target && target.is_some())
+            .count();
+        eval.return_waves.push((
+            actor,
+            w["first_seen"].as_str().unwrap_or_default().to_string(),
+            !fps.is_empty() && linked * 2 > fps.len(),
+        ));
+    }
+
+    let planted_targets: BTreeSet<&String> = eval
+        .actors
+        .iter()
+        .filter_map(|a| a.attributed_to.as_ref())
+        .collect();
+    eval.hard_negatives = hard_negatives.len();
+    eval.hard_negatives_merged = hard_negatives
+        .iter()
+        .filter(|fp| {
+            attributed
+                .get(*fp)
+                .is_some_and(|a| planted_targets.contains(a))
+        })
+        .count();
+
+    let planted_times: BTreeSet<i64> = removals
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["event_time"].as_str().and_then(ms))
+        .collect();
+    let found: BTreeSet<i64> = match scan_dataset(root, "removal_events")? {
+        Some(scan) => scan
+            .select([col("event_time").cast(DataType::Int64)])
+            .collect()?
+            .column("event_time")?
+            .i64()?
+            .iter()
+            .flatten()
+            .collect(),
+        None => BTreeSet::new(),
+    };
+    eval.removal_events_planted = planted_times.len();
+    eval.removal_events_found = planted_times.intersection(&found).count();
+    eval.false_removal_events = found.difference(&planted_times).count();
+    Ok(eval)
+}
+
+impl Evaluation {
+    /// The report `relaytrail evaluate` prints.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str(
+            "| planted actor | kind | relays | attributed to | precision | recall | F1 |\n",
+        );
+        out.push_str("|---|---|---|---|---|---|---|\n");
+        for a in &self.actors {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {:.3} | {:.3} | {:.3} |\n",
+                a.actor_id,
+                a.kind,
+                a.planted,
+                a.attributed_to.as_deref().unwrap_or("-"),
+                a.precision,
+                a.recall,
+                a.f1
+            ));
+        }
+        out.push_str(&format!(
+            "\nhonest families: {} (mean F1 {:.3})\n",
+            self.honest_families, self.honest_families_mean_f1
+        ));
+        for (actor, at, linked) in &self.return_waves {
+            out.push_str(&format!(
+                "return wave of {actor} first seen {at}: {}\n",
+                if *linked { "linked" } else { "NOT linked" }
+            ));
+        }
+        out.push_str(&format!(
+            "hard negatives merged into a planted actor: {} of {}\n",
+            self.hard_negatives_merged, self.hard_negatives
+        ));
+        out.push_str(&format!(
+            "removal events: {} of {} found, {} false\n",
+            self.removal_events_found, self.removal_events_planted, self.false_removal_events
+        ));
+        out
+    }
+}

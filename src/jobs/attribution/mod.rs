@@ -1,0 +1,539 @@
+//! Actor attribution: per-relay signals ([`profile`]), evidence-weighted links and groups,
+//! and links across removal events ([`link`]), written as `actors`, `actor_members` and
+//! `actor_timeline`; [`evaluate`] scores the result against a generator's ground truth.
+
+pub mod evaluate;
+pub mod link;
+pub mod profile;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::jobs::{datetime_column, partition_files, string_list_column, write_parquet};
+use link::Grouping;
+use profile::Profile;
+
+/// Signal weights (see `docs/attribution.md`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Weights {
+    pub slash24: f64,
+    pub slash16: f64,
+    pub asn: f64,
+    pub version: f64,
+    pub os: f64,
+    pub or_port: f64,
+    pub dir_port: f64,
+    pub nickname_shape: f64,
+    pub exit_policy: f64,
+    pub bandwidth_rate: f64,
+    pub no_contact: f64,
+    pub same_address: f64,
+    pub restart_sync: f64,
+    pub session_end_sync: f64,
+    pub join_batch: f64,
+    pub removed_together: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            slash24: 1.0,
+            slash16: 0.5,
+            asn: 0.6,
+            version: 0.5,
+            os: 0.3,
+            or_port: 0.6,
+            dir_port: 0.4,
+            nickname_shape: 1.0,
+            exit_policy: 2.0,
+            bandwidth_rate: 0.8,
+            no_contact: 0.3,
+            same_address: 1.5,
+            restart_sync: 2.0,
+            session_end_sync: 2.0,
+            join_batch: 1.2,
+            removed_together: 1.0,
+        }
+    }
+}
+
+/// Attribution parameters (a pipeline's `[attribution]` table, or `--set`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttributionConfig {
+    /// A pair of relays links when its evidence reaches this score...
+    pub link_threshold: f64,
+    /// ...and it has a behaviour signal, or its configuration likeness alone reaches this.
+    pub config_only_threshold: f64,
+    /// Smallest group reported as an actor.
+    pub min_group_relays: usize,
+    /// Blocks (relays sharing a key) larger than this produce no candidate pairs.
+    pub max_block_relays: usize,
+    /// Relays with more restarts / session ends than this are left out of the sync signals
+    /// (residential relays that come and go every day).
+    pub sync_max_events: usize,
+    /// Jaccard index of restart / session-end hours needed for a sync signal.
+    pub sync_min_jaccard: f64,
+    /// Relays first seen within this many hours of each other form a join batch.
+    pub join_window_hours: u32,
+    /// A group appearing up to this many days after another group's removal may continue it...
+    pub return_window_days: u32,
+    /// ...when its infrastructure signature is at least this similar.
+    pub return_similarity: f64,
+    pub weights: Weights,
+}
+
+impl Default for AttributionConfig {
+    fn default() -> Self {
+        AttributionConfig {
+            link_threshold: 2.0,
+            config_only_threshold: 3.5,
+            min_group_relays: 3,
+            max_block_relays: 2000,
+            sync_max_events: 60,
+            sync_min_jaccard: 0.5,
+            join_window_hours: 3,
+            return_window_days: 120,
+            return_similarity: 0.75,
+            weights: Weights::default(),
+        }
+    }
+}
+
+impl AttributionConfig {
+    /// The defaults with `key=value` overrides (`weights.asn=0.4`).
+    pub fn with_overrides(settings: &[String]) -> Result<Self> {
+        let mut table = toml::Table::try_from(AttributionConfig::default())?;
+        for setting in settings {
+            let (key, value) = setting
+                .split_once('=')
+                .with_context(|| format!("--set {setting}: expected KEY=VALUE"))?;
+            let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or_else(|| toml::Value::String(value.to_string()));
+            let mut target = &mut table;
+            let parts: Vec<&str> = key.trim().split('.').collect();
+            for part in &parts[..parts.len() - 1] {
+                target = target
+                    .get_mut(*part)
+                    .and_then(toml::Value::as_table_mut)
+                    .with_context(|| format!("--set {setting}: no table {part}"))?;
+            }
+            target.insert(parts[parts.len() - 1].to_string(), value);
+        }
+        table
+            .try_into()
+            .map_err(|e| anyhow::anyhow!("attribution settings: {e}"))
+    }
+}
+
+/// What `run` found.
+#[derive(Debug, Default)]
+pub struct AttributionSummary {
+    pub relays: usize,
+    pub links: usize,
+    pub groups: usize,
+    pub actors: usize,
+    pub return_links: usize,
+}
+
+/// One actor: its groups and members.
+struct Actor {
+    id: String,
+    groups: Vec<usize>,
+    members: Vec<usize>,
+}
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// Runs attribution over a warehouse the jobs have processed.
+pub fn run(root: &Path, config: &AttributionConfig) -> Result<AttributionSummary> {
+    let _lock = crate::warehouse::store::Warehouse::open(root)?;
+    let profiles = profile::load(root)?;
+    let grouping = link::group(&profiles, config);
+    let continues = link::link_across_removals(&profiles, &grouping, config);
+
+    // Actors: each group joins the actor of the earlier group it continues.
+    let mut actor_of_group: Vec<usize> = Vec::with_capacity(grouping.groups.len());
+    let mut actors: Vec<Actor> = Vec::new();
+    for g in 0..grouping.groups.len() {
+        let actor = match &continues[g] {
+            Some((earlier, _, _)) if *earlier < g => actor_of_group[*earlier],
+            _ => {
+                actors.push(Actor {
+                    id: String::new(),
+                    groups: Vec::new(),
+                    members: Vec::new(),
+                });
+                actors.len() - 1
+            }
+        };
+        actor_of_group.push(actor);
+        actors[actor].groups.push(g);
+        actors[actor].members.extend(&grouping.groups[g]);
+    }
+    for (k, a) in actors.iter_mut().enumerate() {
+        a.id = format!("actor-{:04}", k + 1);
+        a.members
+            .sort_by(|x, y| profiles[*x].fingerprint.cmp(&profiles[*y].fingerprint));
+    }
+
+    let mut members = members_table(&profiles, &grouping, &continues, &actors, config)?;
+    let mut timeline = timeline_table(root, &members)?;
+    let mut actor_table = actors_table(&profiles, &grouping, &continues, &actors, &timeline)?;
+    write_parquet(
+        &mut actor_table,
+        &root.join("actors").join("part-0.parquet"),
+    )?;
+    write_parquet(
+        &mut members,
+        &root.join("actor_members").join("part-0.parquet"),
+    )?;
+    write_parquet(
+        &mut timeline,
+        &root.join("actor_timeline").join("part-0.parquet"),
+    )?;
+    Ok(AttributionSummary {
+        relays: profiles.len(),
+        links: grouping.links.len(),
+        groups: grouping.groups.len(),
+        actors: actors.len(),
+        return_links: continues.iter().filter(|c| c.is_some()).count(),
+    })
+}
+
+/// Evidence of one relay: its strongest links, best first.
+fn relay_evidence(profiles: &[Profile], grouping: &Grouping, relay: usize) -> (f64, Vec<String>) {
+    let mut links: Vec<(f64, String)> = grouping
+        .links
+        .iter()
+        .filter(|((a, b), _)| *a == relay || *b == relay)
+        .map(|((a, b), link)| {
+            let other = if *a == relay { *b } else { *a };
+            let mut names: Vec<&str> = link.signals.iter().map(|s| s.name).collect();
+            names.sort_unstable();
+            names.dedup();
+            (
+                link.score(),
+                format!(
+                    "{:.2} {} with {}",
+                    link.score(),
+                    names.join("+"),
+                    profiles[other].fingerprint
+                ),
+            )
+        })
+        .collect();
+    links.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let best = links.first().map_or(0.0, |l| l.0);
+    (best, links.into_iter().take(3).map(|l| l.1).collect())
+}
+
+fn members_table(
+    profiles: &[Profile],
+    grouping: &Grouping,
+    continues: &[Option<(usize, f64, Vec<(String, f64)>)>],
+    actors: &[Actor],
+    config: &AttributionConfig,
+) -> Result<DataFrame> {
+    let mut actor_id = Vec::new();
+    let mut fingerprint = Vec::new();
+    let mut nickname = Vec::new();
+    let mut from = Vec::new();
+    let mut to = Vec::new();
+    let mut group = Vec::new();
+    let mut joined_by = Vec::new();
+    let mut evidence = Vec::new();
+    let mut confidence = Vec::new();
+    for a in actors {
+        for &m in &a.members {
+            let g = grouping.group_of[m].expect("member of a group");
+            let (best, mut lines) = relay_evidence(profiles, grouping, m);
+            let mut conf = 1.0 - (-best / config.link_threshold).exp();
+            let first_group = a.groups[0] == g;
+            if let (false, Some((earlier, similarity, parts))) = (first_group, &continues[g]) {
+                let parts: Vec<String> = parts.iter().map(|(k, v)| format!("{k} {v:.2}")).collect();
+                lines.insert(
+                    0,
+                    format!(
+                        "returned after removal: group of {} relays matches group {} ({:.2}: {})",
+                        grouping.groups[g].len(),
+                        earlier + 1,
+                        similarity,
+                        parts.join(", ")
+                    ),
+                );
+                conf = conf.min(*similarity);
+            }
+            actor_id.push(a.id.clone());
+            fingerprint.push(profiles[m].fingerprint.clone());
+            nickname.push(profiles[m].nickname.clone());
+            from.push(Some(profiles[m].first_seen));
+            to.push(Some(profiles[m].last_seen));
+            group.push(g as u32 + 1);
+            joined_by.push(if first_group {
+                "links"
+            } else {
+                "return-signature"
+            });
+            evidence.push(lines);
+            confidence.push(conf);
+        }
+    }
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("actor_id".into(), actor_id),
+        Column::new("fingerprint".into(), fingerprint),
+        Column::new("nickname".into(), nickname),
+        datetime_column("from", from)?,
+        datetime_column("to", to)?,
+        Column::new("group".into(), group),
+        Column::new("joined_by".into(), joined_by),
+        string_list_column("evidence", &evidence),
+        Column::new("confidence".into(), confidence),
+    ])?)
+}
+
+/// `actor_timeline`: per actor and day, the mean over the day's consensuses of its relay
+/// count and summed shares; computed month by month from `relay_probabilities`.
+fn timeline_table(root: &Path, members: &DataFrame) -> Result<DataFrame> {
+    let member_map = members.select(["fingerprint", "actor_id"])?.lazy();
+    let mut months = Vec::new();
+    for (_, file) in partition_files(root, "relay_probabilities")? {
+        let mut join = JoinArgs::new(JoinType::Inner);
+        join.maintain_order = MaintainOrderJoin::Left;
+        let hourly = LazyFrame::scan_parquet(
+            PlRefPath::new(file.to_string_lossy().as_ref()),
+            ScanArgsParquet::default(),
+        )?
+        .join(
+            member_map.clone(),
+            [col("fingerprint")],
+            [col("fingerprint")],
+            join,
+        )
+        .group_by([col("actor_id"), col("valid_after")])
+        .agg([
+            len().cast(DataType::Float64).alias("relays"),
+            col("consensus_weight_fraction").sum(),
+            col("guard_probability").sum(),
+            col("middle_probability").sum(),
+            col("exit_probability").sum(),
+        ]);
+        months.push(hourly.collect()?);
+    }
+    let shares = [
+        "relays",
+        "consensus_weight_fraction",
+        "guard_probability",
+        "middle_probability",
+        "exit_probability",
+    ];
+    let empty = || -> Result<DataFrame> {
+        let mut cols = vec![
+            Column::new_empty("actor_id".into(), &DataType::String),
+            datetime_column("day", Vec::new())?,
+        ];
+        for s in shares {
+            cols.push(Column::new_empty(s.into(), &DataType::Float64));
+            cols.push(Column::new_empty(
+                format!("peak_{s}").into(),
+                &DataType::Float64,
+            ));
+        }
+        Ok(DataFrame::new_infer_height(cols)?)
+    };
+    if months.is_empty() {
+        return empty();
+    }
+    let mut all = months.remove(0);
+    for m in months {
+        all.vstack_mut(&m)?;
+    }
+    let day = ((col("valid_after").cast(DataType::Int64) / lit(DAY_MS)) * lit(DAY_MS))
+        .cast(DataType::Datetime(
+            TimeUnit::Milliseconds,
+            Some(TimeZone::UTC),
+        ))
+        .alias("day");
+    let mut agg = Vec::new();
+    for s in shares {
+        agg.push(col(s).mean().alias(s));
+        agg.push(col(s).max().alias(format!("peak_{s}")));
+    }
+    let frame = all
+        .lazy()
+        .with_column(day)
+        .group_by([col("actor_id"), col("day")])
+        .agg(agg)
+        .sort(["actor_id", "day"], SortMultipleOptions::default())
+        .collect()?;
+    if frame.height() == 0 {
+        return empty();
+    }
+    Ok(frame)
+}
+
+fn actors_table(
+    profiles: &[Profile],
+    grouping: &Grouping,
+    continues: &[Option<(usize, f64, Vec<(String, f64)>)>],
+    actors: &[Actor],
+    timeline: &DataFrame,
+) -> Result<DataFrame> {
+    // Peaks from the timeline (hourly maxima).
+    let peaks = timeline
+        .clone()
+        .lazy()
+        .group_by([col("actor_id")])
+        .agg([
+            col("peak_relays").max(),
+            col("peak_consensus_weight_fraction").max(),
+            col("peak_guard_probability").max(),
+            col("peak_middle_probability").max(),
+            col("peak_exit_probability").max(),
+        ])
+        .collect()?;
+    let ids = peaks.column("actor_id")?.str()?;
+    let mut peak_of: BTreeMap<String, [f64; 5]> = BTreeMap::new();
+    let names = [
+        "peak_relays",
+        "peak_consensus_weight_fraction",
+        "peak_guard_probability",
+        "peak_middle_probability",
+        "peak_exit_probability",
+    ];
+    for (i, id) in ids.iter().enumerate() {
+        let mut values = [0.0; 5];
+        for (k, n) in names.iter().enumerate() {
+            values[k] = peaks.column(n)?.f64()?.get(i).unwrap_or(0.0);
+        }
+        peak_of.insert(id.unwrap_or_default().to_string(), values);
+    }
+
+    let mut cols: BTreeMap<&str, Vec<Option<f64>>> = BTreeMap::new();
+    let mut id = Vec::new();
+    let mut first_seen = Vec::new();
+    let mut last_seen = Vec::new();
+    let mut relays = Vec::new();
+    let mut groups = Vec::new();
+    let mut contact_status = Vec::new();
+    let mut contact = Vec::new();
+    let mut removed = Vec::new();
+    let mut removal_events = Vec::new();
+    let mut returns = Vec::new();
+    let mut signals = Vec::new();
+    let mut asns = Vec::new();
+    for a in actors {
+        id.push(a.id.clone());
+        first_seen.push(a.members.iter().map(|&m| profiles[m].first_seen).min());
+        last_seen.push(a.members.iter().map(|&m| profiles[m].last_seen).max());
+        relays.push(a.members.len() as u32);
+        groups.push(a.groups.len() as u32);
+        let contacts: BTreeMap<&str, usize> =
+            a.members.iter().fold(BTreeMap::new(), |mut acc, &m| {
+                *acc.entry(profiles[m].contact.as_deref().unwrap_or(""))
+                    .or_default() += 1;
+                acc
+            });
+        let with_contact: Vec<(&&str, &usize)> =
+            contacts.iter().filter(|(c, _)| !c.is_empty()).collect();
+        contact_status.push(match (with_contact.len(), contacts.contains_key("")) {
+            (0, _) => "none",
+            (1, false) => "one contact",
+            (_, false) => "several contacts",
+            (_, true) => "mixed",
+        });
+        contact.push(
+            with_contact
+                .iter()
+                .max_by_key(|(c, n)| (**n, std::cmp::Reverse(**c)))
+                .map(|(c, _)| c.to_string()),
+        );
+        let mut events: BTreeMap<i64, u32> = BTreeMap::new();
+        for &m in &a.members {
+            for &t in &profiles[m].removed_in {
+                *events.entry(t).or_default() += 1;
+            }
+        }
+        removed.push(events.values().sum::<u32>());
+        removal_events.push(
+            events
+                .iter()
+                .map(|(t, n)| {
+                    format!(
+                        "{}: {n} relays",
+                        crate::descriptor::values::format_timestamp(t / 1000)
+                    )
+                })
+                .collect::<Vec<_>>(),
+        );
+        returns.push(a.groups.iter().filter(|g| continues[**g].is_some()).count() as u32);
+        // Signals ranked by the evidence they contributed inside the actor.
+        let mut totals: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
+        let member_set: BTreeSet<usize> = a.members.iter().copied().collect();
+        for ((x, y), link) in &grouping.links {
+            if member_set.contains(x) && member_set.contains(y) {
+                for s in &link.signals {
+                    let e = totals.entry(s.name).or_default();
+                    e.0 += s.weight;
+                    e.1 += 1;
+                }
+            }
+        }
+        let mut ranked: Vec<(&str, (f64, usize))> = totals.into_iter().collect();
+        ranked.sort_by(|p, q| q.1 .0.total_cmp(&p.1 .0).then(p.0.cmp(q.0)));
+        signals.push(
+            ranked
+                .into_iter()
+                .take(5)
+                .map(|(n, (w, c))| format!("{n}: {c} links, evidence {w:.0}"))
+                .collect::<Vec<_>>(),
+        );
+        let mut as_counts: BTreeMap<u32, usize> = BTreeMap::new();
+        for &m in &a.members {
+            for &x in &profiles[m].asns {
+                *as_counts.entry(x).or_default() += 1;
+            }
+        }
+        let mut ranked: Vec<(u32, usize)> = as_counts.into_iter().collect();
+        ranked.sort_by(|p, q| q.1.cmp(&p.1).then(p.0.cmp(&q.0)));
+        asns.push(
+            ranked
+                .into_iter()
+                .take(5)
+                .map(|(x, c)| format!("AS{x}: {c}"))
+                .collect::<Vec<_>>(),
+        );
+        let peaks = peak_of.get(&a.id).copied().unwrap_or([0.0; 5]);
+        for (k, n) in names.iter().enumerate() {
+            cols.entry(n).or_default().push(Some(peaks[k]));
+        }
+    }
+    let mut columns = vec![
+        Column::new("actor_id".into(), id),
+        datetime_column("first_seen", first_seen)?,
+        datetime_column("last_seen", last_seen)?,
+        Column::new("relays".into(), relays),
+        Column::new("groups".into(), groups),
+    ];
+    for n in names {
+        columns.push(Column::new(n.into(), cols.remove(n).unwrap_or_default()));
+    }
+    columns.extend([
+        Column::new("contact_status".into(), contact_status),
+        Column::new("contact".into(), contact),
+        Column::new("relays_removed".into(), removed),
+        string_list_column("removal_events", &removal_events),
+        Column::new("returns_after_removal".into(), returns),
+        string_list_column("strongest_signals", &signals),
+        string_list_column("top_asns", &asns),
+    ]);
+    Ok(DataFrame::new_infer_height(columns)?)
+}
