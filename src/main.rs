@@ -197,7 +197,8 @@ fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
-    let config = relaytrail::jobs::JobConfig::with_overrides(&args.settings)?;
+    let config =
+        relaytrail::jobs::settings_with_overrides::<relaytrail::jobs::JobConfig>(&args.settings)?;
     let enricher = relaytrail::jobs::enrich::Enricher::load(&args.asn_db, &args.geoip)?;
     let summary = relaytrail::jobs::run(
         &args.warehouse,
@@ -231,7 +232,9 @@ fn run_jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
 
 fn run_attribute(args: AttributeArgs) -> anyhow::Result<ExitCode> {
     use relaytrail::jobs::attribution;
-    let config = attribution::AttributionConfig::with_overrides(&args.settings)?;
+    let config = relaytrail::jobs::settings_with_overrides::<attribution::AttributionConfig>(
+        &args.settings,
+    )?;
     let started = std::time::Instant::now();
     let s = attribution::run(&args.warehouse, &config)?;
     eprintln!(

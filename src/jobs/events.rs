@@ -170,10 +170,10 @@ fn as_label(asn: Option<u32>, name: Option<&str>) -> String {
 }
 
 /// Finds removal events and outages.
-pub fn detect(
+pub fn detect<'a>(
     jobs: &Jobs,
     presence: &Presence,
-    departures: &[Departure],
+    departures: &'a [Departure],
     relays: &DataFrame,
 ) -> Result<Detected> {
     let times = &presence.times;
@@ -182,7 +182,7 @@ pub fn detect(
     let comes_back = |d: &Departure| d.back_after_ms.is_some_and(|ms| ms <= return_ms);
     let mut staying_away = vec![0u32; n];
     let mut coming_back = vec![0u32; n];
-    let mut by_hour: HashMap<u32, Vec<&Departure>> = HashMap::new();
+    let mut by_hour: HashMap<u32, Vec<&'a Departure>> = HashMap::new();
     // Departures too close to the end of the data to know whether they come back are left
     // out of both series (events there are reported once more data is imported).
     let observable_until = times[n - 1] - return_ms;
@@ -221,6 +221,22 @@ pub fn detect(
         )
     };
 
+    // The departures of an event that did (or did not) come back, described.
+    let members_where = |gone: &[&'a Departure], back: bool| -> Vec<Member<'a>> {
+        gone.iter()
+            .filter(|d| comes_back(d) == back)
+            .map(|d| {
+                let (asn, as_name, has_contact) = describe(d);
+                Member {
+                    departure: d,
+                    asn,
+                    as_name,
+                    has_contact,
+                }
+            })
+            .collect()
+    };
+
     // Removals.
     let mut removal = EventColumns::default();
     let mut members = MemberColumns::default();
@@ -233,19 +249,7 @@ pub fn detect(
             .iter()
             .flat_map(|h| by_hour.get(h).into_iter().flatten().copied())
             .collect();
-        let removed: Vec<Member> = gone
-            .iter()
-            .filter(|d| !comes_back(d))
-            .map(|d| {
-                let (asn, as_name, has_contact) = describe(d);
-                Member {
-                    departure: d,
-                    asn,
-                    as_name,
-                    has_contact,
-                }
-            })
-            .collect();
+        let removed = members_where(&gone, false);
         let event_time = times[group[0].at as usize];
         removal.push_common(presence, &group, &removed, gone.len());
         removal.returned_30d.push(
@@ -288,19 +292,7 @@ pub fn detect(
             .iter()
             .flat_map(|a| by_hour.get(&a.at).into_iter().flatten().copied())
             .collect();
-        let down: Vec<Member> = gone
-            .iter()
-            .filter(|d| comes_back(d))
-            .map(|d| {
-                let (asn, as_name, has_contact) = describe(d);
-                Member {
-                    departure: d,
-                    asn,
-                    as_name,
-                    has_contact,
-                }
-            })
-            .collect();
+        let down = members_where(&gone, true);
         outage.push_common(presence, &group, &down, gone.len());
         let mut durations: Vec<f64> = down
             .iter()

@@ -63,24 +63,34 @@ impl Default for JobConfig {
     }
 }
 
-impl JobConfig {
-    /// The defaults with `key=value` overrides (values in TOML syntax).
-    pub fn with_overrides(settings: &[String]) -> Result<Self> {
-        let mut table = toml::Table::try_from(JobConfig::default())?;
-        for setting in settings {
-            let (key, value) = setting
-                .split_once('=')
-                .with_context(|| format!("--set {setting}: expected KEY=VALUE"))?;
-            let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
-                .ok()
-                .and_then(|mut t| t.remove("v"))
-                .unwrap_or_else(|| toml::Value::String(value.to_string()));
-            table.insert(key.trim().to_string(), value);
+/// Settings: the defaults of `T` with `key=value` overrides (values in TOML syntax; dotted
+/// keys reach into tables, `weights.asn=0.4`).
+pub fn settings_with_overrides<T>(settings: &[String]) -> Result<T>
+where
+    T: Default + Serialize + serde::de::DeserializeOwned,
+{
+    let mut table = toml::Table::try_from(T::default())?;
+    for setting in settings {
+        let (key, value) = setting
+            .split_once('=')
+            .with_context(|| format!("--set {setting}: expected KEY=VALUE"))?;
+        let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(value.to_string()));
+        let parts: Vec<&str> = key.trim().split('.').collect();
+        let mut target = &mut table;
+        for part in &parts[..parts.len() - 1] {
+            target = target
+                .get_mut(*part)
+                .and_then(toml::Value::as_table_mut)
+                .with_context(|| format!("--set {setting}: no setting table {part}"))?;
         }
-        table
-            .try_into()
-            .map_err(|e| anyhow::anyhow!("job settings: {e}"))
+        target.insert(parts[parts.len() - 1].to_string(), value);
     }
+    table
+        .try_into()
+        .map_err(|e| anyhow::anyhow!("settings: {e}"))
 }
 
 /// Which datasets to build.
@@ -373,9 +383,9 @@ fn file_stamp(file: &Path) -> Result<String> {
     Ok(format!("{} {} {}", file.display(), meta.len(), modified))
 }
 
-/// Writes a data frame as one Parquet file (zstd 3, 128 Ki-row groups, statistics)
-/// atomically: a hidden temporary file in the same folder, synced, renamed over the target.
-pub fn write_parquet(frame: &mut DataFrame, path: &Path) -> Result<()> {
+/// Writes a file atomically: `write` fills a hidden temporary file in the same folder, which
+/// is synced and renamed over `path`; on failure the temporary file is removed.
+fn write_file_atomically(path: &Path, write: impl FnOnce(&fs::File) -> Result<()>) -> Result<()> {
     let dir = path.parent().context("output path has no folder")?;
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let tmp = dir.join(format!(
@@ -385,13 +395,7 @@ pub fn write_parquet(frame: &mut DataFrame, path: &Path) -> Result<()> {
     ));
     let result = (|| -> Result<()> {
         let file = fs::File::create(&tmp)?;
-        ParquetWriter::new(&file)
-            .with_compression(ParquetCompression::Zstd(Some(
-                polars::polars_utils::compression::ZstdLevel::try_new(3)?,
-            )))
-            .with_row_group_size(Some(128 * 1024))
-            .with_statistics(StatisticsOptions::full())
-            .finish(frame)?;
+        write(&file)?;
         file.sync_all()?;
         fs::rename(&tmp, path)?;
         Ok(())
@@ -402,18 +406,25 @@ pub fn write_parquet(frame: &mut DataFrame, path: &Path) -> Result<()> {
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Writes a data frame as one Parquet file (zstd 3, 128 Ki-row groups, statistics),
+/// atomically.
+pub fn write_parquet(frame: &mut DataFrame, path: &Path) -> Result<()> {
+    write_file_atomically(path, |file| {
+        ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Zstd(Some(
+                polars::polars_utils::compression::ZstdLevel::try_new(3)?,
+            )))
+            .with_row_group_size(Some(128 * 1024))
+            .with_statistics(StatisticsOptions::full())
+            .finish(frame)?;
+        Ok(())
+    })
+}
+
 /// Writes a small file atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().context("output path has no folder")?;
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().unwrap().to_string_lossy(),
-        std::process::id()
-    ));
-    fs::write(&tmp, bytes)
-        .and_then(|()| fs::rename(&tmp, path))
-        .with_context(|| format!("cannot write {}", path.display()))
+    use std::io::Write;
+    write_file_atomically(path, |mut file| Ok(file.write_all(bytes)?))
 }
 
 /// A progress bar on stderr (hidden with `quiet` or when stderr is not a terminal).

@@ -9,7 +9,7 @@ pub mod profile;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -102,34 +102,6 @@ impl Default for AttributionConfig {
             return_similarity: 0.75,
             weights: Weights::default(),
         }
-    }
-}
-
-impl AttributionConfig {
-    /// The defaults with `key=value` overrides (`weights.asn=0.4`).
-    pub fn with_overrides(settings: &[String]) -> Result<Self> {
-        let mut table = toml::Table::try_from(AttributionConfig::default())?;
-        for setting in settings {
-            let (key, value) = setting
-                .split_once('=')
-                .with_context(|| format!("--set {setting}: expected KEY=VALUE"))?;
-            let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
-                .ok()
-                .and_then(|mut t| t.remove("v"))
-                .unwrap_or_else(|| toml::Value::String(value.to_string()));
-            let mut target = &mut table;
-            let parts: Vec<&str> = key.trim().split('.').collect();
-            for part in &parts[..parts.len() - 1] {
-                target = target
-                    .get_mut(*part)
-                    .and_then(toml::Value::as_table_mut)
-                    .with_context(|| format!("--set {setting}: no table {part}"))?;
-            }
-            target.insert(parts[parts.len() - 1].to_string(), value);
-        }
-        table
-            .try_into()
-            .map_err(|e| anyhow::anyhow!("attribution settings: {e}"))
     }
 }
 
