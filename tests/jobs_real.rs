@@ -29,7 +29,7 @@ fn read_consensus(text: &str) -> (BTreeMap<String, Entry>, BTreeMap<String, f64>
         match words[0] {
             "r" => {
                 let mut id = words[2].to_string();
-                while id.len() % 4 != 0 {
+                while !id.len().is_multiple_of(4) {
                     id.push('=');
                 }
                 let bytes = base64::engine::general_purpose::STANDARD

@@ -104,7 +104,7 @@ impl Enricher {
             .filter_map(|(i, s)| s.date_ms.map(|d| (i, (d - at_ms).unsigned_abs())))
             .min_by_key(|&(i, distance)| (distance, i))
             .map(|(i, _)| i)
-            .or_else(|| of_role().last().map(|(i, _)| i))
+            .or_else(|| of_role().next_back().map(|(i, _)| i))
     }
 
     /// AS and country of an IPv4 address seen at `at_ms` (empty when unknown or not IPv4).

@@ -259,7 +259,7 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
     for (i, p) in profiles.iter().enumerate() {
         for f in &p.family {
             if let Some(&j) = index.get(f.as_str()) {
-                if i < j && profiles[j].family.iter().any(|g| *g == p.fingerprint) {
+                if i < j && profiles[j].family.contains(&p.fingerprint) {
                     strong(&mut links, &mut uf, &[i, j], "mutual_family");
                 }
             }
@@ -602,13 +602,21 @@ pub fn signature_similarity(earlier: &Signature, later: &Signature) -> (f64, Vec
     (if weight > 0.0 { total / weight } else { 0.0 }, parts)
 }
 
-/// For each group, the earlier removed group it continues (by signature), if any, with the
-/// similarity and its components.
+/// A later group's match with an earlier, removed group.
+#[derive(Debug, Clone)]
+pub struct ReturnMatch {
+    pub earlier: usize,
+    pub similarity: f64,
+    /// Each signature component's value.
+    pub components: Vec<(String, f64)>,
+}
+
+/// For each group, the earlier removed group it continues (by signature), if any.
 pub fn link_across_removals(
     profiles: &[Profile],
     grouping: &Grouping,
     config: &AttributionConfig,
-) -> Vec<Option<(usize, f64, Vec<(String, f64)>)>> {
+) -> Vec<Option<ReturnMatch>> {
     let groups = &grouping.groups;
     let signatures: Vec<Signature> = groups.iter().map(|m| signature(profiles, m)).collect();
     // Removal times of each group (events in which at least half of the relays it had
@@ -634,7 +642,7 @@ pub fn link_across_removals(
     for (later, members) in groups.iter().enumerate() {
         let starts: Vec<i64> = members.iter().map(|&i| profiles[i].first_seen).collect();
         let first = *starts.iter().min().unwrap();
-        let mut best: Option<(usize, f64, Vec<(String, f64)>)> = None;
+        let mut best: Option<ReturnMatch> = None;
         for (earlier, times) in removals.iter().enumerate() {
             if earlier == later {
                 continue;
@@ -647,9 +655,13 @@ pub fn link_across_removals(
             let (similarity, parts) =
                 signature_similarity(&signatures[earlier], &signatures[later]);
             if similarity >= config.return_similarity
-                && best.as_ref().is_none_or(|b| similarity > b.1)
+                && best.as_ref().is_none_or(|b| similarity > b.similarity)
             {
-                best = Some((earlier, similarity, parts));
+                best = Some(ReturnMatch {
+                    earlier,
+                    similarity,
+                    components: parts,
+                });
             }
         }
         result[later] = best;

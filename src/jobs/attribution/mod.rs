@@ -14,7 +14,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::jobs::{datetime_column, partition_files, string_list_column, write_parquet};
-use link::Grouping;
+use link::{Grouping, ReturnMatch};
 use profile::Profile;
 
 /// Signal weights (see `docs/attribution.md`).
@@ -135,9 +135,9 @@ pub fn run(root: &Path, config: &AttributionConfig) -> Result<AttributionSummary
     // Actors: each group joins the actor of the earlier group it continues.
     let mut actor_of_group: Vec<usize> = Vec::with_capacity(grouping.groups.len());
     let mut actors: Vec<Actor> = Vec::new();
-    for g in 0..grouping.groups.len() {
-        let actor = match &continues[g] {
-            Some((earlier, _, _)) if *earlier < g => actor_of_group[*earlier],
+    for (g, continued) in continues.iter().enumerate() {
+        let actor = match continued {
+            Some(m) if m.earlier < g => actor_of_group[m.earlier],
             _ => {
                 actors.push(Actor {
                     id: String::new(),
@@ -211,7 +211,7 @@ fn relay_evidence(profiles: &[Profile], grouping: &Grouping, relay: usize) -> (f
 fn members_table(
     profiles: &[Profile],
     grouping: &Grouping,
-    continues: &[Option<(usize, f64, Vec<(String, f64)>)>],
+    continues: &[Option<ReturnMatch>],
     actors: &[Actor],
     config: &AttributionConfig,
 ) -> Result<DataFrame> {
@@ -230,19 +230,23 @@ fn members_table(
             let (best, mut lines) = relay_evidence(profiles, grouping, m);
             let mut conf = 1.0 - (-best / config.link_threshold).exp();
             let first_group = a.groups[0] == g;
-            if let (false, Some((earlier, similarity, parts))) = (first_group, &continues[g]) {
-                let parts: Vec<String> = parts.iter().map(|(k, v)| format!("{k} {v:.2}")).collect();
+            if let (false, Some(m)) = (first_group, &continues[g]) {
+                let parts: Vec<String> = m
+                    .components
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v:.2}"))
+                    .collect();
                 lines.insert(
                     0,
                     format!(
                         "returned after removal: group of {} relays matches group {} ({:.2}: {})",
                         grouping.groups[g].len(),
-                        earlier + 1,
-                        similarity,
+                        m.earlier + 1,
+                        m.similarity,
                         parts.join(", ")
                     ),
                 );
-                conf = conf.min(*similarity);
+                conf = conf.min(m.similarity);
             }
             actor_id.push(a.id.clone());
             fingerprint.push(profiles[m].fingerprint.clone());
@@ -355,7 +359,7 @@ fn timeline_table(root: &Path, members: &DataFrame) -> Result<DataFrame> {
 fn actors_table(
     profiles: &[Profile],
     grouping: &Grouping,
-    continues: &[Option<(usize, f64, Vec<(String, f64)>)>],
+    continues: &[Option<ReturnMatch>],
     actors: &[Actor],
     timeline: &DataFrame,
 ) -> Result<DataFrame> {
