@@ -14,7 +14,7 @@ DEMO_RAW ?= data/raw/demo
 DEMO_WAREHOUSE ?= data/warehouse-demo
 BENCH_DIR ?= data/bench
 
-.PHONY: build test test-rust test-python venv import jobs attribute demo demo-data bench fmt lint clean
+.PHONY: build test test-rust test-python venv import jobs attribute report screenshot demo demo-data bench fmt lint clean
 
 build:
 	cargo build --release
@@ -49,15 +49,30 @@ jobs: build
 attribute: build
 	$(BIN) attribute --warehouse $(WAREHOUSE)
 
+## The HTML report of $(WAREHOUSE) into $(REPORT).
+REPORT ?= data/reports/latest
+report: build
+	$(BIN) report --warehouse $(WAREHOUSE) --out $(REPORT)
+
+## A full-page PNG of $(REPORT)/index.html rendered by headless Chromium (Debian: apt install chromium).
+CHROMIUM ?= chromium
+screenshot:
+	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	  --disable-background-networking --disable-component-update --disable-sync \
+	  --user-data-dir=$$(mktemp -d) --hide-scrollbars --window-size=1100,5000 \
+	  --screenshot=$(REPORT)/screenshot.png file://$(abspath $(REPORT))/index.html
+	@echo "screenshot: $(REPORT)/screenshot.png"
+
 ## The README's first command: generate the demo archive, import it, run the jobs and the
-## attribution, and score the attribution against the generator's ground truth.
+## attribution, score the attribution against the generator's ground truth, write the report.
 demo: demo-data
 	$(BIN) import $(DEMO_RAW) --warehouse $(DEMO_WAREHOUSE)
 	$(BIN) jobs --warehouse $(DEMO_WAREHOUSE) --asn-db $(DEMO_RAW)/asn/ip2asn-v4.tsv \
 	  --set burst_min_relays_1h=15 --set burst_min_relays_24h=30
 	$(BIN) attribute --warehouse $(DEMO_WAREHOUSE)
 	$(BIN) evaluate --warehouse $(DEMO_WAREHOUSE) --truth $(DEMO_RAW)
-	@echo "demo warehouse: $(DEMO_WAREHOUSE) (schema: docs/warehouse.md, attribution: docs/attribution.md)"
+	$(BIN) report --warehouse $(DEMO_WAREHOUSE) --out data/reports/demo
+	@echo "demo report: $(abspath data/reports/demo/index.html) (open it in a browser; tables in data/reports/demo/tables)"
 
 ## The small default demo archive (regenerated when the default scenario changes).
 demo-data: $(DEMO_RAW)/.generated

@@ -2,12 +2,14 @@
 //!
 //! Data flows one way: [`archive`] finds inputs and streams their members, [`descriptor`]
 //! parses documents zero-copy, [`warehouse`] turns rows into Hive-partitioned Parquet, and
-//! [`import`] orchestrates the three. [`synth`] writes CollecTor-format archives with planted
+//! [`import`] orchestrates the three. [`jobs`] derives lifetimes, network series, events
+//! and actors with polars; [`report`] renders them as HTML. [`synth`] writes CollecTor-format archives with planted
 //! actors and ground truth.
 
 pub mod archive;
 pub mod descriptor;
 pub mod import;
 pub mod jobs;
+pub mod report;
 pub mod synth;
 pub mod warehouse;

@@ -31,6 +31,8 @@ enum Command {
     Attribute(AttributeArgs),
     /// Score the attribution and removal events against a generator's ground truth.
     Evaluate(EvaluateArgs),
+    /// Write the HTML report (index.html with inline charts, summary.md, Parquet tables).
+    Report(ReportArgs),
     /// Generate a synthetic CollecTor archive with planted actors and ground truth.
     Generate(relaytrail::synth::GenerateArgs),
     /// Decompress a file to nowhere and report the time (the benchmark's baseline).
@@ -98,6 +100,16 @@ struct AttributeArgs {
 }
 
 #[derive(clap::Args)]
+struct ReportArgs {
+    /// Warehouse folder.
+    #[arg(long, default_value = "data/warehouse")]
+    warehouse: PathBuf,
+    /// Output folder.
+    #[arg(long, default_value = "data/reports/latest")]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
 struct EvaluateArgs {
     /// Warehouse folder.
     #[arg(long, default_value = "data/warehouse")]
@@ -120,6 +132,10 @@ fn main() -> ExitCode {
         Command::Import(args) => run_import(args),
         Command::Jobs(args) => run_jobs(args),
         Command::Attribute(args) => run_attribute(args),
+        Command::Report(args) => relaytrail::report::build(&args.warehouse, &args.out).map(|r| {
+            eprintln!("report: {} ({} actors)", r.index.display(), r.actors);
+            ExitCode::SUCCESS
+        }),
         Command::Evaluate(args) => {
             relaytrail::jobs::attribution::evaluate::evaluate(&args.warehouse, &args.truth).map(
                 |e| {

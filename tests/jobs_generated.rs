@@ -384,6 +384,45 @@ fn jobs_match_the_ground_truth_of_a_generated_archive() {
     let timeline = read(&g.warehouse, "actor_timeline");
     assert!(timeline.height() > 0);
 
+    // The report: self-contained, charts drawn, the attributed actors have their sections.
+    let out = g.warehouse.parent().unwrap().join("report");
+    let status = Command::new(env!("CARGO_BIN_EXE_relaytrail"))
+        .args(["report", "--warehouse"])
+        .arg(&g.warehouse)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert_eq!(
+        html.matches("<svg").count(),
+        5,
+        "network, weight, guard, middle, exit"
+    );
+    assert!(!html.contains(">no data<"));
+    // Self-contained: no scripts, no external resources.
+    for fetching in ["<script", " src=", "<link", "url(", "@import"] {
+        assert!(!html.contains(fetching), "{fetching}");
+    }
+    for a in &evaluation.actors {
+        if a.kind != "benign-operator" {
+            let id = a.attributed_to.as_ref().unwrap();
+            assert!(
+                html.contains(&format!("<h2 id=\"{id}\">")),
+                "section of {id}"
+            );
+        }
+    }
+    assert!(
+        html.contains("removal: "),
+        "removal events marked on the charts"
+    );
+    assert!(std::fs::read_to_string(out.join("summary.md"))
+        .unwrap()
+        .contains("## Top actors"));
+    assert!(out.join("tables/actors.parquet").is_file());
+
     // A second run with unchanged inputs is a no-op; outputs are byte-identical with --force.
     let before = std::fs::read(g.warehouse.join("relays/part-0.parquet")).unwrap();
     let output = run_jobs(
