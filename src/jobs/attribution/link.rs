@@ -26,7 +26,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::profile::{nickname_shape, Profile};
+use super::profile::{levenshtein, nickname_shape, Profile};
 use super::AttributionConfig;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -144,6 +144,9 @@ fn config_values(p: &Profile) -> Vec<(&'static str, String)> {
     for asn in &p.asns {
         out.push(("same_as", asn.to_string()));
     }
+    for prefix in &p.ipv6_prefixes {
+        out.push(("same_ipv6_slash48", prefix.clone()));
+    }
     if let Some(v) = &p.version {
         out.push(("same_version", v.clone()));
     }
@@ -178,6 +181,7 @@ fn config_weight(config: &AttributionConfig, signal: &str) -> f64 {
     match signal {
         "same_slash24" => w.slash24,
         "same_slash16" => w.slash16,
+        "same_ipv6_slash48" => w.ipv6_slash48,
         "same_as" => w.asn,
         "same_version" => w.version,
         "same_os" => w.os,
@@ -416,6 +420,17 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
                 let e = best.entry(signal).or_default();
                 *e = e.max(w);
             }
+        }
+        // Nicknames a few edits apart (`relayAB12` / `relayAB17`), when not already the
+        // same shape.
+        let (na, nb) = (&pa.nickname, &pb.nickname);
+        if na.len() >= 6
+            && nb.len() >= 6
+            && na != nb
+            && !best.contains_key("nickname_shape")
+            && levenshtein(&na.to_lowercase(), &nb.to_lowercase()) <= 2
+        {
+            best.insert("similar_nickname", config.weights.similar_nickname);
         }
         for (name, weight) in best {
             if weight > 0.0 {

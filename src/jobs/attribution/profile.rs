@@ -22,6 +22,8 @@ pub struct Profile {
     pub family: Vec<String>,
     pub ed25519: Option<String>,
     pub addresses: Vec<String>,
+    /// IPv6 /48 prefixes of the newest descriptor's `or-address` lines.
+    pub ipv6_prefixes: Vec<String>,
     pub asns: Vec<u32>,
     pub countries: Vec<String>,
     pub version: Option<String>,
@@ -57,20 +59,46 @@ pub fn normalise_contact(raw: &str) -> Option<String> {
 /// The shape of a nickname: digits and hex runs replaced (`bignode12` → `bignode#`,
 /// `x3fa9c1d` → `x<hex>`); used to compare naming habits.
 pub fn nickname_shape(nickname: &str) -> String {
-    let trimmed = nickname.trim_end_matches(|c: char| c.is_ascii_digit());
-    if trimmed.len() < nickname.len() && !trimmed.is_empty() {
-        return format!("{}#", trimmed.to_lowercase());
-    }
     let tail: String = nickname
         .chars()
         .rev()
         .take_while(|c| c.is_ascii_hexdigit())
         .collect();
-    if tail.len() >= 6 && tail.chars().any(|c| c.is_ascii_digit()) {
+    let has_letter = tail.chars().any(|c| c.is_ascii_alphabetic());
+    let has_digit = tail.chars().any(|c| c.is_ascii_digit());
+    if tail.len() >= 6 && has_letter && has_digit {
         let head = &nickname[..nickname.len() - tail.len()];
         return format!("{}<hex>", head.to_lowercase());
     }
+    let trimmed = nickname.trim_end_matches(|c: char| c.is_ascii_digit());
+    if trimmed.len() < nickname.len() && !trimmed.is_empty() {
+        return format!("{}#", trimmed.to_lowercase());
+    }
     nickname.to_lowercase()
+}
+
+/// The /48 of an `or-address` value (`[2001:db8:1:2::1]:443` → `2001:db8:1::/48`).
+pub fn ipv6_slash48(or_address: &str) -> Option<String> {
+    let host = or_address.trim_start_matches('[').split(']').next()?;
+    let ip: std::net::Ipv6Addr = host.parse().ok()?;
+    let s = ip.segments();
+    Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
+}
+
+/// Levenshtein distance of two short strings (nicknames).
+pub fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
 }
 
 /// A hash of an exit policy without its single-address rules: tor adds `reject <own
@@ -227,6 +255,7 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
                 .collect(),
             ed25519: ed25519[i].clone(),
             addresses: addresses[i].clone(),
+            ipv6_prefixes: Vec::new(),
             asns: asns[i].clone(),
             countries: countries[i].iter().cloned().collect(),
             version: versions[i].clone(),
@@ -293,6 +322,7 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
                 col("published").cast(DataType::Int64),
                 col("uptime"),
                 col("exit_policy"),
+                col("ipv6_or_addresses"),
             ])
             .sort(["fingerprint", "published"], SortMultipleOptions::default())
             .collect()?;
@@ -300,6 +330,7 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
         let d_published = descriptors.column("published")?.i64()?;
         let d_uptime = descriptors.column("uptime")?.i64()?;
         let d_policy = string_lists(&descriptors, "exit_policy")?;
+        let d_ipv6 = string_lists(&descriptors, "ipv6_or_addresses")?;
         for (k, ((fp, published), uptime)) in d_fps
             .iter()
             .zip(d_published.iter())
@@ -311,6 +342,7 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
             };
             // Rows are in time order: the last one seen is the newest descriptor.
             profiles[p].exit_policy_hash = Some(policy_shape_hash(&d_policy[k]));
+            profiles[p].ipv6_prefixes = d_ipv6[k].iter().filter_map(|a| ipv6_slash48(a)).collect();
             if let (Some(published), Some(uptime)) = (published, uptime) {
                 if uptime >= 0 {
                     let started = published - uptime * 1000;
@@ -355,6 +387,18 @@ mod tests {
             policy_shape_hash(&rules("192.0.2.1")),
             policy_shape_hash(&["reject *:*".to_string()])
         );
+    }
+
+    #[test]
+    fn distances_and_prefixes() {
+        assert_eq!(levenshtein("UbuntuCore12", "UbuntuCore7"), 2);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(
+            ipv6_slash48("[2001:db8:1:2::1]:443").as_deref(),
+            Some("2001:db8:1::/48")
+        );
+        assert_eq!(ipv6_slash48("192.0.2.1:443"), None);
     }
 
     #[test]
