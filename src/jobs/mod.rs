@@ -189,35 +189,46 @@ pub fn run(
     }
     let progress = progress_bar(months.len() as u64, "jobs: consensus entries", quiet);
     let mut presence = Presence::new(times);
-    for (key, file) in &months {
-        progress.set_message(format!("jobs: consensus entries {key}"));
-        let t_read = Instant::now();
-        let frame = network::month_frame(file, &consensuses)
-            .with_context(|| format!("cannot read {}", file.display()))?;
-        summary.entries += frame.height();
-        let t_pass = Instant::now();
-        presence
-            .add_month(&frame, &file.display().to_string())
-            .with_context(|| format!("in {}", file.display()))?;
-        if std::env::var_os("RELAYTRAIL_TIMING").is_some() {
-            eprintln!(
-                "{key}: read {:.2}s pass {:.2}s",
-                (t_pass - t_read).as_secs_f64(),
-                t_pass.elapsed().as_secs_f64()
-            );
-        }
-        if wants(JobSet::Network) {
-            let out = root
-                .join("relay_probabilities")
-                .join(key)
-                .join("part-0.parquet");
-            let mut probabilities = network::probabilities_table(&frame)?;
-            write_parquet(&mut probabilities, &out)?;
-            summary.written.push(out);
-        }
-        drop(frame);
-        progress.inc(1);
-    }
+    // Each month's probabilities are written by a second thread while the next month is read.
+    let (to_writer, from_reader) = std::sync::mpsc::sync_channel::<(DataFrame, PathBuf)>(1);
+    let written = std::thread::scope(|scope| -> Result<Vec<PathBuf>> {
+        let writer = scope.spawn(move || -> Result<Vec<PathBuf>> {
+            let mut written = Vec::new();
+            for (frame, out) in from_reader {
+                let mut probabilities = network::probabilities_table(&frame)?;
+                write_parquet(&mut probabilities, &out)?;
+                written.push(out);
+            }
+            Ok(written)
+        });
+        let read_all = (|| -> Result<()> {
+            for (key, file) in &months {
+                progress.set_message(format!("jobs: consensus entries {key}"));
+                let frame = network::month_frame(file, &consensuses)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                summary.entries += frame.height();
+                presence
+                    .add_month(&frame, &file.display().to_string())
+                    .with_context(|| format!("in {}", file.display()))?;
+                if wants(JobSet::Network) {
+                    let out = root
+                        .join("relay_probabilities")
+                        .join(key)
+                        .join("part-0.parquet");
+                    if to_writer.send((frame, out)).is_err() {
+                        break; // the writer failed; its error is reported below
+                    }
+                }
+                progress.inc(1);
+            }
+            Ok(())
+        })();
+        drop(to_writer);
+        let written = writer.join().expect("probabilities writer panicked")?;
+        read_all?;
+        Ok(written)
+    })?;
+    summary.written.extend(written);
     progress.finish_and_clear();
     if wants(JobSet::Network) {
         remove_stale_partitions(root, "relay_probabilities", &months)?;

@@ -187,10 +187,10 @@ pub fn probabilities_table(frame: &DataFrame) -> Result<DataFrame> {
                 ))
                 .alias("valid_after"),
             col("bandwidth").alias("consensus_weight"),
-            col("consensus_weight_fraction"),
-            col("guard_probability"),
-            col("middle_probability"),
-            col("exit_probability"),
+            col("consensus_weight_fraction").cast(DataType::Float32),
+            col("guard_probability").cast(DataType::Float32),
+            col("middle_probability").cast(DataType::Float32),
+            col("exit_probability").cast(DataType::Float32),
         ])
         .collect()?;
     Ok(table)
