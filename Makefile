@@ -67,9 +67,8 @@ screenshot:
 ## attribution, score the attribution against the generator's ground truth, write the report.
 demo: demo-data
 	$(BIN) import $(DEMO_RAW) --warehouse $(DEMO_WAREHOUSE)
-	$(BIN) jobs --warehouse $(DEMO_WAREHOUSE) --asn-db $(DEMO_RAW)/asn/ip2asn-v4.tsv \
-	  --set burst_min_relays_1h=15 --set burst_min_relays_24h=30
-	$(BIN) attribute --warehouse $(DEMO_WAREHOUSE)
+	$(BIN) jobs --warehouse $(DEMO_WAREHOUSE) --asn-db $(DEMO_RAW)/asn/ip2asn-v4.tsv --pipeline pipelines/demo.toml
+	$(BIN) attribute --warehouse $(DEMO_WAREHOUSE) --pipeline pipelines/demo.toml
 	$(BIN) evaluate --warehouse $(DEMO_WAREHOUSE) --truth $(DEMO_RAW)
 	$(BIN) report --warehouse $(DEMO_WAREHOUSE) --out data/reports/demo
 	@echo "demo report: $(abspath data/reports/demo/index.html) (open it in a browser; tables in data/reports/demo/tables)"

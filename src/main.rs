@@ -77,6 +77,9 @@ struct JobsArgs {
     /// IP → country data: tor's `geoip` file or a GeoLite2-Country .mmdb (repeatable).
     #[arg(long, value_name = "PATH[@DATE]")]
     geoip: Vec<String>,
+    /// Read settings from the `[jobs]` table of a pipeline file (pipelines/*.toml).
+    #[arg(long)]
+    pipeline: Option<PathBuf>,
     /// Override a job setting, e.g. `--set burst_min_relays_1h=20` (see docs/warehouse.md).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     settings: Vec<String>,
@@ -93,6 +96,9 @@ struct AttributeArgs {
     /// Warehouse folder.
     #[arg(long, default_value = "data/warehouse")]
     warehouse: PathBuf,
+    /// Read settings from the `[attribution]` table of a pipeline file (pipelines/*.toml).
+    #[arg(long)]
+    pipeline: Option<PathBuf>,
     /// Override a setting, e.g. `--set link_threshold=3` or `--set weights.asn=0.4`
     /// (see docs/attribution.md).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -213,8 +219,11 @@ fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
-    let config =
-        relaytrail::jobs::settings_with_overrides::<relaytrail::jobs::JobConfig>(&args.settings)?;
+    let config = relaytrail::jobs::load_settings::<relaytrail::jobs::JobConfig>(
+        args.pipeline.as_deref(),
+        "jobs",
+        &args.settings,
+    )?;
     let enricher = relaytrail::jobs::enrich::Enricher::load(&args.asn_db, &args.geoip)?;
     let summary = relaytrail::jobs::run(
         &args.warehouse,
@@ -248,7 +257,9 @@ fn run_jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
 
 fn run_attribute(args: AttributeArgs) -> anyhow::Result<ExitCode> {
     use relaytrail::jobs::attribution;
-    let config = relaytrail::jobs::settings_with_overrides::<attribution::AttributionConfig>(
+    let config = relaytrail::jobs::load_settings::<attribution::AttributionConfig>(
+        args.pipeline.as_deref(),
+        "attribution",
         &args.settings,
     )?;
     let started = std::time::Instant::now();

@@ -63,13 +63,37 @@ impl Default for JobConfig {
     }
 }
 
-/// Settings: the defaults of `T` with `key=value` overrides (values in TOML syntax; dotted
-/// keys reach into tables, `weights.asn=0.4`).
-pub fn settings_with_overrides<T>(settings: &[String]) -> Result<T>
+/// Settings: the defaults of `T`, then the `[section]` table of a pipeline file, then
+/// `key=value` overrides (values in TOML syntax; dotted keys reach into tables,
+/// `weights.asn=0.4`).
+pub fn load_settings<T>(pipeline: Option<&Path>, section: &str, settings: &[String]) -> Result<T>
 where
     T: Default + Serialize + serde::de::DeserializeOwned,
 {
+    fn merge(into: &mut toml::Table, from: toml::Table) {
+        for (key, value) in from {
+            match (into.get_mut(&key), value) {
+                (Some(toml::Value::Table(a)), toml::Value::Table(b)) => merge(a, b),
+                (_, value) => {
+                    into.insert(key, value);
+                }
+            }
+        }
+    }
     let mut table = toml::Table::try_from(T::default())?;
+    if let Some(path) = pipeline {
+        let text =
+            fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut file: toml::Table = toml::from_str(&text)
+            .with_context(|| format!("{} is not valid TOML", path.display()))?;
+        if let Some(toml::Value::Table(own)) = file.remove(section) {
+            merge(&mut table, own);
+            let parsed: Result<T, _> = table.clone().try_into();
+            if let Err(e) = parsed {
+                bail!("{}: [{section}]: {e}", path.display());
+            }
+        }
+    }
     for setting in settings {
         let (key, value) = setting
             .split_once('=')

@@ -301,10 +301,12 @@ fn timeline_table(root: &Path, members: &DataFrame) -> Result<DataFrame> {
         .group_by([col("actor_id"), col("valid_after")])
         .agg([
             len().cast(DataType::Float64).alias("relays"),
-            col("consensus_weight_fraction").sum(),
-            col("guard_probability").sum(),
-            col("middle_probability").sum(),
-            col("exit_probability").sum(),
+            col("consensus_weight_fraction")
+                .cast(DataType::Float64)
+                .sum(),
+            col("guard_probability").cast(DataType::Float64).sum(),
+            col("middle_probability").cast(DataType::Float64).sum(),
+            col("exit_probability").cast(DataType::Float64).sum(),
         ]);
         months.push(hourly.collect()?);
     }
