@@ -10,6 +10,7 @@ pub mod archive;
 pub mod descriptor;
 pub mod import;
 pub mod jobs;
+pub mod pipeline;
 pub mod report;
 pub mod synth;
 pub mod warehouse;

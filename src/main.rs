@@ -19,6 +19,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a study (pipelines/*.toml): import, jobs, attribution and report, skipping
+    /// what is up to date.
+    Run(RunArgs),
     /// Import CollecTor tarballs, folders and descriptor files into the warehouse.
     ///
     /// Exit status: 0 when everything imported cleanly, 1 when some documents, lines or
@@ -106,6 +109,21 @@ struct AttributeArgs {
 }
 
 #[derive(clap::Args)]
+struct RunArgs {
+    /// The pipeline file.
+    pipeline: PathBuf,
+    /// Inputs decoded at once by the import.
+    #[arg(long, default_value_t = default_threads())]
+    threads: usize,
+    /// Redo every stage even if its inputs are unchanged.
+    #[arg(long)]
+    force: bool,
+    /// Do not draw progress bars.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
 struct ReportArgs {
     /// Warehouse folder.
     #[arg(long, default_value = "data/warehouse")]
@@ -138,6 +156,17 @@ fn main() -> ExitCode {
         Command::Import(args) => run_import(args),
         Command::Jobs(args) => run_jobs(args),
         Command::Attribute(args) => run_attribute(args),
+        Command::Run(args) => {
+            relaytrail::pipeline::run(&args.pipeline, args.threads, args.force, args.quiet).map(
+                |errors| {
+                    if errors == 0 {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                },
+            )
+        }
         Command::Report(args) => relaytrail::report::build(&args.warehouse, &args.out).map(|r| {
             eprintln!("report: {} ({} actors)", r.index.display(), r.actors);
             ExitCode::SUCCESS

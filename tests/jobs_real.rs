@@ -176,3 +176,56 @@ fn probabilities_match_hand_computed_values_on_a_real_consensus() {
         assert!(close(get("exit_probability", i), x / totals.3), "{fp} exit");
     }
 }
+
+#[test]
+fn a_pipeline_runs_every_stage_and_then_is_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("study.toml");
+    let consensus = fixture("real/collector/2016-09-20-13-00-00-consensus");
+    let descriptors = fixture("real/collector/relay-2016-10-02-16-05-00-server-descriptors");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "description = \"fixture study\"\n[inputs]\narchives = [{:?}, {:?}]\nwarehouse = {:?}\nreport = {:?}\n[jobs]\nburst_min_relays_1h = 20\n[attribution]\nlink_threshold = 2.5\n",
+            consensus.display().to_string(),
+            descriptors.display().to_string(),
+            dir.path().join("wh").display().to_string(),
+            dir.path().join("report").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_relaytrail"))
+            .args(["run", "--quiet"])
+            .arg(&pipeline)
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{stderr}");
+    assert!(stderr.contains("import: 2 input(s) imported"), "{stderr}");
+    assert!(dir.path().join("report/index.html").is_file());
+    let second = run();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("0 input(s) imported, 2 unchanged") && stderr.contains("jobs: up to date"),
+        "{stderr}"
+    );
+
+    // A misspelt setting is an error naming the file and the key.
+    std::fs::write(
+        &pipeline,
+        std::fs::read_to_string(&pipeline)
+            .unwrap()
+            .replace("link_threshold", "link_treshold"),
+    )
+    .unwrap();
+    let bad = run();
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("study.toml") && stderr.contains("link_treshold"),
+        "{stderr}"
+    );
+}

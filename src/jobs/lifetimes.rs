@@ -211,11 +211,9 @@ pub fn sessions_table(jobs: &Jobs, presence: &Presence) -> Result<DataFrame> {
     Ok(DataFrame::new_infer_height(columns)?)
 }
 
-/// The newest server descriptor of each fingerprint (platform, contact, family, …).
+/// The newest server descriptor of each fingerprint (platform, contact, family, …) and the
+/// number of distinct contacts over all its descriptors.
 fn latest_descriptors(jobs: &Jobs) -> Result<Option<LazyFrame>> {
-    let Some(scan) = super::scan_dataset(jobs.root, "server_descriptors")? else {
-        return Ok(None);
-    };
     let fields = [
         "platform",
         "tor_version",
@@ -230,20 +228,23 @@ fn latest_descriptors(jobs: &Jobs) -> Result<Option<LazyFrame>> {
         "uptime",
         "dir_port",
     ];
-    let mut select = vec![col("fingerprint"), col("published")];
-    select.extend(fields.iter().map(|f| col(*f)));
-    let mut agg = vec![col("published").max().alias("last_descriptor_published")];
-    agg.extend(fields.iter().map(|f| col(*f).last()));
-    agg.push(col("contact").n_unique().alias("distinct_contacts"));
-    let frame = scan
-        .select(select)
-        .sort(
-            ["fingerprint", "published"],
-            SortMultipleOptions::default().with_maintain_order(true),
-        )
-        .group_by_stable([col("fingerprint")])
-        .agg(agg);
-    Ok(Some(frame))
+    let Some(newest) = super::newest_descriptors(jobs.root, &fields)? else {
+        return Ok(None);
+    };
+    let contacts = super::scan_dataset(jobs.root, "server_descriptors")?
+        .expect("descriptors exist")
+        .select([col("fingerprint"), col("contact")])
+        .unique_stable_generic(None, UniqueKeepStrategy::First)
+        .group_by([col("fingerprint")])
+        .agg([col("contact").n_unique().alias("distinct_contacts")]);
+    let mut join = JoinArgs::new(JoinType::Left);
+    join.maintain_order = MaintainOrderJoin::Left;
+    Ok(Some(
+        newest
+            .lazy()
+            .rename(["published"], ["last_descriptor_published"], true)
+            .join(contacts, [col("fingerprint")], [col("fingerprint")], join),
+    ))
 }
 
 /// `relays`, one row per fingerprint, from the sorted sessions.

@@ -381,6 +381,45 @@ pub fn scan_dataset(root: &Path, dataset: &str) -> Result<Option<LazyFrame>> {
     Ok(Some(frame))
 }
 
+/// The newest server descriptor of each fingerprint (its `published` and the given
+/// columns), reduced month by month so memory stays bounded by one month of descriptors.
+pub fn newest_descriptors(root: &Path, columns: &[&str]) -> Result<Option<DataFrame>> {
+    let newest = |frame: LazyFrame| {
+        let mut agg = vec![col("published").last()];
+        agg.extend(columns.iter().map(|c| col(*c).last()));
+        frame
+            .sort(
+                ["fingerprint", "published"],
+                SortMultipleOptions::default().with_maintain_order(true),
+            )
+            .group_by_stable([col("fingerprint")])
+            .agg(agg)
+    };
+    let mut select = vec![col("fingerprint"), col("published")];
+    select.extend(columns.iter().map(|c| col(*c)));
+    let mut months: Vec<DataFrame> = Vec::new();
+    for (_, file) in partition_files(root, "server_descriptors")? {
+        let scan = LazyFrame::scan_parquet(
+            PlRefPath::new(file.to_string_lossy().as_ref()),
+            ScanArgsParquet::default(),
+        )?;
+        months.push(
+            newest(scan.select(select.clone()))
+                .collect()
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("cannot read {}", file.display()))?,
+        );
+    }
+    if months.is_empty() {
+        return Ok(None);
+    }
+    let mut all = months.remove(0);
+    for m in months {
+        all.vstack_mut(&m)?;
+    }
+    Ok(Some(newest(all.lazy()).collect()?))
+}
+
 /// What the jobs read, as text: every source file's path, size and modification time, the
 /// settings and the enrichment files. Equal text, equal outputs.
 fn input_signature(root: &Path, config: &JobConfig, enricher: &Enricher) -> Result<String> {

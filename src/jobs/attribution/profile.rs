@@ -314,42 +314,42 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
         }
     }
 
-    // Restart hours from descriptors (published − uptime) and the exit policy of the newest.
+    // Restart hours from every descriptor (published − uptime).
     if let Some(scan) = scan_dataset(root, "server_descriptors")? {
         let descriptors = scan
             .select([
                 col("fingerprint"),
                 col("published").cast(DataType::Int64),
                 col("uptime"),
-                col("exit_policy"),
-                col("ipv6_or_addresses"),
             ])
-            .sort(["fingerprint", "published"], SortMultipleOptions::default())
+            .filter(col("uptime").gt_eq(lit(0)))
             .collect()?;
         let d_fps = descriptors.column("fingerprint")?.str()?;
         let d_published = descriptors.column("published")?.i64()?;
         let d_uptime = descriptors.column("uptime")?.i64()?;
-        let d_policy = string_lists(&descriptors, "exit_policy")?;
-        let d_ipv6 = string_lists(&descriptors, "ipv6_or_addresses")?;
-        for (k, ((fp, published), uptime)) in d_fps
-            .iter()
-            .zip(d_published.iter())
-            .zip(d_uptime.iter())
-            .enumerate()
-        {
-            let Some(&p) = fp.and_then(|f| index.get(f)) else {
-                continue;
-            };
-            // Rows are in time order: the last one seen is the newest descriptor.
-            profiles[p].exit_policy_hash = Some(policy_shape_hash(&d_policy[k]));
-            profiles[p].ipv6_prefixes = d_ipv6[k].iter().filter_map(|a| ipv6_slash48(a)).collect();
-            if let (Some(published), Some(uptime)) = (published, uptime) {
-                if uptime >= 0 {
-                    let started = published - uptime * 1000;
-                    profiles[p]
-                        .restarts
-                        .insert(started.div_euclid(HOUR_MS) * HOUR_MS);
-                }
+        for ((fp, published), uptime) in d_fps.iter().zip(d_published.iter()).zip(d_uptime.iter()) {
+            if let (Some(&p), Some(published), Some(uptime)) =
+                (fp.and_then(|f| index.get(f)), published, uptime)
+            {
+                let started = published - uptime * 1000;
+                profiles[p]
+                    .restarts
+                    .insert(started.div_euclid(HOUR_MS) * HOUR_MS);
+            }
+        }
+    }
+    // Exit policy shape and IPv6 prefixes of the newest descriptor.
+    if let Some(newest) =
+        crate::jobs::newest_descriptors(root, &["exit_policy", "ipv6_or_addresses"])?
+    {
+        let fps = strings(&newest, "fingerprint")?;
+        let policies = string_lists(&newest, "exit_policy")?;
+        let ipv6 = string_lists(&newest, "ipv6_or_addresses")?;
+        for (k, fp) in fps.iter().enumerate() {
+            if let Some(&p) = fp.as_ref().and_then(|f| index.get(f)) {
+                profiles[p].exit_policy_hash = Some(policy_shape_hash(&policies[k]));
+                profiles[p].ipv6_prefixes =
+                    ipv6[k].iter().filter_map(|a| ipv6_slash48(a)).collect();
             }
         }
     }
