@@ -216,6 +216,8 @@ pub struct Grouping {
     pub groups: Vec<Vec<usize>>,
     /// Accepted links (i < j) with their evidence.
     pub links: BTreeMap<(usize, usize), Link>,
+    /// The keys of `links` touching each relay.
+    pub links_of: Vec<Vec<(usize, usize)>>,
 }
 
 /// Scores candidate pairs and groups relays.
@@ -413,12 +415,22 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
             }
         }
         // Configuration likeness: the best-matching value of each signal.
+        // Both value lists are sorted: walk them together.
         let mut best: BTreeMap<&'static str, f64> = BTreeMap::new();
-        for (signal, value) in &values[a] {
-            if values[b].iter().any(|(s, v)| s == signal && v == value) {
-                let w = config_weight(config, signal) * rarity[signal].idf(value, n);
-                let e = best.entry(signal).or_default();
-                *e = e.max(w);
+        let (va, vb) = (&values[a], &values[b]);
+        let (mut i, mut j) = (0, 0);
+        while i < va.len() && j < vb.len() {
+            match va[i].cmp(&vb[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    let (signal, value) = &va[i];
+                    let w = config_weight(config, signal) * rarity[signal].idf(value, n);
+                    let e = best.entry(signal).or_default();
+                    *e = e.max(w);
+                    i += 1;
+                    j += 1;
+                }
             }
         }
         // Nicknames a few edits apart (`relayAB12` / `relayAB17`), when not already the
@@ -474,10 +486,16 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
             group_of[i] = Some(g);
         }
     }
+    let mut links_of = vec![Vec::new(); n];
+    for &(a, b) in links.keys() {
+        links_of[a].push((a, b));
+        links_of[b].push((a, b));
+    }
     Grouping {
         group_of,
         groups,
         links,
+        links_of,
     }
 }
 

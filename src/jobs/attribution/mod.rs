@@ -187,10 +187,9 @@ pub fn run(root: &Path, config: &AttributionConfig) -> Result<AttributionSummary
 
 /// Evidence of one relay: its strongest links, best first.
 fn relay_evidence(profiles: &[Profile], grouping: &Grouping, relay: usize) -> (f64, Vec<String>) {
-    let mut links: Vec<(f64, String)> = grouping
-        .links
+    let mut links: Vec<(f64, String)> = grouping.links_of[relay]
         .iter()
-        .filter(|((a, b), _)| *a == relay || *b == relay)
+        .map(|key| (key, &grouping.links[key]))
         .map(|((a, b), link)| {
             let other = if *a == relay { *b } else { *a };
             let mut names: Vec<&str> = link.signals.iter().map(|s| s.name).collect();
@@ -460,8 +459,21 @@ fn actors_table(
         // Signals ranked by the evidence they contributed inside the actor.
         let mut totals: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
         let member_set: BTreeSet<usize> = a.members.iter().copied().collect();
-        for ((x, y), link) in &grouping.links {
-            if member_set.contains(x) && member_set.contains(y) {
+        let inside = a
+            .members
+            .iter()
+            .flat_map(|&m| &grouping.links_of[m])
+            .filter(|(x, y)| {
+                // Each link once: from its first relay.
+                member_set.contains(x) && member_set.contains(y)
+            });
+        let mut seen_links = BTreeSet::new();
+        for key in inside {
+            if !seen_links.insert(*key) {
+                continue;
+            }
+            let link = &grouping.links[key];
+            {
                 for s in &link.signals {
                     let e = totals.entry(s.name).or_default();
                     e.0 += s.weight;
