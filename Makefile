@@ -77,7 +77,7 @@ demo: demo-data
 demo-data: $(DEMO_RAW)/.generated
 $(DEMO_RAW)/.generated: data/scenarios/default.toml
 	$(MAKE) build
-	rm -rf $(DEMO_RAW)
+	rm -rf $(DEMO_RAW) $(DEMO_WAREHOUSE)
 	$(BIN) generate --out $(DEMO_RAW) --start 2021-08 --months 5 --relays 1500 --seed 1
 	touch $@
 
