@@ -8,6 +8,7 @@
 //! reads and the job settings) are unchanged since it last wrote its outputs.
 
 pub mod attribution;
+pub mod columns;
 pub mod enrich;
 pub mod events;
 pub mod lifetimes;

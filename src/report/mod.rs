@@ -12,8 +12,17 @@ use anyhow::{Context, Result};
 use polars::prelude::*;
 
 use crate::descriptor::values::format_timestamp;
+use crate::jobs::columns::{floats, times};
 use crate::jobs::{scan_dataset, write_atomic};
-use svg::{Chart, Marker, Series, PALETTE};
+
+/// Milliseconds of a timestamp column (nulls as 0).
+fn times_ms(frame: &DataFrame, name: &str) -> Result<Vec<i64>> {
+    Ok(times(frame, name)?
+        .into_iter()
+        .map(|t| t.unwrap_or(0))
+        .collect())
+}
+use svg::{escape, Chart, Marker, Series, PALETTE};
 
 /// Actors shown with their own section and in the stacked timelines.
 const TOP_ACTORS: usize = 8;
@@ -42,12 +51,6 @@ fn read(root: &Path, dataset: &str) -> Result<Option<DataFrame>> {
         )),
         None => Ok(None),
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// A cell's text in a column: fractions (probabilities, shares) as percentages.
@@ -89,26 +92,6 @@ fn cell(value: &AnyValue) -> String {
         }
         other => other.to_string(),
     }
-}
-
-fn times_ms(frame: &DataFrame, name: &str) -> Result<Vec<i64>> {
-    Ok(frame
-        .column(name)?
-        .cast(&DataType::Int64)?
-        .i64()?
-        .iter()
-        .map(|v| v.unwrap_or(0))
-        .collect())
-}
-
-fn floats(frame: &DataFrame, name: &str) -> Result<Vec<f64>> {
-    Ok(frame
-        .column(name)?
-        .cast(&DataType::Float64)?
-        .f64()?
-        .iter()
-        .map(|v| v.unwrap_or(0.0))
-        .collect())
 }
 
 /// An HTML table of some columns of a frame (first `TABLE_ROWS` rows).

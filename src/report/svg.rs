@@ -46,7 +46,8 @@ pub const PALETTE: [&str; 10] = [
     "#999999", "#7F3C8D",
 ];
 
-fn escape(text: &str) -> String {
+/// Text made safe inside HTML / SVG elements and attributes.
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -197,8 +198,8 @@ impl Chart<'_> {
                     c = s.color,
                     name = escape(&s.name)
                 );
-                for i in 0..n {
-                    base[i] += s.values[i].max(0.0);
+                for (b, v) in base.iter_mut().zip(&s.values) {
+                    *b += v.max(0.0);
                 }
             } else {
                 let mut d = String::new();

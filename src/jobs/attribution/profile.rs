@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 
+use crate::jobs::columns::{floats, string_lists, strings, times, u32_lists};
 use crate::jobs::scan_dataset;
 
 /// One relay (fingerprint) and its signals.
@@ -116,70 +117,6 @@ pub fn policy_shape_hash(rules: &[String]) -> String {
         })
         .collect();
     hex::encode(&sha2::Sha256::digest(kept.join("\n").as_bytes())[..8])
-}
-
-fn strings(frame: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
-    Ok(frame
-        .column(name)?
-        .str()?
-        .iter()
-        .map(|v| v.map(str::to_string))
-        .collect())
-}
-
-fn string_lists(frame: &DataFrame, name: &str) -> Result<Vec<Vec<String>>> {
-    let lists = frame.column(name)?.list()?;
-    let mut out = Vec::with_capacity(frame.height());
-    for item in lists.amortized_iter() {
-        out.push(match item {
-            Some(series) => series
-                .as_ref()
-                .str()?
-                .iter()
-                .flatten()
-                .map(str::to_string)
-                .collect(),
-            None => Vec::new(),
-        });
-    }
-    Ok(out)
-}
-
-fn u32_lists(frame: &DataFrame, name: &str) -> Result<Vec<Vec<u32>>> {
-    let lists = frame.column(name)?.list()?;
-    let mut out = Vec::with_capacity(frame.height());
-    for item in lists.amortized_iter() {
-        out.push(match item {
-            Some(series) => series
-                .as_ref()
-                .cast(&DataType::UInt32)?
-                .u32()?
-                .iter()
-                .flatten()
-                .collect(),
-            None => Vec::new(),
-        });
-    }
-    Ok(out)
-}
-
-fn times(frame: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
-    Ok(frame
-        .column(name)?
-        .cast(&DataType::Int64)?
-        .i64()?
-        .iter()
-        .collect())
-}
-
-fn floats(frame: &DataFrame, name: &str) -> Result<Vec<f64>> {
-    Ok(frame
-        .column(name)?
-        .cast(&DataType::Float64)?
-        .f64()?
-        .iter()
-        .map(|v| v.unwrap_or(0.0))
-        .collect())
 }
 
 fn read_table(root: &Path, dataset: &str) -> Result<DataFrame> {
