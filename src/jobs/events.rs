@@ -518,7 +518,7 @@ impl MemberColumns {
 
 /// `join_bursts`: windows in which at least the configured number of never-seen relays
 /// joined, overall and per AS, /16, country, tor version and nickname prefix.
-pub fn join_bursts(jobs: &Jobs, presence: &Presence, _sessions: &DataFrame) -> Result<DataFrame> {
+pub fn join_bursts(jobs: &Jobs, presence: &Presence) -> Result<DataFrame> {
     let config = jobs.config;
     // (dimension, key) → join times with fingerprints, in time order.
     let mut joins: BTreeMap<(&'static str, String), Vec<(i64, &str)>> = BTreeMap::new();

@@ -146,24 +146,11 @@ pub struct JobsSummary {
     pub seconds: f64,
 }
 
-/// Datasets written by the jobs.
-pub const JOB_DATASETS: [&str; 8] = [
-    "relay_sessions",
-    "relays",
-    "relay_probabilities",
-    "network_hourly",
-    "removal_events",
-    "removal_event_relays",
-    "outages",
-    "join_bursts",
-];
-
 /// The context every job step shares.
 pub struct Jobs<'a> {
     pub root: &'a Path,
     pub config: &'a JobConfig,
     pub enricher: &'a Enricher,
-    pub quiet: bool,
 }
 
 /// Runs the selected jobs over the warehouse at `root`.
@@ -193,7 +180,6 @@ pub fn run(
         root,
         config,
         enricher,
-        quiet,
     };
     let wants = |s: JobSet| set == JobSet::All || set == s;
     let mut summary = JobsSummary::default();
@@ -261,14 +247,23 @@ pub fn run(
 
     let next_starts = presence.sorted_sessions();
     summary.sessions = presence.sessions.len();
-    let mut sessions = lifetimes::sessions_table(&jobs, &presence)?;
-    let mut relays = lifetimes::relays_table(&jobs, &sessions)?;
-    summary.relays = relays.height();
-    if wants(JobSet::Lifetimes) {
-        summary
-            .written
-            .push(jobs.write("relay_sessions", &mut sessions)?);
-        summary.written.push(jobs.write("relays", &mut relays)?);
+    // Each relay has exactly one first session.
+    summary.relays = presence
+        .sessions
+        .iter()
+        .filter(|s| s.first_of_relay)
+        .count();
+    // The lifetime tables are written by `lifetimes` and read by `events` (contacts).
+    let mut relays = DataFrame::empty();
+    if wants(JobSet::Lifetimes) || wants(JobSet::Events) {
+        let mut sessions = lifetimes::sessions_table(&jobs, &presence)?;
+        relays = lifetimes::relays_table(&jobs, &sessions)?;
+        if wants(JobSet::Lifetimes) {
+            summary
+                .written
+                .push(jobs.write("relay_sessions", &mut sessions)?);
+            summary.written.push(jobs.write("relays", &mut relays)?);
+        }
     }
     if wants(JobSet::Network) {
         let mut hourly = network::hourly_table(&presence)?;
@@ -293,7 +288,7 @@ pub fn run(
             .written
             .push(jobs.write("removal_event_relays", &mut removal_event_relays)?);
         summary.written.push(jobs.write("outages", &mut outages)?);
-        let mut bursts = events::join_bursts(&jobs, &presence, &sessions)?;
+        let mut bursts = events::join_bursts(&jobs, &presence)?;
         summary.join_bursts = bursts.height();
         summary
             .written
