@@ -9,8 +9,11 @@
 pub mod archive;
 pub mod descriptor;
 pub mod import;
+#[cfg(feature = "analytics")]
 pub mod jobs;
+#[cfg(feature = "analytics")]
 pub mod pipeline;
+#[cfg(feature = "analytics")]
 pub mod report;
 pub mod synth;
 pub mod warehouse;

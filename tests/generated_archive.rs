@@ -1,6 +1,7 @@
 //! The importer on a generated archive (`relaytrail generate`): zero import errors, every
 //! `r`-line digest resolves to its server descriptor, and the relays and presence the
 //! ground truth lists are exactly what the warehouse holds.
+#![cfg(feature = "analytics")] // drives the relaytrail binary
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Import behaviour beyond parsing: idempotent re-runs, de-duplication, determinism across
 //! input order, thread counts and spilling, compressed inputs, and corrupt input handling
 //! (errors name file, member and line; the rest still imports; exit status tells).
+#![cfg(feature = "analytics")] // drives the relaytrail binary
 
 mod common;
 

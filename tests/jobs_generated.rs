@@ -3,6 +3,7 @@
 //! departures per consensus, probability sums, AS enrichment from the archive's iptoasn TSV,
 //! every planted removal found at its exact hour and the planted outages classified as
 //! outages; attribution scored against the planted actors.
+#![cfg(feature = "analytics")] // drives the relaytrail binary
 
 mod common;
 

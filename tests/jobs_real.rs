@@ -1,6 +1,7 @@
 //! The jobs on real consensuses: path-selection probabilities recomputed by hand from the
 //! document's own `bandwidth-weights`, `s` and `w` lines (Onionoo's formula), for a guard, an
 //! exit, a guard+exit, a middle-only relay and (when present) a BadExit relay.
+#![cfg(feature = "analytics")] // drives the relaytrail binary
 
 mod common;
 
