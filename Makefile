@@ -10,17 +10,18 @@ PYTHON := $(VENV)/bin/python
 
 RAW ?= data/raw
 WAREHOUSE ?= data/warehouse
-DEMO_RAW ?= data/raw/demo
-DEMO_WAREHOUSE ?= data/warehouse-demo
+DEMO_RAW ?= data/demo/raw
+DEMO_WAREHOUSE ?= data/demo/warehouse
 BENCH_DIR ?= data/bench
 
-.PHONY: build test test-rust test-python venv import jobs attribute report screenshot demo demo-data bench fmt lint clean
+.PHONY: build test test-rust test-python venv download import jobs attribute report notebooks screenshot demo demo-data bench fmt lint clean
 
 build:
 	cargo build --release
 
-## Rust unit and integration tests, then the Python checks of the written Parquet.
-test: test-rust test-python
+## Rust unit and integration tests, the Python checks of the written Parquet, and every notebook
+## executed against the demo warehouse.
+test: test-rust test-python notebooks
 
 test-rust:
 	cargo test --release
@@ -28,12 +29,26 @@ test-rust:
 test-python: build venv
 	RELAYTRAIL_BIN=$(BIN) $(PYTHON) -m pytest -q tests/python
 
-## Python environment for the Parquet checks (and, later, the notebooks).
+## Python environment (pinned) for the Parquet checks and the notebooks.
 venv: $(VENV)/.installed
-$(VENV)/.installed: tests/python/requirements.txt
+$(VENV)/.installed: tests/python/requirements.txt notebooks/requirements.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
+	  -r tests/python/requirements.txt -r notebooks/requirements.txt
 	touch $@
+
+## CollecTor tarballs into $(RAW)/collector/archive/<folder>/ (CollecTor's own layout): resumable,
+## sizes and sha256 verified against CollecTor's index. Months: YYYY-MM, YYYY-MM:YYYY-MM or lists.
+## Types: consensuses server-descriptors extra-infos votes microdescs bandwidths statuses exit-list
+## bridge-statuses bridge-server-descriptors bridge-extra-infos bridge-pool-assignments.
+MONTHS ?=
+TYPES ?= consensuses,server-descriptors,exit-list
+COLLECTOR_URL ?= https://collector.torproject.org
+DOWNLOAD_RETRIES ?= 5
+download:
+	@test -n "$(MONTHS)" || { echo "make download: set MONTHS, e.g. MONTHS=2021-09:2021-12" >&2; exit 2; }
+	python3 scripts/collector_download.py --months $(MONTHS) --types $(TYPES) \
+	  --dest $(RAW)/collector --url $(COLLECTOR_URL) --retries $(DOWNLOAD_RETRIES)
 
 ## Import everything under $(RAW) (tarballs, recent/ files, folders) into $(WAREHOUSE).
 import: build
@@ -53,6 +68,13 @@ attribute: build
 REPORT ?= data/reports/latest
 report: build
 	$(BIN) report --warehouse $(WAREHOUSE) --out $(REPORT)
+
+## Every notebook in notebooks/ executed headless against the demo warehouse (NOTEBOOK_WAREHOUSE=
+## to use another); executed copies with outputs in $(NOTEBOOK_OUT).
+NOTEBOOK_WAREHOUSE ?= $(DEMO_WAREHOUSE)
+NOTEBOOK_OUT ?= data/reports/notebooks
+notebooks: venv $(if $(filter $(DEMO_WAREHOUSE),$(NOTEBOOK_WAREHOUSE)),demo)
+	$(PYTHON) scripts/run_notebooks.py --warehouse $(NOTEBOOK_WAREHOUSE) --out $(NOTEBOOK_OUT) notebooks/*.ipynb
 
 ## A full-page PNG of $(REPORT)/index.html rendered by headless Chromium (Debian: apt install chromium).
 CHROMIUM ?= chromium
