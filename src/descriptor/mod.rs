@@ -2,11 +2,16 @@
 //! the shared [`tokenizer`]. Parsers take `&[u8]` (never requiring UTF-8), return structs
 //! that borrow from the input, and report problems as [`ParseError`]s carrying the line.
 
+pub mod bridge_status;
 pub mod consensus;
 pub mod exit_list;
+pub mod extra_info;
+pub mod microdescriptor;
 pub mod server_descriptor;
+pub mod status;
 pub mod tokenizer;
 pub mod values;
+pub mod vote;
 
 use std::fmt;
 

@@ -87,7 +87,9 @@ impl ServerDescriptor<'_> {
     }
 }
 
-/// Parses one server descriptor starting at its `router` line.
+/// Parses one server descriptor starting at its `router` line. Sanitized bridge descriptors
+/// (`bridge-server-descriptor`) parse alike: their `router-digest` line, the digest of the
+/// original descriptor, takes the place of the signature.
 pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<ServerDescriptor<'_>>, ParseError> {
     let mut warnings = Vec::new();
     let mut items = Tokenizer::new(data, first_line);
@@ -156,6 +158,8 @@ pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<ServerDescriptor<'_>
     let mut signing_key = None;
     let mut ed25519_cert = None;
     let mut signature_end = None;
+    // Sanitized bridge descriptors have no signature but the original digest.
+    let mut router_digest = None;
 
     for item in items {
         let item = item?;
@@ -234,6 +238,13 @@ pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<ServerDescriptor<'_>
             b"router-signature" => {
                 signature_end = Some(item.offset + line_length(&data[item.offset..]))
             }
+            b"router-digest" => {
+                let mut digest = [0u8; 20];
+                match hex::decode_to_slice(item.fields().next().unwrap_or_default(), &mut digest) {
+                    Ok(()) => router_digest = Some(digest),
+                    Err(_) => return Err(bad(&item, "router-digest", item.args)),
+                }
+            }
             _ => {}
         }
     }
@@ -243,13 +254,16 @@ pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<ServerDescriptor<'_>
             "server descriptor has no published line",
         )
     })?;
-    let end = signature_end.ok_or_else(|| {
-        router.error(
-            ErrorKind::Truncated,
-            "server descriptor has no router-signature line",
-        )
-    })?;
-    d.digest = Sha1::digest(&data[router.offset..end]).into();
+    d.digest = match (router_digest, signature_end) {
+        (Some(digest), _) => digest,
+        (None, Some(end)) => Sha1::digest(&data[router.offset..end]).into(),
+        (None, None) => {
+            return Err(router.error(
+                ErrorKind::Truncated,
+                "server descriptor has no router-signature line",
+            ))
+        }
+    };
     if d.fingerprint.is_empty() {
         let identity = signing_key.and_then(|o| base64_object(o.body)).map(|der| {
             let digest: [u8; 20] = Sha1::digest(&der).into();
