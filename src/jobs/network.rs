@@ -94,83 +94,131 @@ pub fn month_frame(file: &Path, consensuses: &DataFrame) -> Result<DataFrame> {
     .collect()?;
     let masks = flag_masks(entries.column("flags")?.list()?)?;
     entries = entries.drop("flags")?;
-    entries.with_column(Column::new("flag_mask".into(), masks))?;
-    let entries = entries.lazy();
-    let mut join = JoinArgs::new(JoinType::Left);
-    join.maintain_order = MaintainOrderJoin::Left;
-    // Stage 1: the three roles as booleans.
-    let bit = |flag: &str| (col("flag_mask") / lit(flag_bit(flag)) % lit(2u32)).eq(lit(1u32));
-    let with_roles = entries
-        .with_columns([
-            bit("Running").alias("is_running"),
-            bit("Guard").alias("is_guard"),
-            bit("Exit").and(bit("BadExit").not()).alias("is_exit"),
-        ])
-        .join(
-            consensuses.clone().lazy(),
-            [col("valid_after_ms")],
-            [col("valid_after_ms")],
-            join,
-        );
-    // Stage 2: the Onionoo weights.
-    let (guard, exit) = (col("is_guard"), col("is_exit"));
-    let both = guard.clone().and(exit.clone());
-    let w = col("w");
-    let weighted = with_roles
-        .with_column(
-            when(col("is_running"))
-                .then(col("bandwidth").cast(DataType::Float64))
-                .otherwise(lit(NULL).cast(DataType::Float64))
-                .alias("w"),
-        )
-        .with_columns([
-            when(both.clone())
-                .then(w.clone() * col("Wgd"))
-                .when(guard.clone())
-                .then(w.clone() * col("Wgg"))
-                .otherwise(w.clone() * lit(0.0))
-                .alias("guard_w"),
-            when(both.clone())
-                .then(w.clone() * col("Wmd"))
-                .when(guard.clone())
-                .then(w.clone() * col("Wmg"))
-                .when(exit.clone())
-                .then(w.clone() * col("Wme"))
-                .otherwise(w.clone() * col("Wmm"))
-                .alias("middle_w"),
-            when(both)
-                .then(w.clone() * col("Wed"))
-                .when(guard)
-                .then(w.clone() * lit(0.0))
-                .when(exit)
-                .then(w.clone() * col("Wee"))
-                .otherwise(w.clone() * lit(0.0))
-                .alias("exit_w"),
-        ]);
-    // Stage 3: each weight over its consensus total.
-    let share = |weight: &str, name: &str| -> Result<Expr> {
-        let total = col(weight).sum().over([col("valid_after_ms")])?;
-        Ok(when(total.clone().gt(lit(0.0)))
-            .then(col(weight) / total)
-            .otherwise(lit(NULL).cast(DataType::Float64))
-            .alias(name))
-    };
-    let frame = weighted
-        .with_columns([
-            share("w", "consensus_weight_fraction")?,
-            share("guard_w", "guard_probability")?,
-            share("middle_w", "middle_probability")?,
-            share("exit_w", "exit_probability")?,
-        ])
-        .select(
-            PASS_COLUMNS
-                .iter()
-                .map(|c| col(*c))
-                .chain([col("valid_after_ms")])
-                .collect::<Vec<_>>(),
-        )
-        .collect()?;
-    Ok(frame)
+    let times = entries.column("valid_after_ms")?.i64()?;
+    let bandwidths = entries.column("bandwidth")?.i64()?;
+    let index = ConsensusWeights::new(consensuses)?;
+    let cidxs: Vec<Option<u32>> = times
+        .iter()
+        .map(|t| t.and_then(|t| index.cidx(t)))
+        .collect();
+    let shares = onionoo_shares(&index, &cidxs, &masks, bandwidths);
+    let [cwf, guard, middle, exit] = shares;
+    let columns = [
+        Column::new("cidx".into(), cidxs),
+        Column::new("flag_mask".into(), masks),
+        Column::new("consensus_weight_fraction".into(), cwf),
+        Column::new("guard_probability".into(), guard),
+        Column::new("middle_probability".into(), middle),
+        Column::new("exit_probability".into(), exit),
+    ];
+    for column in columns {
+        entries.with_column(column)?;
+    }
+    let order: Vec<&str> = PASS_COLUMNS
+        .iter()
+        .copied()
+        .chain(["valid_after_ms"])
+        .collect();
+    Ok(entries.select(order)?)
+}
+
+/// The consensuses by time, with their bandwidth-weights (`None` where a consensus has none).
+struct ConsensusWeights {
+    times: Vec<i64>,
+    weights: Vec<Option<[f64; 8]>>,
+}
+
+impl ConsensusWeights {
+    fn new(consensuses: &DataFrame) -> Result<Self> {
+        let times: Vec<i64> = consensuses
+            .column("valid_after_ms")?
+            .i64()?
+            .into_no_null_iter()
+            .collect();
+        let columns = WEIGHTS
+            .iter()
+            .map(|w| Ok(consensuses.column(w)?.f64()?.clone()))
+            .collect::<Result<Vec<_>>>()?;
+        let weights = (0..times.len())
+            .map(|row| {
+                let mut values = [0.0; 8];
+                for (value, column) in values.iter_mut().zip(&columns) {
+                    *value = column.get(row)?;
+                }
+                Some(values)
+            })
+            .collect();
+        Ok(ConsensusWeights { times, weights })
+    }
+
+    /// The number of the consensus valid after `time` (ms), if it is a known consensus.
+    fn cidx(&self, time: i64) -> Option<u32> {
+        self.times.binary_search(&time).ok().map(|i| i as u32)
+    }
+}
+
+/// Onionoo's consensus weight fraction and guard / middle / exit probabilities of each entry
+/// (see the module documentation): null for relays without `Running` and, for the three
+/// probabilities, in consensuses without bandwidth-weights.
+fn onionoo_shares(
+    index: &ConsensusWeights,
+    cidxs: &[Option<u32>],
+    masks: &[u32],
+    bandwidths: &Int64Chunked,
+) -> [Vec<Option<f64>>; 4] {
+    let (running, guard, exit, bad_exit) = (
+        flag_bit("Running"),
+        flag_bit("Guard"),
+        flag_bit("Exit"),
+        flag_bit("BadExit"),
+    );
+    // Each entry's four weights, and their totals per consensus.
+    let mut totals = vec![[0.0f64; 4]; index.times.len()];
+    let weights: Vec<Option<[Option<f64>; 4]>> = cidxs
+        .iter()
+        .zip(masks)
+        .zip(bandwidths.iter())
+        .map(|((cidx, &mask), bandwidth)| {
+            let cidx = (*cidx)? as usize;
+            if mask & running == 0 {
+                return None;
+            }
+            let w = bandwidth? as f64;
+            let is_guard = mask & guard != 0;
+            let is_exit = mask & exit != 0 && mask & bad_exit == 0;
+            // In WEIGHTS order.
+            let roles =
+                index.weights[cidx].map(|[wgg, wgd, wmg, wmm, wme, wmd, wee, wed]| {
+                    match (is_guard, is_exit) {
+                        (true, true) => [w * wgd, w * wmd, w * wed],
+                        (true, false) => [w * wgg, w * wmg, 0.0],
+                        (false, true) => [0.0, w * wme, w * wee],
+                        (false, false) => [0.0, w * wmm, 0.0],
+                    }
+                });
+            let entry = [
+                Some(w),
+                roles.map(|r| r[0]),
+                roles.map(|r| r[1]),
+                roles.map(|r| r[2]),
+            ];
+            for (total, value) in totals[cidx].iter_mut().zip(entry) {
+                *total += value.unwrap_or(0.0);
+            }
+            Some(entry)
+        })
+        .collect();
+    std::array::from_fn(|k| {
+        weights
+            .iter()
+            .zip(cidxs)
+            .map(|(entry, cidx)| {
+                let value = (*entry)?[k]?;
+                let total = totals[(*cidx)? as usize][k];
+                (total > 0.0).then(|| value / total)
+            })
+            .collect()
+    })
 }
 
 /// The `relay_probabilities` rows of one month frame.
