@@ -35,6 +35,8 @@ use crate::warehouse::schema::{
 use crate::warehouse::store::{merge_into_partition, sort_batch, spill, Run, Warehouse};
 use crate::warehouse::{DatasetId, PartitionKey};
 
+mod more_types;
+
 /// Members handed from the decoder thread to the parser at once (count, bytes).
 const MEMBER_BATCH: usize = 256;
 const MEMBER_BATCH_BYTES: usize = 8 << 20;
@@ -432,6 +434,8 @@ struct Stager<'a> {
     entries: Buffers<ConsensusEntriesBuilder>,
     descriptors: Buffers<ServerDescriptorsBuilder>,
     exits: Buffers<ExitListsBuilder>,
+    /// Extra-infos, votes, microdescriptors, bridge descriptors (`import/more_types.rs`).
+    more: more_types::MoreBuffers,
     /// Per document type: (imported, skipped, rejected).
     counts: BTreeMap<String, (i64, i64, i64)>,
     errors: Vec<ImportError>,
@@ -466,6 +470,7 @@ fn stage_input(
         entries: Buffers::new(DatasetId::ConsensusEntries, spill_rows),
         descriptors: Buffers::new(DatasetId::ServerDescriptors, spill_rows),
         exits: Buffers::new(DatasetId::ExitLists, spill_rows),
+        more: more_types::MoreBuffers::new(spill_rows),
         counts: BTreeMap::new(),
         errors: Vec::new(),
         members: 0,
@@ -528,6 +533,7 @@ fn stage_input(
     stager.entries.drain(&mut stager.sink)?;
     stager.descriptors.drain(&mut stager.sink)?;
     stager.exits.drain(&mut stager.sink)?;
+    stager.more.drain(&mut stager.sink)?;
     let total = |i: usize| {
         stager
             .counts
@@ -646,7 +652,7 @@ impl Stager<'_> {
                         s.exit_list(l, line, source)
                     })?
                 }
-                _ => Ok(false),
+                _ => self.stage_more(doc_type, bytes, line, source)?,
             };
             match outcome {
                 Ok(true) => self.count(Some(doc_type), 0),
@@ -680,14 +686,14 @@ impl Stager<'_> {
         }
     }
 
-    /// Stages an ns consensus; the microdesc flavour is recognised and skipped.
+    /// Stages an ns consensus (a microdesc-flavour one goes to its own dataset).
     fn consensus(
         &mut self,
         c: consensus::Consensus,
         source: Source,
     ) -> Result<Result<bool, ParseError>> {
         if c.flavor == Flavor::Microdesc {
-            return Ok(Ok(false));
+            return self.microdesc_consensus(c);
         }
         let key = PartitionKey::of_time(c.valid_after);
         let relays = c.entries.len() as u32;

@@ -96,9 +96,19 @@ impl DocType {
 
     /// Whether this importer writes rows for the type (others are recognised and skipped).
     pub fn is_imported(self) -> bool {
+        use DocType::*;
         matches!(
             self,
-            DocType::Consensus | DocType::ServerDescriptor | DocType::ExitList
+            Consensus
+                | ServerDescriptor
+                | ExitList
+                | MicrodescConsensus
+                | Vote
+                | ExtraInfo
+                | Microdescriptor
+                | BridgeNetworkStatus
+                | BridgeServerDescriptor
+                | BridgeExtraInfo
         )
     }
 

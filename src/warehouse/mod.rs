@@ -46,16 +46,34 @@ pub enum DatasetId {
     ConsensusEntries,
     ServerDescriptors,
     ExitLists,
+    ExtraInfos,
+    Votes,
+    VoteEntries,
+    MicrodescConsensusEntries,
+    Microdescriptors,
+    BridgeNetworkStatuses,
+    BridgeStatusEntries,
+    BridgeServerDescriptors,
+    BridgeExtraInfos,
     Imports,
     ImportErrors,
 }
 
 impl DatasetId {
-    pub const ALL: [DatasetId; 6] = [
+    pub const ALL: [DatasetId; 15] = [
         DatasetId::Consensuses,
         DatasetId::ConsensusEntries,
         DatasetId::ServerDescriptors,
         DatasetId::ExitLists,
+        DatasetId::ExtraInfos,
+        DatasetId::Votes,
+        DatasetId::VoteEntries,
+        DatasetId::MicrodescConsensusEntries,
+        DatasetId::Microdescriptors,
+        DatasetId::BridgeNetworkStatuses,
+        DatasetId::BridgeStatusEntries,
+        DatasetId::BridgeServerDescriptors,
+        DatasetId::BridgeExtraInfos,
         DatasetId::Imports,
         DatasetId::ImportErrors,
     ];
@@ -99,6 +117,78 @@ impl DatasetId {
                 bloom_columns: &["fingerprint"],
                 spill_rows: 400_000,
             },
+            // Relay and bridge extra-infos share a schema, like the server descriptors.
+            DatasetId::ExtraInfos | DatasetId::BridgeExtraInfos => Dataset {
+                name: if self == DatasetId::ExtraInfos {
+                    "extra_infos"
+                } else {
+                    "bridge_extra_infos"
+                },
+                schema: extra_infos_schema(),
+                partitioning: Partitioning::Monthly("published"),
+                sort_key: &["fingerprint", "published", "digest"],
+                key_len: 3,
+                bloom_columns: &["fingerprint", "digest"],
+                spill_rows: 100_000,
+            },
+            DatasetId::Votes => Dataset {
+                name: "votes",
+                schema: votes_schema(),
+                partitioning: Partitioning::Monthly("valid_after"),
+                sort_key: &["valid_after", "authority", "digest"],
+                key_len: 3,
+                bloom_columns: &[],
+                spill_rows: 50_000,
+            },
+            DatasetId::VoteEntries => Dataset {
+                name: "vote_entries",
+                schema: vote_entries_schema(),
+                partitioning: Partitioning::Monthly("valid_after"),
+                sort_key: &["fingerprint", "valid_after", "authority"],
+                key_len: 3,
+                bloom_columns: &["fingerprint"],
+                spill_rows: 400_000,
+            },
+            DatasetId::MicrodescConsensusEntries => Dataset {
+                name: "microdesc_consensus_entries",
+                schema: microdesc_consensus_entries_schema(),
+                partitioning: Partitioning::Monthly("valid_after"),
+                sort_key: &["fingerprint", "valid_after"],
+                key_len: 2,
+                bloom_columns: &["fingerprint", "microdesc_digest"],
+                spill_rows: 400_000,
+            },
+            DatasetId::Microdescriptors => Dataset {
+                name: "microdescriptors",
+                schema: microdescriptors_schema(),
+                partitioning: Partitioning::Monthly("archive_month"),
+                sort_key: &["digest"],
+                key_len: 1,
+                bloom_columns: &["digest", "fingerprint"],
+                spill_rows: 200_000,
+            },
+            DatasetId::BridgeNetworkStatuses => Dataset {
+                name: "bridge_network_statuses",
+                schema: bridge_network_statuses_schema(),
+                partitioning: Partitioning::Monthly("published"),
+                sort_key: &["published", "authority"],
+                key_len: 2,
+                bloom_columns: &[],
+                spill_rows: 50_000,
+            },
+            DatasetId::BridgeStatusEntries => Dataset {
+                name: "bridge_status_entries",
+                schema: bridge_status_entries_schema(),
+                partitioning: Partitioning::Monthly("status_published"),
+                sort_key: &["fingerprint", "status_published", "authority"],
+                key_len: 3,
+                bloom_columns: &["fingerprint"],
+                spill_rows: 400_000,
+            },
+            DatasetId::BridgeServerDescriptors => Dataset {
+                name: "bridge_server_descriptors",
+                ..DatasetId::ServerDescriptors.dataset()
+            },
             DatasetId::Imports => Dataset {
                 name: "imports",
                 schema: imports_schema(),
@@ -112,8 +202,17 @@ impl DatasetId {
                 name: "import_errors",
                 schema: import_errors_schema(),
                 partitioning: Partitioning::None,
-                sort_key: &["source_sha256", "source_member", "line", "kind", "message"],
-                key_len: 5,
+                // The file is part of the key: unreadable inputs have no content hash, and
+                // two of them with the same message are still two rows.
+                sort_key: &[
+                    "source_sha256",
+                    "source_file",
+                    "source_member",
+                    "line",
+                    "kind",
+                    "message",
+                ],
+                key_len: 6,
                 bloom_columns: &[],
                 spill_rows: 200_000,
             },

@@ -15,10 +15,14 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
+use crate::descriptor::bridge_status::BridgeStatus;
 use crate::descriptor::consensus::{Consensus, Entry};
 use crate::descriptor::exit_list::{ExitList, ExitNode};
+use crate::descriptor::extra_info::ExtraInfo;
+use crate::descriptor::microdescriptor::Microdescriptor;
 use crate::descriptor::server_descriptor::ServerDescriptor;
 use crate::descriptor::values::text;
+use crate::descriptor::vote::Vote;
 
 /// Where a row came from.
 #[derive(Debug, Clone, Copy)]
@@ -251,12 +255,13 @@ impl BatchBuilder for ConsensusesBuilder {
 }
 
 // ---------------------------------------------------------------------------------------
-// consensus_entries
+// consensus_entries (and the columns every router-status-entry dataset shares)
 
-pub fn consensus_entries_schema() -> SchemaRef {
-    cached_schema!(vec![
-        field("fingerprint", DataType::Utf8, false),
-        field("valid_after", ts(), false),
+/// The columns of a router status entry, shared by `consensus_entries`,
+/// `microdesc_consensus_entries`, `vote_entries` and `bridge_status_entries` after their
+/// own key columns.
+fn entry_fields() -> Vec<Field> {
+    vec![
         field("nickname", DataType::Utf8, false),
         field("descriptor_digest", DataType::Utf8, true),
         field("published", ts(), false),
@@ -272,12 +277,11 @@ pub fn consensus_entries_schema() -> SchemaRef {
         field("unmeasured", DataType::Boolean, false),
         field("measured_bandwidth", DataType::Int64, true),
         field("exit_policy_summary", DataType::Utf8, true),
-    ])
+    ]
 }
 
-pub struct ConsensusEntriesBuilder {
-    fingerprint: StringBuilder,
-    valid_after: TimestampMillisecondBuilder,
+/// Builders of the [`entry_fields`] columns.
+struct EntryColumns {
     nickname: StringBuilder,
     descriptor_digest: StringBuilder,
     published: TimestampMillisecondBuilder,
@@ -295,11 +299,9 @@ pub struct ConsensusEntriesBuilder {
     exit_policy_summary: StringBuilder,
 }
 
-impl Default for ConsensusEntriesBuilder {
+impl Default for EntryColumns {
     fn default() -> Self {
-        ConsensusEntriesBuilder {
-            fingerprint: StringBuilder::new(),
-            valid_after: TimestampMillisecondBuilder::new(),
+        EntryColumns {
             nickname: StringBuilder::new(),
             descriptor_digest: StringBuilder::new(),
             published: TimestampMillisecondBuilder::new(),
@@ -319,10 +321,8 @@ impl Default for ConsensusEntriesBuilder {
     }
 }
 
-impl ConsensusEntriesBuilder {
-    pub fn push(&mut self, valid_after: i64, e: &Entry) {
-        append_hex(&mut self.fingerprint, &e.identity, true);
-        self.valid_after.append_value(millis(valid_after));
+impl EntryColumns {
+    fn push(&mut self, e: &Entry) {
         append_text(&mut self.nickname, e.nickname);
         match &e.digest {
             Some(d) => append_hex(&mut self.descriptor_digest, d, false),
@@ -343,6 +343,52 @@ impl ConsensusEntriesBuilder {
         self.measured_bandwidth.append_option(e.measured);
         append_text_opt(&mut self.exit_policy_summary, e.policy_summary);
     }
+
+    fn finish_into(&mut self, columns: &mut Vec<ArrayRef>) {
+        columns.extend([
+            Arc::new(self.nickname.finish()) as ArrayRef,
+            Arc::new(self.descriptor_digest.finish()),
+            Arc::new(self.published.finish().with_timezone("UTC")),
+            Arc::new(self.address.finish()),
+            Arc::new(self.or_port.finish()),
+            Arc::new(self.dir_port.finish()),
+            Arc::new(self.ipv6_addresses.finish()),
+            Arc::new(self.flags.finish()),
+            Arc::new(self.version.finish()),
+            Arc::new(self.protocols.finish()),
+            Arc::new(self.bandwidth.finish()),
+            Arc::new(self.measured.finish()),
+            Arc::new(self.unmeasured.finish()),
+            Arc::new(self.measured_bandwidth.finish()),
+            Arc::new(self.exit_policy_summary.finish()),
+        ]);
+    }
+}
+
+pub fn consensus_entries_schema() -> SchemaRef {
+    cached_schema!({
+        let mut f = vec![
+            field("fingerprint", DataType::Utf8, false),
+            field("valid_after", ts(), false),
+        ];
+        f.extend(entry_fields());
+        f
+    })
+}
+
+#[derive(Default)]
+pub struct ConsensusEntriesBuilder {
+    fingerprint: StringBuilder,
+    valid_after: TimestampMillisecondBuilder,
+    entry: EntryColumns,
+}
+
+impl ConsensusEntriesBuilder {
+    pub fn push(&mut self, valid_after: i64, e: &Entry) {
+        append_hex(&mut self.fingerprint, &e.identity, true);
+        self.valid_after.append_value(millis(valid_after));
+        self.entry.push(e);
+    }
 }
 
 impl BatchBuilder for ConsensusEntriesBuilder {
@@ -350,28 +396,12 @@ impl BatchBuilder for ConsensusEntriesBuilder {
         self.valid_after.len()
     }
     fn finish(&mut self) -> RecordBatch {
-        finish(
-            &consensus_entries_schema(),
-            vec![
-                Arc::new(self.fingerprint.finish()),
-                Arc::new(self.valid_after.finish().with_timezone("UTC")),
-                Arc::new(self.nickname.finish()),
-                Arc::new(self.descriptor_digest.finish()),
-                Arc::new(self.published.finish().with_timezone("UTC")),
-                Arc::new(self.address.finish()),
-                Arc::new(self.or_port.finish()),
-                Arc::new(self.dir_port.finish()),
-                Arc::new(self.ipv6_addresses.finish()),
-                Arc::new(self.flags.finish()),
-                Arc::new(self.version.finish()),
-                Arc::new(self.protocols.finish()),
-                Arc::new(self.bandwidth.finish()),
-                Arc::new(self.measured.finish()),
-                Arc::new(self.unmeasured.finish()),
-                Arc::new(self.measured_bandwidth.finish()),
-                Arc::new(self.exit_policy_summary.finish()),
-            ],
-        )
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(self.fingerprint.finish()),
+            Arc::new(self.valid_after.finish().with_timezone("UTC")),
+        ];
+        self.entry.finish_into(&mut columns);
+        finish(&consensus_entries_schema(), columns)
     }
 }
 
@@ -901,5 +931,711 @@ impl BatchBuilder for ImportErrorsBuilder {
                 Arc::new(self.message.finish()),
             ],
         )
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// extra_infos and bridge_extra_infos (one schema)
+
+fn int_list() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Int64, true)))
+}
+
+/// Column name of a descriptor keyword (`dirreq-v3-ips` → `dirreq_v3_ips`).
+fn column_name(keyword: &str) -> String {
+    keyword.replace('-', "_")
+}
+
+/// Names of the two columns of an interval keyword: `dirreq-stats-end` →
+/// `dirreq_stats_end`, `dirreq_stats_interval`; `padding-counts` → `padding_counts_end`, …
+fn interval_columns(keyword: &str) -> (String, String) {
+    let base = column_name(keyword.strip_suffix("-end").unwrap_or(keyword));
+    (format!("{base}_end"), format!("{base}_interval"))
+}
+
+pub fn extra_infos_schema() -> SchemaRef {
+    use crate::descriptor::extra_info::*;
+    cached_schema!({
+        let mut f = vec![
+            field("fingerprint", DataType::Utf8, false),
+            field("published", ts(), false),
+            field("digest", DataType::Utf8, false),
+            field("nickname", DataType::Utf8, false),
+            field("geoip_db_digest", DataType::Utf8, true),
+            field("geoip6_db_digest", DataType::Utf8, true),
+            field("geoip_start_time", ts(), true),
+        ];
+        for k in HISTORY_KEYWORDS {
+            f.push(field(&format!("{}_end", column_name(k)), ts(), true));
+            f.push(field(
+                &format!("{}_interval", column_name(k)),
+                DataType::Int64,
+                true,
+            ));
+            f.push(field(&column_name(k), int_list(), true));
+        }
+        for k in INTERVAL_KEYWORDS {
+            let (end, interval) = interval_columns(k);
+            f.push(field(&end, ts(), true));
+            f.push(field(&interval, DataType::Int64, true));
+        }
+        for k in LIST_KEYWORDS {
+            f.push(field(&column_name(k), str_list(), true));
+        }
+        for k in COUNT_KEYWORDS {
+            f.push(field(&column_name(k), DataType::Int64, true));
+        }
+        for k in RAW_KEYWORDS {
+            f.push(field(&column_name(k), DataType::Utf8, true));
+        }
+        f.push(field("source_file", DataType::Utf8, false));
+        f.push(field("source_member", DataType::Utf8, true));
+        f
+    })
+}
+
+pub struct ExtraInfosBuilder {
+    fingerprint: StringBuilder,
+    published: TimestampMillisecondBuilder,
+    digest: StringBuilder,
+    nickname: StringBuilder,
+    geoip_db_digest: StringBuilder,
+    geoip6_db_digest: StringBuilder,
+    geoip_start_time: TimestampMillisecondBuilder,
+    histories: Vec<(
+        TimestampMillisecondBuilder,
+        Int64Builder,
+        ListBuilder<Int64Builder>,
+    )>,
+    intervals: Vec<(TimestampMillisecondBuilder, Int64Builder)>,
+    lists: Vec<ListBuilder<StringBuilder>>,
+    counts: Vec<Int64Builder>,
+    raw: Vec<StringBuilder>,
+    source_file: StringBuilder,
+    source_member: StringBuilder,
+}
+
+impl Default for ExtraInfosBuilder {
+    fn default() -> Self {
+        use crate::descriptor::extra_info::*;
+        ExtraInfosBuilder {
+            fingerprint: StringBuilder::new(),
+            published: TimestampMillisecondBuilder::new(),
+            digest: StringBuilder::new(),
+            nickname: StringBuilder::new(),
+            geoip_db_digest: StringBuilder::new(),
+            geoip6_db_digest: StringBuilder::new(),
+            geoip_start_time: TimestampMillisecondBuilder::new(),
+            histories: HISTORY_KEYWORDS
+                .iter()
+                .map(|_| {
+                    (
+                        TimestampMillisecondBuilder::new(),
+                        Int64Builder::new(),
+                        ListBuilder::new(Int64Builder::new()),
+                    )
+                })
+                .collect(),
+            intervals: INTERVAL_KEYWORDS
+                .iter()
+                .map(|_| (TimestampMillisecondBuilder::new(), Int64Builder::new()))
+                .collect(),
+            lists: LIST_KEYWORDS
+                .iter()
+                .map(|_| ListBuilder::new(StringBuilder::new()))
+                .collect(),
+            counts: COUNT_KEYWORDS.iter().map(|_| Int64Builder::new()).collect(),
+            raw: RAW_KEYWORDS.iter().map(|_| StringBuilder::new()).collect(),
+            source_file: StringBuilder::new(),
+            source_member: StringBuilder::new(),
+        }
+    }
+}
+
+impl ExtraInfosBuilder {
+    pub fn push(&mut self, d: &ExtraInfo, source: Source) {
+        self.fingerprint.append_value(&d.fingerprint);
+        self.published.append_value(millis(d.published));
+        append_hex(&mut self.digest, &d.digest, false);
+        append_text(&mut self.nickname, d.nickname);
+        append_text_opt(&mut self.geoip_db_digest, d.geoip_db_digest);
+        append_text_opt(&mut self.geoip6_db_digest, d.geoip6_db_digest);
+        self.geoip_start_time
+            .append_option(d.geoip_start_time.map(millis));
+        for ((end, interval, values), h) in self.histories.iter_mut().zip(&d.histories) {
+            end.append_option(h.as_ref().map(|h| millis(h.end)));
+            interval.append_option(h.as_ref().map(|h| h.interval));
+            match h {
+                Some(h) => {
+                    values.values().append_slice(&h.values);
+                    values.append(true);
+                }
+                None => values.append(false),
+            }
+        }
+        for ((end, seconds), i) in self.intervals.iter_mut().zip(&d.intervals) {
+            end.append_option(i.map(|i| millis(i.end)));
+            seconds.append_option(i.map(|i| i.seconds));
+        }
+        for (builder, list) in self.lists.iter_mut().zip(&d.lists) {
+            match list {
+                Some(items) => push_list(builder, items.iter().copied()),
+                None => builder.append(false),
+            }
+        }
+        for (builder, count) in self.counts.iter_mut().zip(&d.counts) {
+            builder.append_option(*count);
+        }
+        for (builder, raw) in self.raw.iter_mut().zip(&d.raw) {
+            append_text_opt(builder, *raw);
+        }
+        self.source_file.append_value(source.file);
+        self.source_member.append_option(source.member);
+    }
+}
+
+impl BatchBuilder for ExtraInfosBuilder {
+    fn len(&self) -> usize {
+        self.published.len()
+    }
+    fn finish(&mut self) -> RecordBatch {
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(self.fingerprint.finish()),
+            Arc::new(self.published.finish().with_timezone("UTC")),
+            Arc::new(self.digest.finish()),
+            Arc::new(self.nickname.finish()),
+            Arc::new(self.geoip_db_digest.finish()),
+            Arc::new(self.geoip6_db_digest.finish()),
+            Arc::new(self.geoip_start_time.finish().with_timezone("UTC")),
+        ];
+        for (end, interval, values) in &mut self.histories {
+            columns.push(Arc::new(end.finish().with_timezone("UTC")));
+            columns.push(Arc::new(interval.finish()));
+            columns.push(Arc::new(values.finish()));
+        }
+        for (end, seconds) in &mut self.intervals {
+            columns.push(Arc::new(end.finish().with_timezone("UTC")));
+            columns.push(Arc::new(seconds.finish()));
+        }
+        columns.extend(
+            self.lists
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef),
+        );
+        columns.extend(
+            self.counts
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef),
+        );
+        columns.extend(
+            self.raw
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef),
+        );
+        columns.push(Arc::new(self.source_file.finish()));
+        columns.push(Arc::new(self.source_member.finish()));
+        finish(&extra_infos_schema(), columns)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// votes and vote_entries
+
+pub fn votes_schema() -> SchemaRef {
+    cached_schema!(vec![
+        field("valid_after", ts(), false),
+        field("authority", DataType::Utf8, false),
+        field("digest", DataType::Utf8, true),
+        field("authority_nickname", DataType::Utf8, true),
+        field("authority_address", DataType::Utf8, true),
+        field("published", ts(), true),
+        field("fresh_until", ts(), true),
+        field("valid_until", ts(), true),
+        field("voting_delay_vote", DataType::UInt32, true),
+        field("voting_delay_dist", DataType::UInt32, true),
+        field("consensus_methods", str_list(), false),
+        field("known_flags", str_list(), false),
+        field("flag_thresholds", str_list(), false),
+        field("params", str_list(), false),
+        field("client_versions", str_list(), false),
+        field("server_versions", str_list(), false),
+        field("contact", DataType::Utf8, true),
+        field("bandwidth_file_headers", str_list(), false),
+        field("bandwidth_file_digest", DataType::Utf8, true),
+        field("relays", DataType::UInt32, false),
+        field("source_file", DataType::Utf8, false),
+        field("source_member", DataType::Utf8, true),
+    ])
+}
+
+pub struct VotesBuilder {
+    valid_after: TimestampMillisecondBuilder,
+    authority: StringBuilder,
+    digest: StringBuilder,
+    authority_nickname: StringBuilder,
+    authority_address: StringBuilder,
+    published: TimestampMillisecondBuilder,
+    fresh_until: TimestampMillisecondBuilder,
+    valid_until: TimestampMillisecondBuilder,
+    voting_delay_vote: UInt32Builder,
+    voting_delay_dist: UInt32Builder,
+    consensus_methods: ListBuilder<StringBuilder>,
+    known_flags: ListBuilder<StringBuilder>,
+    flag_thresholds: ListBuilder<StringBuilder>,
+    params: ListBuilder<StringBuilder>,
+    client_versions: ListBuilder<StringBuilder>,
+    server_versions: ListBuilder<StringBuilder>,
+    contact: StringBuilder,
+    bandwidth_file_headers: ListBuilder<StringBuilder>,
+    bandwidth_file_digest: StringBuilder,
+    relays: UInt32Builder,
+    source_file: StringBuilder,
+    source_member: StringBuilder,
+}
+
+impl Default for VotesBuilder {
+    fn default() -> Self {
+        let list = || ListBuilder::new(StringBuilder::new());
+        VotesBuilder {
+            valid_after: TimestampMillisecondBuilder::new(),
+            authority: StringBuilder::new(),
+            digest: StringBuilder::new(),
+            authority_nickname: StringBuilder::new(),
+            authority_address: StringBuilder::new(),
+            published: TimestampMillisecondBuilder::new(),
+            fresh_until: TimestampMillisecondBuilder::new(),
+            valid_until: TimestampMillisecondBuilder::new(),
+            voting_delay_vote: UInt32Builder::new(),
+            voting_delay_dist: UInt32Builder::new(),
+            consensus_methods: list(),
+            known_flags: list(),
+            flag_thresholds: list(),
+            params: list(),
+            client_versions: list(),
+            server_versions: list(),
+            contact: StringBuilder::new(),
+            bandwidth_file_headers: list(),
+            bandwidth_file_digest: StringBuilder::new(),
+            relays: UInt32Builder::new(),
+            source_file: StringBuilder::new(),
+            source_member: StringBuilder::new(),
+        }
+    }
+}
+
+impl VotesBuilder {
+    pub fn push(&mut self, v: &Vote, source: Source) {
+        self.valid_after.append_value(millis(v.valid_after));
+        self.authority.append_value(&v.authority);
+        match &v.digest {
+            Some(d) => append_hex(&mut self.digest, d, false),
+            None => self.digest.append_null(),
+        }
+        append_text_opt(&mut self.authority_nickname, v.authority_nickname);
+        append_text_opt(&mut self.authority_address, v.authority_address);
+        self.published.append_option(v.published.map(millis));
+        self.fresh_until.append_option(v.fresh_until.map(millis));
+        self.valid_until.append_option(v.valid_until.map(millis));
+        self.voting_delay_vote
+            .append_option(v.voting_delay.map(|d| d.0));
+        self.voting_delay_dist
+            .append_option(v.voting_delay.map(|d| d.1));
+        push_list(
+            &mut self.consensus_methods,
+            v.consensus_methods.iter().copied(),
+        );
+        push_list(&mut self.known_flags, v.known_flags.iter().copied());
+        push_list(&mut self.flag_thresholds, v.flag_thresholds.iter().copied());
+        for (k, value) in &v.params {
+            self.params
+                .values()
+                .append_value(format!("{}={value}", text(k)));
+        }
+        self.params.append(true);
+        push_list(&mut self.client_versions, v.client_versions.iter().copied());
+        push_list(&mut self.server_versions, v.server_versions.iter().copied());
+        append_text_opt(&mut self.contact, v.contact);
+        push_list(
+            &mut self.bandwidth_file_headers,
+            v.bandwidth_file_headers.iter().copied(),
+        );
+        append_text_opt(&mut self.bandwidth_file_digest, v.bandwidth_file_digest);
+        self.relays.append_value(v.entries.len() as u32);
+        self.source_file.append_value(source.file);
+        self.source_member.append_option(source.member);
+    }
+}
+
+impl BatchBuilder for VotesBuilder {
+    fn len(&self) -> usize {
+        self.valid_after.len()
+    }
+    fn finish(&mut self) -> RecordBatch {
+        finish(
+            &votes_schema(),
+            vec![
+                Arc::new(self.valid_after.finish().with_timezone("UTC")),
+                Arc::new(self.authority.finish()),
+                Arc::new(self.digest.finish()),
+                Arc::new(self.authority_nickname.finish()),
+                Arc::new(self.authority_address.finish()),
+                Arc::new(self.published.finish().with_timezone("UTC")),
+                Arc::new(self.fresh_until.finish().with_timezone("UTC")),
+                Arc::new(self.valid_until.finish().with_timezone("UTC")),
+                Arc::new(self.voting_delay_vote.finish()),
+                Arc::new(self.voting_delay_dist.finish()),
+                Arc::new(self.consensus_methods.finish()),
+                Arc::new(self.known_flags.finish()),
+                Arc::new(self.flag_thresholds.finish()),
+                Arc::new(self.params.finish()),
+                Arc::new(self.client_versions.finish()),
+                Arc::new(self.server_versions.finish()),
+                Arc::new(self.contact.finish()),
+                Arc::new(self.bandwidth_file_headers.finish()),
+                Arc::new(self.bandwidth_file_digest.finish()),
+                Arc::new(self.relays.finish()),
+                Arc::new(self.source_file.finish()),
+                Arc::new(self.source_member.finish()),
+            ],
+        )
+    }
+}
+
+pub fn vote_entries_schema() -> SchemaRef {
+    cached_schema!({
+        let mut f = vec![
+            field("fingerprint", DataType::Utf8, false),
+            field("valid_after", ts(), false),
+            field("authority", DataType::Utf8, false),
+        ];
+        f.extend(entry_fields());
+        f.push(field("ed25519_id", DataType::Utf8, true));
+        f.push(field("stats", str_list(), false));
+        f.push(field("microdesc_digests", str_list(), false));
+        f
+    })
+}
+
+pub struct VoteEntriesBuilder {
+    fingerprint: StringBuilder,
+    valid_after: TimestampMillisecondBuilder,
+    authority: StringBuilder,
+    entry: EntryColumns,
+    ed25519_id: StringBuilder,
+    stats: ListBuilder<StringBuilder>,
+    microdesc_digests: ListBuilder<StringBuilder>,
+}
+
+impl Default for VoteEntriesBuilder {
+    fn default() -> Self {
+        VoteEntriesBuilder {
+            fingerprint: StringBuilder::new(),
+            valid_after: TimestampMillisecondBuilder::new(),
+            authority: StringBuilder::new(),
+            entry: EntryColumns::default(),
+            ed25519_id: StringBuilder::new(),
+            stats: ListBuilder::new(StringBuilder::new()),
+            microdesc_digests: ListBuilder::new(StringBuilder::new()),
+        }
+    }
+}
+
+impl VoteEntriesBuilder {
+    pub fn push(&mut self, valid_after: i64, authority: &str, e: &Entry) {
+        append_hex(&mut self.fingerprint, &e.identity, true);
+        self.valid_after.append_value(millis(valid_after));
+        self.authority.append_value(authority);
+        self.entry.push(e);
+        append_text_opt(
+            &mut self.ed25519_id,
+            e.ed25519_id.filter(|id| *id != b"none"),
+        );
+        push_list(
+            &mut self.stats,
+            e.stats
+                .map(crate::descriptor::tokenizer::fields)
+                .into_iter()
+                .flatten(),
+        );
+        push_list(
+            &mut self.microdesc_digests,
+            e.microdesc_lines.iter().copied(),
+        );
+    }
+}
+
+impl BatchBuilder for VoteEntriesBuilder {
+    fn len(&self) -> usize {
+        self.valid_after.len()
+    }
+    fn finish(&mut self) -> RecordBatch {
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(self.fingerprint.finish()),
+            Arc::new(self.valid_after.finish().with_timezone("UTC")),
+            Arc::new(self.authority.finish()),
+        ];
+        self.entry.finish_into(&mut columns);
+        columns.push(Arc::new(self.ed25519_id.finish()));
+        columns.push(Arc::new(self.stats.finish()));
+        columns.push(Arc::new(self.microdesc_digests.finish()));
+        finish(&vote_entries_schema(), columns)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// microdesc_consensus_entries and microdescriptors
+
+pub fn microdesc_consensus_entries_schema() -> SchemaRef {
+    cached_schema!({
+        let mut f = vec![
+            field("fingerprint", DataType::Utf8, false),
+            field("valid_after", ts(), false),
+        ];
+        f.extend(entry_fields());
+        f.push(field("microdesc_digest", DataType::Utf8, true));
+        f
+    })
+}
+
+#[derive(Default)]
+pub struct MicrodescConsensusEntriesBuilder {
+    fingerprint: StringBuilder,
+    valid_after: TimestampMillisecondBuilder,
+    entry: EntryColumns,
+    microdesc_digest: StringBuilder,
+}
+
+impl MicrodescConsensusEntriesBuilder {
+    /// The `m` digest is stored as lower-case hex (= `microdescriptors.digest`); a value
+    /// that is not base64 of 32 bytes is stored null.
+    pub fn push(&mut self, valid_after: i64, e: &Entry) {
+        append_hex(&mut self.fingerprint, &e.identity, true);
+        self.valid_after.append_value(millis(valid_after));
+        self.entry.push(e);
+        self.microdesc_digest.append_option(
+            e.microdesc_digest
+                .and_then(crate::descriptor::values::base64_exact::<32>)
+                .map(hex::encode),
+        );
+    }
+}
+
+impl BatchBuilder for MicrodescConsensusEntriesBuilder {
+    fn len(&self) -> usize {
+        self.valid_after.len()
+    }
+    fn finish(&mut self) -> RecordBatch {
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(self.fingerprint.finish()),
+            Arc::new(self.valid_after.finish().with_timezone("UTC")),
+        ];
+        self.entry.finish_into(&mut columns);
+        columns.push(Arc::new(self.microdesc_digest.finish()));
+        finish(&microdesc_consensus_entries_schema(), columns)
+    }
+}
+
+pub fn microdescriptors_schema() -> SchemaRef {
+    cached_schema!(vec![
+        field("digest", DataType::Utf8, false),
+        field("archive_month", ts(), false),
+        field("fingerprint", DataType::Utf8, true),
+        field("ed25519_id", DataType::Utf8, true),
+        field("ntor_onion_key", DataType::Utf8, true),
+        field("ipv6_addresses", str_list(), false),
+        field("family", str_list(), false),
+        field("family_ids", str_list(), false),
+        field("policy_summary", DataType::Utf8, true),
+        field("policy6_summary", DataType::Utf8, true),
+        field("source_file", DataType::Utf8, false),
+        field("source_member", DataType::Utf8, true),
+    ])
+}
+
+pub struct MicrodescriptorsBuilder {
+    digest: StringBuilder,
+    archive_month: TimestampMillisecondBuilder,
+    fingerprint: StringBuilder,
+    ed25519_id: StringBuilder,
+    ntor_onion_key: StringBuilder,
+    ipv6_addresses: ListBuilder<StringBuilder>,
+    family: ListBuilder<StringBuilder>,
+    family_ids: ListBuilder<StringBuilder>,
+    policy_summary: StringBuilder,
+    policy6_summary: StringBuilder,
+    source_file: StringBuilder,
+    source_member: StringBuilder,
+}
+
+impl Default for MicrodescriptorsBuilder {
+    fn default() -> Self {
+        MicrodescriptorsBuilder {
+            digest: StringBuilder::new(),
+            archive_month: TimestampMillisecondBuilder::new(),
+            fingerprint: StringBuilder::new(),
+            ed25519_id: StringBuilder::new(),
+            ntor_onion_key: StringBuilder::new(),
+            ipv6_addresses: ListBuilder::new(StringBuilder::new()),
+            family: ListBuilder::new(StringBuilder::new()),
+            family_ids: ListBuilder::new(StringBuilder::new()),
+            policy_summary: StringBuilder::new(),
+            policy6_summary: StringBuilder::new(),
+            source_file: StringBuilder::new(),
+            source_member: StringBuilder::new(),
+        }
+    }
+}
+
+impl MicrodescriptorsBuilder {
+    /// `archive_month`: seconds of the first day of the month the archive files it under.
+    pub fn push(&mut self, m: &Microdescriptor, archive_month: i64, source: Source) {
+        self.digest.append_value(hex::encode(m.digest));
+        self.archive_month.append_value(millis(archive_month));
+        self.fingerprint.append_option(m.rsa1024_id.as_deref());
+        append_text_opt(&mut self.ed25519_id, m.ed25519_id);
+        append_text_opt(&mut self.ntor_onion_key, m.ntor_onion_key);
+        push_list(&mut self.ipv6_addresses, m.or_addresses.iter().copied());
+        push_str_list(&mut self.family, m.family.iter().map(String::as_str));
+        push_list(&mut self.family_ids, m.family_ids.iter().copied());
+        append_text_opt(&mut self.policy_summary, m.policy_summary);
+        append_text_opt(&mut self.policy6_summary, m.policy6_summary);
+        self.source_file.append_value(source.file);
+        self.source_member.append_option(source.member);
+    }
+}
+
+impl BatchBuilder for MicrodescriptorsBuilder {
+    fn len(&self) -> usize {
+        self.archive_month.len()
+    }
+    fn finish(&mut self) -> RecordBatch {
+        finish(
+            &microdescriptors_schema(),
+            vec![
+                Arc::new(self.digest.finish()),
+                Arc::new(self.archive_month.finish().with_timezone("UTC")),
+                Arc::new(self.fingerprint.finish()),
+                Arc::new(self.ed25519_id.finish()),
+                Arc::new(self.ntor_onion_key.finish()),
+                Arc::new(self.ipv6_addresses.finish()),
+                Arc::new(self.family.finish()),
+                Arc::new(self.family_ids.finish()),
+                Arc::new(self.policy_summary.finish()),
+                Arc::new(self.policy6_summary.finish()),
+                Arc::new(self.source_file.finish()),
+                Arc::new(self.source_member.finish()),
+            ],
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// bridge_network_statuses and bridge_status_entries
+
+pub fn bridge_network_statuses_schema() -> SchemaRef {
+    cached_schema!(vec![
+        field("published", ts(), false),
+        field("authority", DataType::Utf8, true),
+        field("flag_thresholds", str_list(), false),
+        field("relays", DataType::UInt32, false),
+        field("source_file", DataType::Utf8, false),
+        field("source_member", DataType::Utf8, true),
+    ])
+}
+
+pub struct BridgeNetworkStatusesBuilder {
+    published: TimestampMillisecondBuilder,
+    authority: StringBuilder,
+    flag_thresholds: ListBuilder<StringBuilder>,
+    relays: UInt32Builder,
+    source_file: StringBuilder,
+    source_member: StringBuilder,
+}
+
+impl Default for BridgeNetworkStatusesBuilder {
+    fn default() -> Self {
+        BridgeNetworkStatusesBuilder {
+            published: TimestampMillisecondBuilder::new(),
+            authority: StringBuilder::new(),
+            flag_thresholds: ListBuilder::new(StringBuilder::new()),
+            relays: UInt32Builder::new(),
+            source_file: StringBuilder::new(),
+            source_member: StringBuilder::new(),
+        }
+    }
+}
+
+impl BridgeNetworkStatusesBuilder {
+    /// `authority`: the `fingerprint` header, or for older formats the one in the file name.
+    pub fn push(&mut self, s: &BridgeStatus, authority: Option<&str>, source: Source) {
+        self.published.append_value(millis(s.published));
+        self.authority.append_option(authority);
+        push_list(&mut self.flag_thresholds, s.flag_thresholds.iter().copied());
+        self.relays.append_value(s.entries.len() as u32);
+        self.source_file.append_value(source.file);
+        self.source_member.append_option(source.member);
+    }
+}
+
+impl BatchBuilder for BridgeNetworkStatusesBuilder {
+    fn len(&self) -> usize {
+        self.published.len()
+    }
+    fn finish(&mut self) -> RecordBatch {
+        finish(
+            &bridge_network_statuses_schema(),
+            vec![
+                Arc::new(self.published.finish().with_timezone("UTC")),
+                Arc::new(self.authority.finish()),
+                Arc::new(self.flag_thresholds.finish()),
+                Arc::new(self.relays.finish()),
+                Arc::new(self.source_file.finish()),
+                Arc::new(self.source_member.finish()),
+            ],
+        )
+    }
+}
+
+pub fn bridge_status_entries_schema() -> SchemaRef {
+    cached_schema!({
+        let mut f = vec![
+            field("fingerprint", DataType::Utf8, false),
+            field("status_published", ts(), false),
+            field("authority", DataType::Utf8, true),
+        ];
+        f.extend(entry_fields());
+        f
+    })
+}
+
+#[derive(Default)]
+pub struct BridgeStatusEntriesBuilder {
+    fingerprint: StringBuilder,
+    status_published: TimestampMillisecondBuilder,
+    authority: StringBuilder,
+    entry: EntryColumns,
+}
+
+impl BridgeStatusEntriesBuilder {
+    pub fn push(&mut self, status_published: i64, authority: Option<&str>, e: &Entry) {
+        append_hex(&mut self.fingerprint, &e.identity, true);
+        self.status_published.append_value(millis(status_published));
+        self.authority.append_option(authority);
+        self.entry.push(e);
+    }
+}
+
+impl BatchBuilder for BridgeStatusEntriesBuilder {
+    fn len(&self) -> usize {
+        self.status_published.len()
+    }
+    fn finish(&mut self) -> RecordBatch {
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(self.fingerprint.finish()),
+            Arc::new(self.status_published.finish().with_timezone("UTC")),
+            Arc::new(self.authority.finish()),
+        ];
+        self.entry.finish_into(&mut columns);
+        finish(&bridge_status_entries_schema(), columns)
     }
 }

@@ -1,0 +1,238 @@
+//! Staging of the document types beyond consensuses, server descriptors and exit lists:
+//! extra-infos, votes, microdesc consensuses and microdescriptors, and the sanitized bridge
+//! descriptors (network statuses, server descriptors, extra-infos). Same pattern as the
+//! first three: parse, record the warnings, push rows into the partition buffers.
+
+use anyhow::Result;
+
+use super::{Buffers, RunSink, Stager};
+use crate::descriptor::values::{days_from_civil, parse_u64};
+use crate::descriptor::{
+    bridge_status, consensus, extra_info, microdescriptor, server_descriptor, vote, DocType,
+    ParseError,
+};
+use crate::warehouse::schema::{
+    BridgeNetworkStatusesBuilder, BridgeStatusEntriesBuilder, ExtraInfosBuilder,
+    MicrodescConsensusEntriesBuilder, MicrodescriptorsBuilder, ServerDescriptorsBuilder, Source,
+    VoteEntriesBuilder, VotesBuilder,
+};
+use crate::warehouse::{DatasetId, PartitionKey};
+
+/// Row buffers of the datasets staged here.
+pub(super) struct MoreBuffers {
+    extra_infos: Buffers<ExtraInfosBuilder>,
+    bridge_extra_infos: Buffers<ExtraInfosBuilder>,
+    votes: Buffers<VotesBuilder>,
+    vote_entries: Buffers<VoteEntriesBuilder>,
+    microdesc_entries: Buffers<MicrodescConsensusEntriesBuilder>,
+    microdescriptors: Buffers<MicrodescriptorsBuilder>,
+    bridge_statuses: Buffers<BridgeNetworkStatusesBuilder>,
+    bridge_entries: Buffers<BridgeStatusEntriesBuilder>,
+    bridge_descriptors: Buffers<ServerDescriptorsBuilder>,
+}
+
+impl MoreBuffers {
+    pub(super) fn new(spill_rows: Option<usize>) -> Self {
+        MoreBuffers {
+            extra_infos: Buffers::new(DatasetId::ExtraInfos, spill_rows),
+            bridge_extra_infos: Buffers::new(DatasetId::BridgeExtraInfos, spill_rows),
+            votes: Buffers::new(DatasetId::Votes, spill_rows),
+            vote_entries: Buffers::new(DatasetId::VoteEntries, spill_rows),
+            microdesc_entries: Buffers::new(DatasetId::MicrodescConsensusEntries, spill_rows),
+            microdescriptors: Buffers::new(DatasetId::Microdescriptors, spill_rows),
+            bridge_statuses: Buffers::new(DatasetId::BridgeNetworkStatuses, spill_rows),
+            bridge_entries: Buffers::new(DatasetId::BridgeStatusEntries, spill_rows),
+            bridge_descriptors: Buffers::new(DatasetId::BridgeServerDescriptors, spill_rows),
+        }
+    }
+
+    /// Hands every non-empty buffer to the sink.
+    pub(super) fn drain(&mut self, sink: &mut RunSink) -> Result<()> {
+        self.extra_infos.drain(sink)?;
+        self.bridge_extra_infos.drain(sink)?;
+        self.votes.drain(sink)?;
+        self.vote_entries.drain(sink)?;
+        self.microdesc_entries.drain(sink)?;
+        self.microdescriptors.drain(sink)?;
+        self.bridge_statuses.drain(sink)?;
+        self.bridge_entries.drain(sink)?;
+        self.bridge_descriptors.drain(sink)
+    }
+}
+
+type Staged = Result<Result<bool, ParseError>>;
+
+impl Stager<'_> {
+    /// Parses and stages a document of one of the types above; other types are recognised
+    /// and skipped (`Ok(Ok(false))`).
+    pub(super) fn stage_more(
+        &mut self,
+        doc_type: DocType,
+        bytes: &[u8],
+        line: u32,
+        source: Source,
+    ) -> Staged {
+        match doc_type {
+            DocType::ExtraInfo | DocType::BridgeExtraInfo => {
+                self.stage(extra_info::parse(bytes, line), source, doc_type, |s, d| {
+                    let buffers = if doc_type == DocType::ExtraInfo {
+                        &mut s.more.extra_infos
+                    } else {
+                        &mut s.more.bridge_extra_infos
+                    };
+                    buffers.push(PartitionKey::of_time(d.published), &mut s.sink, |b| {
+                        b.push(&d, source)
+                    })?;
+                    Ok(Ok(true))
+                })
+            }
+            DocType::BridgeServerDescriptor => self.stage(
+                server_descriptor::parse(bytes, line),
+                source,
+                doc_type,
+                |s, d| {
+                    s.more.bridge_descriptors.push(
+                        PartitionKey::of_time(d.published),
+                        &mut s.sink,
+                        |b| b.push(&d, source),
+                    )?;
+                    Ok(Ok(true))
+                },
+            ),
+            DocType::Vote => self.stage(vote::parse(bytes, line), source, doc_type, |s, v| {
+                let key = PartitionKey::of_time(v.valid_after);
+                s.more
+                    .votes
+                    .push(key, &mut s.sink, |b| b.push(&v, source))?;
+                s.more.vote_entries.push(key, &mut s.sink, |b| {
+                    for e in &v.entries {
+                        b.push(v.valid_after, &v.authority, e);
+                    }
+                })?;
+                Ok(Ok(true))
+            }),
+            DocType::Microdescriptor => self.stage(
+                microdescriptor::parse(bytes, line),
+                source,
+                doc_type,
+                |s, m| {
+                    let month = archive_month(source);
+                    s.more.microdescriptors.push(
+                        PartitionKey::of_time(month),
+                        &mut s.sink,
+                        |b| b.push(&m, month, source),
+                    )?;
+                    Ok(Ok(true))
+                },
+            ),
+            DocType::MicrodescConsensus => {
+                self.stage(consensus::parse(bytes, line), source, doc_type, |s, c| {
+                    s.microdesc_consensus(c)
+                })
+            }
+            DocType::BridgeNetworkStatus => self.stage(
+                bridge_status::parse(bytes, line),
+                source,
+                doc_type,
+                |s, status| {
+                    let authority = status
+                        .authority
+                        .clone()
+                        .or_else(|| authority_in_name(source));
+                    let key = PartitionKey::of_time(status.published);
+                    s.more.bridge_statuses.push(key, &mut s.sink, |b| {
+                        b.push(&status, authority.as_deref(), source)
+                    })?;
+                    s.more.bridge_entries.push(key, &mut s.sink, |b| {
+                        for e in &status.entries {
+                            b.push(status.published, authority.as_deref(), e);
+                        }
+                    })?;
+                    Ok(Ok(true))
+                },
+            ),
+            _ => Ok(Ok(false)),
+        }
+    }
+
+    /// Stages the entries of a microdesc-flavour consensus.
+    pub(super) fn microdesc_consensus(&mut self, c: consensus::Consensus) -> Staged {
+        self.more.microdesc_entries.push(
+            PartitionKey::of_time(c.valid_after),
+            &mut self.sink,
+            |b| {
+                for e in &c.entries {
+                    b.push(c.valid_after, e);
+                }
+            },
+        )?;
+        Ok(Ok(true))
+    }
+}
+
+/// The month a microdescriptor is filed under: CollecTor stores each in the monthly archive
+/// of the microdesc consensuses that list it (`microdescs-2019-05/micro/…`); recent/ files
+/// are named by time (`2017-07-17-17-20-00-micro`). The first `YYYY-MM` in the member path,
+/// else in the file name; the Unix epoch (1970-01) when neither has one (a tor cache file).
+fn archive_month(source: Source) -> i64 {
+    source
+        .member
+        .and_then(first_year_month)
+        .or_else(|| first_year_month(source.file))
+        .map_or(0, |(y, m)| days_from_civil(y, m, 1) * 86_400)
+}
+
+fn first_year_month(name: &str) -> Option<(i64, u32)> {
+    let b = name.as_bytes();
+    (0..b.len().saturating_sub(6)).find_map(|i| {
+        let w = &b[i..i + 7];
+        if w[4] != b'-' || (i > 0 && b[i - 1].is_ascii_digit()) {
+            return None;
+        }
+        let year = parse_u64(&w[..4])? as i64;
+        let month = parse_u64(&w[5..7])? as u32;
+        ((1990..2100).contains(&year) && (1..=12).contains(&month)).then_some((year, month))
+    })
+}
+
+/// The bridge authority's fingerprint at the end of a bridge status file name
+/// (`20160920-063816-1D8F3A91C37C5D1C4C19B1AD1D0CFBE8BF72D8E1`), for formats before 1.2.
+fn authority_in_name(source: Source) -> Option<String> {
+    let name = source.member.unwrap_or(source.file);
+    let last = name.rsplit(['/', '-']).next()?;
+    (last.len() == 40 && last.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| last.to_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_and_authorities_from_names() {
+        assert_eq!(
+            first_year_month("microdescs-2019-05/micro/0/0/00a1c073e857ec"),
+            Some((2019, 5))
+        );
+        assert_eq!(
+            first_year_month("2017-07-17-17-20-00-micro"),
+            Some((2017, 7))
+        );
+        assert_eq!(first_year_month("cached-microdescs"), None);
+        assert_eq!(first_year_month("x12019-05"), None);
+        let source = Source {
+            file: "20160920-063816-1D8F3A91C37C5D1C4C19B1AD1D0CFBE8BF72D8E1",
+            member: None,
+        };
+        assert_eq!(
+            authority_in_name(source).as_deref(),
+            Some("1D8F3A91C37C5D1C4C19B1AD1D0CFBE8BF72D8E1")
+        );
+        assert_eq!(archive_month(source), 0);
+        let source = Source {
+            file: "microdescs-2019-05-cropped.tar",
+            member: Some("microdescs-2019-05/micro/0/0/00a1c073e857ec"),
+        };
+        assert_eq!(archive_month(source), 1_556_668_800); // 2019-05-01
+    }
+}
