@@ -104,8 +104,8 @@ $(DEMO_RAW)/.generated: data/scenarios/default.toml
 	touch $@
 
 ## Import throughput against decode-only time and peak RSS; results in $(BENCH_DIR)/results.md.
-bench: build
-	scripts/bench.sh $(BIN) $(BENCH_DIR)
+bench: build venv
+	PYTHON=$(PYTHON) scripts/bench.sh $(BIN) $(BENCH_DIR)
 
 fmt:
 	cargo fmt
@@ -114,5 +114,6 @@ lint:
 	cargo fmt --check
 	cargo clippy --release --all-targets -- -D warnings
 
+## Every derived dataset and report (downloads in $(RAW) and the demo archive stay).
 clean:
-	rm -rf $(DEMO_WAREHOUSE) $(WAREHOUSE) $(BENCH_DIR)/work
+	rm -rf $(DEMO_WAREHOUSE) $(WAREHOUSE) $(BENCH_DIR)/work data/reports

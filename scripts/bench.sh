@@ -96,5 +96,16 @@ for upto in 1 3 6; do
   awk -v m="$upto" -v c="$consensuses" -v e="$entries" -v s="$sessions" -v t="$jobs_s" -v rss="$rss" 'BEGIN {
     printf "| %d | %s | %s | %s | %.1f | %.0f | %.1f |\n", m, c, e, s, t, rss/1024, t/m }' >> "$RESULTS"
 done
+if [ "$upto" -eq 6 ] && [ -n "${PYTHON:-}" ]; then
+  # A year: the half year followed by itself shifted by 184 days (Jul 1 -> Jan 1).
+  "$PYTHON" scripts/shift_warehouse.py "$WORK/wh" 184
+  read -r jobs_s rss < <(measure "$BIN" jobs all --force --quiet --warehouse "$WORK/wh" --asn-db "$HALF/asn/ip2asn-v4.tsv")
+  line=$(grep '^jobs:' "$DIR/last.log" || true)
+  consensuses=$(sed -n 's/^jobs: \([0-9]*\) consensuses.*/\1/p' <<< "$line")
+  entries=$(sed -n 's/.* consensuses, \([0-9]*\) entries.*/\1/p' <<< "$line")
+  sessions=$(sed -n 's/.*-> \([0-9]*\) sessions.*/\1/p' <<< "$line")
+  awk -v c="$consensuses" -v e="$entries" -v s="$sessions" -v t="$jobs_s" -v rss="$rss" 'BEGIN {
+    printf "| 12 (6 + the same 6 shifted) | %s | %s | %s | %.1f | %.0f | %.1f |\n", c, e, s, t, rss/1024, t/12 }' >> "$RESULTS"
+fi
 rm -rf "$WORK"
 cat "$RESULTS"
