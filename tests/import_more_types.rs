@@ -660,3 +660,69 @@ fn bad_lines_and_documents_are_recorded_with_line_numbers() {
     // Everything recorded is also in the import_errors dataset.
     assert_eq!(rows(&wh, "import_errors").num_rows(), 3);
 }
+
+#[test]
+fn bandwidth_files_1_0_and_1_4() {
+    let tarball = "real/stem/bandwidths-2019-05-cropped.tar";
+    let (wh, summary) = import_fixtures(&[tarball]);
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    let members = tar_members(tarball);
+    let files = rows(wh.path(), "bandwidth_files");
+    assert_eq!(files.num_rows(), members.len());
+    assert_eq!(files.num_rows(), 2);
+    let entries = rows(wh.path(), "bandwidth_file_entries");
+    let relay_lines = |doc: &[u8]| {
+        doc.split(|&b| b == b'\n')
+            .filter(|l| l.starts_with(b"node_id=") || l.windows(9).any(|w| w == b" node_id="))
+            .count()
+    };
+    let expected: usize = members.iter().map(|(_, d)| relay_lines(d)).sum();
+    assert_eq!(entries.num_rows(), expected);
+    for (path, doc) in &members {
+        let text = String::from_utf8_lossy(doc).to_string();
+        let time: i64 = text.lines().nth(1).unwrap().parse().unwrap();
+        let shown = ts(&relaytrail::descriptor::values::format_timestamp(time));
+        let row = find_row(&files, "source_member", path);
+        assert_eq!(value(&files, "timestamp", row).unwrap(), shown);
+        assert_eq!(
+            value(&files, "relays", row).unwrap(),
+            relay_lines(doc).to_string()
+        );
+        let version = text
+            .lines()
+            .find_map(|l| l.strip_prefix("version="))
+            .map(str::to_string);
+        assert_eq!(value(&files, "version", row), version);
+    }
+    // sbws 1.4.0 file: header and ripple's line.
+    let row = find_row(&files, "version", "1.4.0");
+    assert_eq!(value(&files, "software", row).unwrap(), "sbws");
+    assert_eq!(value(&files, "software_version", row).unwrap(), "1.1.0");
+    assert!(value(&files, "header", row)
+        .unwrap()
+        .contains("file_created=2019-05-14T12:35:04"));
+    let row = find_row(&entries, "nick", "ripple");
+    assert_eq!(
+        value(&entries, "fingerprint", row).unwrap(),
+        "BAF94556C27AA9A988199DC275E4E1BEEE9612DA"
+    );
+    assert_eq!(value(&entries, "bw", row).unwrap(), "1");
+    assert!(value(&entries, "attributes", row)
+        .unwrap()
+        .starts_with("[bw_mean=184684, bw_median=218280"));
+    // Torflow 1.0.0 file: no header, measured_at as a time.
+    let row = find_row(&entries, "nick", "tor6zXLCtAn");
+    assert_eq!(
+        value(&entries, "fingerprint", row).unwrap(),
+        "35BD292A0F86C06A4753FF6F66505FF04B561986"
+    );
+    assert_eq!(value(&entries, "bw", row).unwrap(), "1210");
+    assert_eq!(
+        value(&entries, "measured_at", row).unwrap(),
+        "2019-05-13T23:14:04"
+    );
+    assert_eq!(
+        document_counts(wh.path(), "bandwidths-2019-05-cropped.tar"),
+        "[bandwidth-file=2/0/0]"
+    );
+}

@@ -2,6 +2,7 @@
 //! the shared [`tokenizer`]. Parsers take `&[u8]` (never requiring UTF-8), return structs
 //! that borrow from the input, and report problems as [`ParseError`]s carrying the line.
 
+pub mod bandwidth_file;
 pub mod bridge_status;
 pub mod consensus;
 pub mod exit_list;
@@ -109,6 +110,7 @@ impl DocType {
                 | BridgeNetworkStatus
                 | BridgeServerDescriptor
                 | BridgeExtraInfo
+                | BandwidthFile
         )
     }
 

@@ -1,6 +1,6 @@
 //! Staging of the document types beyond consensuses, server descriptors and exit lists:
 //! extra-infos, votes, microdesc consensuses and microdescriptors, and the sanitized bridge
-//! descriptors (network statuses, server descriptors, extra-infos). Same pattern as the
+//! descriptors (network statuses, server descriptors, extra-infos), and bandwidth files. Same pattern as the
 //! first three: parse, record the warnings, push rows into the partition buffers.
 
 use anyhow::Result;
@@ -8,13 +8,13 @@ use anyhow::Result;
 use super::{Buffers, RunSink, Stager};
 use crate::descriptor::values::{days_from_civil, parse_u64};
 use crate::descriptor::{
-    bridge_status, consensus, extra_info, microdescriptor, server_descriptor, vote, DocType,
-    ParseError,
+    bandwidth_file, bridge_status, consensus, extra_info, microdescriptor, server_descriptor, vote,
+    DocType, ParseError,
 };
 use crate::warehouse::schema::{
-    BridgeNetworkStatusesBuilder, BridgeStatusEntriesBuilder, ExtraInfosBuilder,
-    MicrodescConsensusEntriesBuilder, MicrodescriptorsBuilder, ServerDescriptorsBuilder, Source,
-    VoteEntriesBuilder, VotesBuilder,
+    BandwidthFileEntriesBuilder, BandwidthFilesBuilder, BridgeNetworkStatusesBuilder,
+    BridgeStatusEntriesBuilder, ExtraInfosBuilder, MicrodescConsensusEntriesBuilder,
+    MicrodescriptorsBuilder, ServerDescriptorsBuilder, Source, VoteEntriesBuilder, VotesBuilder,
 };
 use crate::warehouse::{DatasetId, PartitionKey};
 
@@ -29,6 +29,8 @@ pub(super) struct MoreBuffers {
     bridge_statuses: Buffers<BridgeNetworkStatusesBuilder>,
     bridge_entries: Buffers<BridgeStatusEntriesBuilder>,
     bridge_descriptors: Buffers<ServerDescriptorsBuilder>,
+    bandwidth_files: Buffers<BandwidthFilesBuilder>,
+    bandwidth_entries: Buffers<BandwidthFileEntriesBuilder>,
 }
 
 impl MoreBuffers {
@@ -43,6 +45,8 @@ impl MoreBuffers {
             bridge_statuses: Buffers::new(DatasetId::BridgeNetworkStatuses, spill_rows),
             bridge_entries: Buffers::new(DatasetId::BridgeStatusEntries, spill_rows),
             bridge_descriptors: Buffers::new(DatasetId::BridgeServerDescriptors, spill_rows),
+            bandwidth_files: Buffers::new(DatasetId::BandwidthFiles, spill_rows),
+            bandwidth_entries: Buffers::new(DatasetId::BandwidthFileEntries, spill_rows),
         }
     }
 
@@ -56,7 +60,9 @@ impl MoreBuffers {
         self.microdescriptors.drain(sink)?;
         self.bridge_statuses.drain(sink)?;
         self.bridge_entries.drain(sink)?;
-        self.bridge_descriptors.drain(sink)
+        self.bridge_descriptors.drain(sink)?;
+        self.bandwidth_files.drain(sink)?;
+        self.bandwidth_entries.drain(sink)
     }
 }
 
@@ -146,6 +152,23 @@ impl Stager<'_> {
                     s.more.bridge_entries.push(key, &mut s.sink, |b| {
                         for e in &status.entries {
                             b.push(status.published, authority.as_deref(), e);
+                        }
+                    })?;
+                    Ok(Ok(true))
+                },
+            ),
+            DocType::BandwidthFile => self.stage(
+                bandwidth_file::parse(bytes, line),
+                source,
+                doc_type,
+                |s, f| {
+                    let key = PartitionKey::of_time(f.timestamp);
+                    s.more
+                        .bandwidth_files
+                        .push(key, &mut s.sink, |b| b.push(&f, source))?;
+                    s.more.bandwidth_entries.push(key, &mut s.sink, |b| {
+                        for r in &f.relays {
+                            b.push(&f, r);
                         }
                     })?;
                     Ok(Ok(true))

@@ -55,12 +55,14 @@ pub enum DatasetId {
     BridgeStatusEntries,
     BridgeServerDescriptors,
     BridgeExtraInfos,
+    BandwidthFiles,
+    BandwidthFileEntries,
     Imports,
     ImportErrors,
 }
 
 impl DatasetId {
-    pub const ALL: [DatasetId; 15] = [
+    pub const ALL: [DatasetId; 17] = [
         DatasetId::Consensuses,
         DatasetId::ConsensusEntries,
         DatasetId::ServerDescriptors,
@@ -74,6 +76,8 @@ impl DatasetId {
         DatasetId::BridgeStatusEntries,
         DatasetId::BridgeServerDescriptors,
         DatasetId::BridgeExtraInfos,
+        DatasetId::BandwidthFiles,
+        DatasetId::BandwidthFileEntries,
         DatasetId::Imports,
         DatasetId::ImportErrors,
     ];
@@ -188,6 +192,24 @@ impl DatasetId {
             DatasetId::BridgeServerDescriptors => Dataset {
                 name: "bridge_server_descriptors",
                 ..DatasetId::ServerDescriptors.dataset()
+            },
+            DatasetId::BandwidthFiles => Dataset {
+                name: "bandwidth_files",
+                schema: bandwidth_files_schema(),
+                partitioning: Partitioning::Monthly("timestamp"),
+                sort_key: &["timestamp", "digest"],
+                key_len: 2,
+                bloom_columns: &[],
+                spill_rows: 50_000,
+            },
+            DatasetId::BandwidthFileEntries => Dataset {
+                name: "bandwidth_file_entries",
+                schema: bandwidth_file_entries_schema(),
+                partitioning: Partitioning::Monthly("timestamp"),
+                sort_key: &["fingerprint", "timestamp", "file_digest"],
+                key_len: 3,
+                bloom_columns: &["fingerprint"],
+                spill_rows: 400_000,
             },
             DatasetId::Imports => Dataset {
                 name: "imports",

@@ -15,6 +15,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
+use crate::descriptor::bandwidth_file::{BandwidthFile, Relay as BandwidthRelay};
 use crate::descriptor::bridge_status::BridgeStatus;
 use crate::descriptor::consensus::{Consensus, Entry};
 use crate::descriptor::exit_list::{ExitList, ExitNode};
@@ -1637,5 +1638,168 @@ impl BatchBuilder for BridgeStatusEntriesBuilder {
         ];
         self.entry.finish_into(&mut columns);
         finish(&bridge_status_entries_schema(), columns)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// bandwidth_files and bandwidth_file_entries
+
+pub fn bandwidth_files_schema() -> SchemaRef {
+    cached_schema!(vec![
+        field("timestamp", ts(), false),
+        field("digest", DataType::Utf8, false),
+        field("version", DataType::Utf8, true),
+        field("software", DataType::Utf8, true),
+        field("software_version", DataType::Utf8, true),
+        field("header", str_list(), false),
+        field("relays", DataType::UInt32, false),
+        field("source_file", DataType::Utf8, false),
+        field("source_member", DataType::Utf8, true),
+    ])
+}
+
+pub struct BandwidthFilesBuilder {
+    timestamp: TimestampMillisecondBuilder,
+    digest: StringBuilder,
+    version: StringBuilder,
+    software: StringBuilder,
+    software_version: StringBuilder,
+    header: ListBuilder<StringBuilder>,
+    relays: UInt32Builder,
+    source_file: StringBuilder,
+    source_member: StringBuilder,
+}
+
+impl Default for BandwidthFilesBuilder {
+    fn default() -> Self {
+        BandwidthFilesBuilder {
+            timestamp: TimestampMillisecondBuilder::new(),
+            digest: StringBuilder::new(),
+            version: StringBuilder::new(),
+            software: StringBuilder::new(),
+            software_version: StringBuilder::new(),
+            header: ListBuilder::new(StringBuilder::new()),
+            relays: UInt32Builder::new(),
+            source_file: StringBuilder::new(),
+            source_member: StringBuilder::new(),
+        }
+    }
+}
+
+impl BandwidthFilesBuilder {
+    pub fn push(&mut self, f: &BandwidthFile, source: Source) {
+        self.timestamp.append_value(millis(f.timestamp));
+        self.digest.append_value(hex::encode(f.digest));
+        append_text_opt(&mut self.version, f.header_value("version"));
+        append_text_opt(&mut self.software, f.header_value("software"));
+        append_text_opt(
+            &mut self.software_version,
+            f.header_value("software_version"),
+        );
+        for (k, v) in &f.header {
+            let mut item = k.to_vec();
+            item.push(b'=');
+            item.extend_from_slice(v);
+            append_text(self.header.values(), &item);
+        }
+        self.header.append(true);
+        self.relays.append_value(f.relays.len() as u32);
+        self.source_file.append_value(source.file);
+        self.source_member.append_option(source.member);
+    }
+}
+
+impl BatchBuilder for BandwidthFilesBuilder {
+    fn len(&self) -> usize {
+        self.timestamp.len()
+    }
+    fn finish(&mut self) -> RecordBatch {
+        finish(
+            &bandwidth_files_schema(),
+            vec![
+                Arc::new(self.timestamp.finish().with_timezone("UTC")),
+                Arc::new(self.digest.finish()),
+                Arc::new(self.version.finish()),
+                Arc::new(self.software.finish()),
+                Arc::new(self.software_version.finish()),
+                Arc::new(self.header.finish()),
+                Arc::new(self.relays.finish()),
+                Arc::new(self.source_file.finish()),
+                Arc::new(self.source_member.finish()),
+            ],
+        )
+    }
+}
+
+pub fn bandwidth_file_entries_schema() -> SchemaRef {
+    cached_schema!(vec![
+        field("fingerprint", DataType::Utf8, false),
+        field("timestamp", ts(), false),
+        field("file_digest", DataType::Utf8, false),
+        field("bw", DataType::Int64, true),
+        field("nick", DataType::Utf8, true),
+        field("measured_at", ts(), true),
+        field("updated_at", ts(), true),
+        field("attributes", str_list(), false),
+    ])
+}
+
+pub struct BandwidthFileEntriesBuilder {
+    fingerprint: StringBuilder,
+    timestamp: TimestampMillisecondBuilder,
+    file_digest: StringBuilder,
+    bw: Int64Builder,
+    nick: StringBuilder,
+    measured_at: TimestampMillisecondBuilder,
+    updated_at: TimestampMillisecondBuilder,
+    attributes: ListBuilder<StringBuilder>,
+}
+
+impl Default for BandwidthFileEntriesBuilder {
+    fn default() -> Self {
+        BandwidthFileEntriesBuilder {
+            fingerprint: StringBuilder::new(),
+            timestamp: TimestampMillisecondBuilder::new(),
+            file_digest: StringBuilder::new(),
+            bw: Int64Builder::new(),
+            nick: StringBuilder::new(),
+            measured_at: TimestampMillisecondBuilder::new(),
+            updated_at: TimestampMillisecondBuilder::new(),
+            attributes: ListBuilder::new(StringBuilder::new()),
+        }
+    }
+}
+
+impl BandwidthFileEntriesBuilder {
+    pub fn push(&mut self, f: &BandwidthFile, r: &BandwidthRelay) {
+        self.fingerprint.append_value(&r.fingerprint);
+        self.timestamp.append_value(millis(f.timestamp));
+        self.file_digest.append_value(hex::encode(f.digest));
+        self.bw.append_option(r.bw);
+        append_text_opt(&mut self.nick, r.nick);
+        self.measured_at.append_option(r.measured_at.map(millis));
+        self.updated_at.append_option(r.updated_at.map(millis));
+        push_list(&mut self.attributes, r.attributes.iter().copied());
+    }
+}
+
+impl BatchBuilder for BandwidthFileEntriesBuilder {
+    fn len(&self) -> usize {
+        self.timestamp.len()
+    }
+    fn finish(&mut self) -> RecordBatch {
+        finish(
+            &bandwidth_file_entries_schema(),
+            vec![
+                Arc::new(self.fingerprint.finish()),
+                Arc::new(self.timestamp.finish().with_timezone("UTC")),
+                Arc::new(self.file_digest.finish()),
+                Arc::new(self.bw.finish()),
+                Arc::new(self.nick.finish()),
+                Arc::new(self.measured_at.finish().with_timezone("UTC")),
+                Arc::new(self.updated_at.finish().with_timezone("UTC")),
+                Arc::new(self.attributes.finish()),
+            ],
+        )
     }
 }
