@@ -726,3 +726,41 @@ fn bandwidth_files_1_0_and_1_4() {
         "[bandwidth-file=2/0/0]"
     );
 }
+
+#[test]
+fn bridge_pool_assignments_from_the_collector_page_excerpt() {
+    // No real assignment file is among the fixtures (CollecTor stopped archiving them in
+    // 2014-12); these lines are the excerpt of the 2011-03-13 list quoted on CollecTor's
+    // format page, with the `@type` line CollecTor puts before it.
+    let excerpt = "@type bridge-pool-assignment 1.0
+bridge-pool-assignment 2011-03-13 14:38:03
+00b834117566035736fc6bd4ece950eace8e057a unallocated
+00e923e7a8d87d28954fee7503e480f3a03ce4ee email port=443 flag=stable
+0103bb5b00ad3102b2dbafe9ce709a0a7c1060e4 https ring=2 port=443 flag=stable
+";
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_input(dir.path(), "2011-03-13-14-38-03", excerpt.as_bytes());
+    let wh = dir.path().join("wh");
+    let summary = import_into(&wh, &[input], 1);
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    let rows = rows(&wh, "bridge_pool_assignments");
+    assert_eq!(rows.num_rows(), excerpt.lines().count() - 2);
+    let row = find_row(
+        &rows,
+        "fingerprint",
+        "0103BB5B00AD3102B2DBAFE9CE709A0A7C1060E4",
+    );
+    assert_eq!(value(&rows, "pool", row).unwrap(), "https");
+    assert_eq!(
+        value(&rows, "details", row).unwrap(),
+        "[ring=2, port=443, flag=stable]"
+    );
+    assert_eq!(
+        value(&rows, "published", row).unwrap(),
+        "2011-03-13T14:38:03"
+    );
+    assert_eq!(
+        document_counts(&wh, "2011-03-13-14-38-03"),
+        "[bridge-pool-assignment=1/0/0]"
+    );
+}

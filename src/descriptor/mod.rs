@@ -3,6 +3,7 @@
 //! that borrow from the input, and report problems as [`ParseError`]s carrying the line.
 
 pub mod bandwidth_file;
+pub mod bridge_pool_assignment;
 pub mod bridge_status;
 pub mod consensus;
 pub mod exit_list;
@@ -111,6 +112,7 @@ impl DocType {
                 | BridgeServerDescriptor
                 | BridgeExtraInfo
                 | BandwidthFile
+                | BridgePoolAssignment
         )
     }
 

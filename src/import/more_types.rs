@@ -1,20 +1,22 @@
 //! Staging of the document types beyond consensuses, server descriptors and exit lists:
-//! extra-infos, votes, microdesc consensuses and microdescriptors, and the sanitized bridge
-//! descriptors (network statuses, server descriptors, extra-infos), and bandwidth files. Same pattern as the
-//! first three: parse, record the warnings, push rows into the partition buffers.
+//! extra-infos, votes, microdesc consensuses and microdescriptors, the sanitized bridge
+//! descriptors (network statuses, server descriptors, extra-infos), bandwidth files and
+//! bridge pool assignments. Same pattern as the first three: parse, record the warnings,
+//! push rows into the partition buffers.
 
 use anyhow::Result;
 
 use super::{Buffers, RunSink, Stager};
 use crate::descriptor::values::{days_from_civil, parse_u64};
 use crate::descriptor::{
-    bandwidth_file, bridge_status, consensus, extra_info, microdescriptor, server_descriptor, vote,
-    DocType, ParseError,
+    bandwidth_file, bridge_pool_assignment, bridge_status, consensus, extra_info, microdescriptor,
+    server_descriptor, vote, DocType, ParseError,
 };
 use crate::warehouse::schema::{
     BandwidthFileEntriesBuilder, BandwidthFilesBuilder, BridgeNetworkStatusesBuilder,
-    BridgeStatusEntriesBuilder, ExtraInfosBuilder, MicrodescConsensusEntriesBuilder,
-    MicrodescriptorsBuilder, ServerDescriptorsBuilder, Source, VoteEntriesBuilder, VotesBuilder,
+    BridgePoolAssignmentsBuilder, BridgeStatusEntriesBuilder, ExtraInfosBuilder,
+    MicrodescConsensusEntriesBuilder, MicrodescriptorsBuilder, ServerDescriptorsBuilder, Source,
+    VoteEntriesBuilder, VotesBuilder,
 };
 use crate::warehouse::{DatasetId, PartitionKey};
 
@@ -31,6 +33,7 @@ pub(super) struct MoreBuffers {
     bridge_descriptors: Buffers<ServerDescriptorsBuilder>,
     bandwidth_files: Buffers<BandwidthFilesBuilder>,
     bandwidth_entries: Buffers<BandwidthFileEntriesBuilder>,
+    pool_assignments: Buffers<BridgePoolAssignmentsBuilder>,
 }
 
 impl MoreBuffers {
@@ -47,6 +50,7 @@ impl MoreBuffers {
             bridge_descriptors: Buffers::new(DatasetId::BridgeServerDescriptors, spill_rows),
             bandwidth_files: Buffers::new(DatasetId::BandwidthFiles, spill_rows),
             bandwidth_entries: Buffers::new(DatasetId::BandwidthFileEntries, spill_rows),
+            pool_assignments: Buffers::new(DatasetId::BridgePoolAssignments, spill_rows),
         }
     }
 
@@ -62,7 +66,8 @@ impl MoreBuffers {
         self.bridge_entries.drain(sink)?;
         self.bridge_descriptors.drain(sink)?;
         self.bandwidth_files.drain(sink)?;
-        self.bandwidth_entries.drain(sink)
+        self.bandwidth_entries.drain(sink)?;
+        self.pool_assignments.drain(sink)
     }
 }
 
@@ -171,6 +176,21 @@ impl Stager<'_> {
                             b.push(&f, r);
                         }
                     })?;
+                    Ok(Ok(true))
+                },
+            ),
+            DocType::BridgePoolAssignment => self.stage(
+                bridge_pool_assignment::parse(bytes, line),
+                source,
+                doc_type,
+                |s, assignments| {
+                    for a in &assignments {
+                        s.more.pool_assignments.push(
+                            PartitionKey::of_time(a.published),
+                            &mut s.sink,
+                            |b| b.push(a, source),
+                        )?;
+                    }
                     Ok(Ok(true))
                 },
             ),

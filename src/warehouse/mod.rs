@@ -57,12 +57,13 @@ pub enum DatasetId {
     BridgeExtraInfos,
     BandwidthFiles,
     BandwidthFileEntries,
+    BridgePoolAssignments,
     Imports,
     ImportErrors,
 }
 
 impl DatasetId {
-    pub const ALL: [DatasetId; 17] = [
+    pub const ALL: [DatasetId; 18] = [
         DatasetId::Consensuses,
         DatasetId::ConsensusEntries,
         DatasetId::ServerDescriptors,
@@ -78,6 +79,7 @@ impl DatasetId {
         DatasetId::BridgeExtraInfos,
         DatasetId::BandwidthFiles,
         DatasetId::BandwidthFileEntries,
+        DatasetId::BridgePoolAssignments,
         DatasetId::Imports,
         DatasetId::ImportErrors,
     ];
@@ -208,6 +210,15 @@ impl DatasetId {
                 partitioning: Partitioning::Monthly("timestamp"),
                 sort_key: &["fingerprint", "timestamp", "file_digest"],
                 key_len: 3,
+                bloom_columns: &["fingerprint"],
+                spill_rows: 400_000,
+            },
+            DatasetId::BridgePoolAssignments => Dataset {
+                name: "bridge_pool_assignments",
+                schema: bridge_pool_assignments_schema(),
+                partitioning: Partitioning::Monthly("published"),
+                sort_key: &["fingerprint", "published"],
+                key_len: 2,
                 bloom_columns: &["fingerprint"],
                 spill_rows: 400_000,
             },

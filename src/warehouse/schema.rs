@@ -16,6 +16,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
 use crate::descriptor::bandwidth_file::{BandwidthFile, Relay as BandwidthRelay};
+use crate::descriptor::bridge_pool_assignment::Assignment;
 use crate::descriptor::bridge_status::BridgeStatus;
 use crate::descriptor::consensus::{Consensus, Entry};
 use crate::descriptor::exit_list::{ExitList, ExitNode};
@@ -1799,6 +1800,72 @@ impl BatchBuilder for BandwidthFileEntriesBuilder {
                 Arc::new(self.measured_at.finish().with_timezone("UTC")),
                 Arc::new(self.updated_at.finish().with_timezone("UTC")),
                 Arc::new(self.attributes.finish()),
+            ],
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// bridge_pool_assignments
+
+pub fn bridge_pool_assignments_schema() -> SchemaRef {
+    cached_schema!(vec![
+        field("fingerprint", DataType::Utf8, false),
+        field("published", ts(), false),
+        field("pool", DataType::Utf8, false),
+        field("details", str_list(), false),
+        field("source_file", DataType::Utf8, false),
+        field("source_member", DataType::Utf8, true),
+    ])
+}
+
+pub struct BridgePoolAssignmentsBuilder {
+    fingerprint: StringBuilder,
+    published: TimestampMillisecondBuilder,
+    pool: StringBuilder,
+    details: ListBuilder<StringBuilder>,
+    source_file: StringBuilder,
+    source_member: StringBuilder,
+}
+
+impl Default for BridgePoolAssignmentsBuilder {
+    fn default() -> Self {
+        BridgePoolAssignmentsBuilder {
+            fingerprint: StringBuilder::new(),
+            published: TimestampMillisecondBuilder::new(),
+            pool: StringBuilder::new(),
+            details: ListBuilder::new(StringBuilder::new()),
+            source_file: StringBuilder::new(),
+            source_member: StringBuilder::new(),
+        }
+    }
+}
+
+impl BridgePoolAssignmentsBuilder {
+    pub fn push(&mut self, a: &Assignment, source: Source) {
+        self.fingerprint.append_value(&a.fingerprint);
+        self.published.append_value(millis(a.published));
+        append_text(&mut self.pool, a.pool);
+        push_list(&mut self.details, a.details.iter().copied());
+        self.source_file.append_value(source.file);
+        self.source_member.append_option(source.member);
+    }
+}
+
+impl BatchBuilder for BridgePoolAssignmentsBuilder {
+    fn len(&self) -> usize {
+        self.published.len()
+    }
+    fn finish(&mut self) -> RecordBatch {
+        finish(
+            &bridge_pool_assignments_schema(),
+            vec![
+                Arc::new(self.fingerprint.finish()),
+                Arc::new(self.published.finish().with_timezone("UTC")),
+                Arc::new(self.pool.finish()),
+                Arc::new(self.details.finish()),
+                Arc::new(self.source_file.finish()),
+                Arc::new(self.source_member.finish()),
             ],
         )
     }
