@@ -3,8 +3,10 @@
 //! Each input is hashed (SHA-256) and skipped if the manifest already lists that content.
 //! Inputs are processed in waves of a few at a time, in parallel (one decoder thread and one
 //! parser thread each). A wave's rows are buffered per partition, spilled as sorted runs when
-//! large, and merged into the partitions' files; only then are the wave's manifest rows and
-//! import errors written. A run killed at any point leaves every visible file complete, and
+//! large, and merged into new partition files under temporary names, with the wave's manifest
+//! rows and import errors; only when all of them are written are they renamed into place, the
+//! manifest last. A full disk or an unwritable folder therefore leaves the warehouse as the
+//! previous wave left it, and a run killed at any point leaves every visible file complete:
 //! re-running it converges on the same warehouse.
 
 use std::collections::{BTreeMap, HashMap};
@@ -32,10 +34,15 @@ use crate::warehouse::schema::{
     ImportError, ImportErrorsBuilder, ImportRecord, ImportsBuilder, ServerDescriptorsBuilder,
     Source,
 };
-use crate::warehouse::store::{merge_into_partition, sort_batch, spill, Run, Warehouse};
+use crate::warehouse::store::{
+    commit_all, sort_batch, spill, write_partition, PendingFile, Run, Warehouse,
+};
 use crate::warehouse::{DatasetId, PartitionKey};
 
 mod more_types;
+
+/// Longest error message kept (a bad value is quoted in the message, and may be megabytes).
+const MESSAGE_CHARS: usize = 300;
 
 /// Members handed from the decoder thread to the parser at once (count, bytes).
 const MEMBER_BATCH: usize = 256;
@@ -90,6 +97,17 @@ struct InputFile {
 /// Runs an import.
 pub fn import(options: &ImportOptions) -> Result<ImportSummary> {
     let warehouse = Warehouse::open(&options.warehouse)?;
+    let result = import_into(&warehouse, options);
+    // Spilled runs are only useful to the run that wrote them, also when it failed.
+    let _ = std::fs::remove_dir_all(warehouse.staging_root());
+    if result.is_err() {
+        // Partition folders made for files that were then discarded.
+        warehouse.remove_empty_folders();
+    }
+    result
+}
+
+fn import_into(warehouse: &Warehouse, options: &ImportOptions) -> Result<ImportSummary> {
     let mut summary = ImportSummary::default();
     let found = archive::discover(&options.inputs);
     summary.files_passed_over = found.passed_over;
@@ -103,7 +121,7 @@ pub fn import(options: &ImportOptions) -> Result<ImportSummary> {
             line: 0,
             document_type: None,
             kind: p.kind.as_str().to_string(),
-            message: p.message.clone(),
+            message: clean_message(&p.message),
         })
         .collect();
 
@@ -112,7 +130,7 @@ pub fn import(options: &ImportOptions) -> Result<ImportSummary> {
         .build()?;
     let hashed: Vec<Result<InputFile, Box<ImportError>>> =
         pool.install(|| found.files.par_iter().map(|p| identify(p)).collect());
-    let known = manifest_hashes(&warehouse)?;
+    let known = manifest_hashes(warehouse)?;
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut todo = Vec::new();
     let mut records = Vec::new();
@@ -141,7 +159,11 @@ pub fn import(options: &ImportOptions) -> Result<ImportSummary> {
         todo.push(input);
     }
     // Scan problems and duplicates are recorded before any data is processed.
-    write_manifest(&warehouse, std::mem::take(&mut records), &scan_errors)?;
+    commit_all(manifest_files(
+        warehouse,
+        std::mem::take(&mut records),
+        &scan_errors,
+    )?)?;
     summary.errors.append(&mut scan_errors);
 
     let multi = MultiProgress::with_draw_target(if options.progress {
@@ -152,63 +174,104 @@ pub fn import(options: &ImportOptions) -> Result<ImportSummary> {
     let wave_size = options.threads.max(1) * 2;
     for (wave_number, wave) in todo.chunks(wave_size).enumerate() {
         let staging = warehouse.staging_root().join(format!("wave-{wave_number}"));
-        let clock = std::time::Instant::now();
-        let staged: Vec<Result<StagedInput>> = pool.install(|| {
-            wave.par_iter()
-                .map(|input| {
-                    stage_input(
-                        input,
-                        &staging.join(&input.sha256[..16]),
-                        options.spill_rows,
-                        &multi,
-                    )
-                })
-                .collect()
-        });
-        let mut groups: BTreeMap<(DatasetId, PartitionKey), Vec<Run>> = BTreeMap::new();
-        let mut wave_records = Vec::new();
-        let mut wave_errors = Vec::new();
-        for staged in staged {
-            let staged = staged?;
-            for (id, key, run) in staged.runs {
-                groups.entry((id, key)).or_default().push(run);
-            }
-            for (name, n) in staged.rows {
-                *summary.rows.entry(name).or_default() += n;
-            }
-            summary.inputs_imported += 1;
-            summary.documents_imported += staged.record.documents_imported;
-            summary.documents_skipped += staged.record.documents_skipped;
-            wave_records.push(staged.record);
-            wave_errors.extend(staged.errors);
-        }
-        summary.stage_seconds += clock.elapsed().as_secs_f64();
-        let clock = std::time::Instant::now();
-        let bar = multi.add(ProgressBar::new(groups.len() as u64));
-        bar.set_style(ProgressStyle::with_template(
-            "{spinner} merging partitions {pos}/{len} {wide_msg}",
-        )?);
-        let merged: Vec<Result<()>> = pool.install(|| {
-            groups
-                .into_par_iter()
-                .map(|((id, key), runs)| {
-                    let dataset = id.dataset();
-                    bar.set_message(format!("{} {key}", dataset.name));
-                    merge_into_partition(&warehouse, &dataset, key, runs)?;
-                    bar.inc(1);
-                    Ok(())
-                })
-                .collect()
-        });
-        bar.finish_and_clear();
-        merged.into_iter().collect::<Result<()>>()?;
-        write_manifest(&warehouse, wave_records, &wave_errors)?;
-        summary.merge_seconds += clock.elapsed().as_secs_f64();
-        summary.errors.extend(wave_errors);
+        let imported_before = summary.inputs_imported;
+        import_wave(
+            warehouse,
+            wave,
+            &staging,
+            options,
+            &pool,
+            &multi,
+            &mut summary,
+        )
+        .map_err(|e| {
+            let names: Vec<&str> = wave.iter().map(|i| i.display.as_str()).collect();
+            e.context(format!(
+                "import stopped; nothing of {} was written ({imported_before} input(s) \
+                     imported before are kept; run the import again once this is fixed)",
+                names.join(", "),
+            ))
+        })?;
         let _ = std::fs::remove_dir_all(&staging);
     }
-    let _ = std::fs::remove_dir_all(warehouse.staging_root());
     Ok(summary)
+}
+
+/// Stages the inputs of one wave in parallel, then writes every partition they touch and the
+/// manifest rows, and renames the files into place only once all of them are written.
+fn import_wave(
+    warehouse: &Warehouse,
+    wave: &[InputFile],
+    staging: &Path,
+    options: &ImportOptions,
+    pool: &rayon::ThreadPool,
+    multi: &MultiProgress,
+    summary: &mut ImportSummary,
+) -> Result<()> {
+    let clock = std::time::Instant::now();
+    let staged: Vec<Result<StagedInput>> = pool.install(|| {
+        wave.par_iter()
+            .map(|input| {
+                stage_input(
+                    input,
+                    &staging.join(&input.sha256[..16]),
+                    options.spill_rows,
+                    multi,
+                )
+            })
+            .collect()
+    });
+    let mut groups: BTreeMap<(DatasetId, PartitionKey), Vec<Run>> = BTreeMap::new();
+    let mut wave_records = Vec::new();
+    let mut wave_errors = Vec::new();
+    let mut rows: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for staged in staged {
+        let staged = staged?;
+        for (id, key, run) in staged.runs {
+            groups.entry((id, key)).or_default().push(run);
+        }
+        for (name, n) in staged.rows {
+            *rows.entry(name).or_default() += n;
+        }
+        wave_records.push(staged.record);
+        wave_errors.extend(staged.errors);
+    }
+    let stage_seconds = clock.elapsed().as_secs_f64();
+    let clock = std::time::Instant::now();
+    let bar = multi.add(ProgressBar::new(groups.len() as u64));
+    bar.set_style(ProgressStyle::with_template(
+        "{spinner} merging partitions {pos}/{len} {wide_msg}",
+    )?);
+    let written: Vec<Result<PendingFile>> = pool.install(|| {
+        groups
+            .into_par_iter()
+            .map(|((id, key), runs)| {
+                let dataset = id.dataset();
+                bar.set_message(format!("{} {key}", dataset.name));
+                let file = write_partition(warehouse, &dataset, key, runs);
+                bar.inc(1);
+                file
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    // On a failure the files already written are dropped, which removes them.
+    let mut files = written.into_iter().collect::<Result<Vec<PendingFile>>>()?;
+    let documents_imported: i64 = wave_records.iter().map(|r| r.documents_imported).sum();
+    let documents_skipped: i64 = wave_records.iter().map(|r| r.documents_skipped).sum();
+    files.extend(manifest_files(warehouse, wave_records, &wave_errors)?);
+    commit_all(files)?;
+
+    summary.stage_seconds += stage_seconds;
+    summary.merge_seconds += clock.elapsed().as_secs_f64();
+    summary.inputs_imported += wave.len();
+    summary.documents_imported += documents_imported;
+    summary.documents_skipped += documents_skipped;
+    for (name, n) in rows {
+        *summary.rows.entry(name).or_default() += n;
+    }
+    summary.errors.extend(wave_errors);
+    Ok(())
 }
 
 /// Hashes an input and sniffs its format.
@@ -222,7 +285,7 @@ fn identify(path: &Path) -> Result<InputFile, Box<ImportError>> {
             line: 0,
             document_type: None,
             kind: ErrorKind::Io.as_str().to_string(),
-            message: format!("cannot read: {e}"),
+            message: clean_message(&format!("cannot read: {e}")),
         })
     };
     let mut file = File::open(path).map_err(fail)?;
@@ -273,35 +336,85 @@ fn manifest_hashes(warehouse: &Warehouse) -> Result<std::collections::HashSet<St
     Ok(hashes)
 }
 
-fn write_manifest(
+/// The manifest tables with `records` and `errors` merged in, written but not committed.
+fn manifest_files(
     warehouse: &Warehouse,
     records: Vec<ImportRecord>,
     errors: &[ImportError],
-) -> Result<()> {
+) -> Result<Vec<PendingFile>> {
+    let mut files = Vec::new();
     if !errors.is_empty() {
         let mut builder = ImportErrorsBuilder::default();
         errors.iter().for_each(|e| builder.push(e));
-        merge_whole(warehouse, DatasetId::ImportErrors, builder)?;
+        files.push(merge_whole(warehouse, DatasetId::ImportErrors, builder)?);
     }
+    // The `imports` rows come last: an input counts as imported only once they are in place.
     if !records.is_empty() {
         let mut builder = ImportsBuilder::default();
         records.into_iter().for_each(|r| builder.push(r));
-        merge_whole(warehouse, DatasetId::Imports, builder)?;
+        files.push(merge_whole(warehouse, DatasetId::Imports, builder)?);
     }
-    Ok(())
+    Ok(files)
 }
 
-/// Merges a builder's rows into an unpartitioned dataset.
-fn merge_whole(warehouse: &Warehouse, id: DatasetId, mut builder: impl BatchBuilder) -> Result<()> {
+/// Merges a builder's rows into an unpartitioned dataset (written, not committed).
+fn merge_whole(
+    warehouse: &Warehouse,
+    id: DatasetId,
+    mut builder: impl BatchBuilder,
+) -> Result<PendingFile> {
     let dataset = id.dataset();
     let batch = sort_batch(&dataset, &builder.finish())?;
-    merge_into_partition(
+    write_partition(
         warehouse,
         &dataset,
         PartitionKey::Whole,
         vec![Run::Memory(batch)],
-    )?;
-    Ok(())
+    )
+}
+
+/// Whether `data` is text with CR alone as its line end (classic Mac OS): no LF anywhere, a
+/// printable first line ended by a CR, and more text after it. Split on LF, such a member
+/// would be one enormous line.
+fn has_bare_cr_line_ends(data: &[u8]) -> bool {
+    if memchr::memchr(b'\n', data).is_some() {
+        return false;
+    }
+    let Some(first_cr) = memchr::memchr(b'\r', data) else {
+        return false;
+    };
+    let first_line = &data[..first_cr];
+    !first_line.is_empty()
+        && first_line
+            .iter()
+            .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b))
+        && data[first_cr..].iter().any(|b| !b.is_ascii_whitespace())
+}
+
+/// An error message as stored and printed: control characters (a NUL, a bare CR) escaped,
+/// and cut to [`MESSAGE_CHARS`] characters (a quoted value can be a 10 MB line).
+fn clean_message(message: &str) -> String {
+    let mut out = String::new();
+    let mut shown = 0;
+    for (at, c) in message.char_indices() {
+        let escaped = c.escape_default();
+        let width = if c.is_control() && c != '\t' {
+            escaped.len()
+        } else {
+            1
+        };
+        if shown + width > MESSAGE_CHARS {
+            out.push_str(&format!("… ({} more bytes)", message.len() - at));
+            break;
+        }
+        if width > 1 {
+            out.extend(escaped);
+        } else {
+            out.push(c);
+        }
+        shown += width;
+    }
+    out
 }
 
 fn now_ms() -> i64 {
@@ -586,7 +699,7 @@ impl Stager<'_> {
             line,
             document_type: doc_type.map(|t| t.type_name().to_string()),
             kind: kind.as_str().to_string(),
-            message,
+            message: clean_message(&message),
         });
     }
 
@@ -616,6 +729,19 @@ impl Stager<'_> {
                 None,
                 ErrorKind::Truncated,
                 "empty member: no document in it".into(),
+            );
+            self.count(None, 2);
+            return Ok(());
+        }
+        if has_bare_cr_line_ends(&member.data) {
+            self.error(
+                name,
+                1,
+                None,
+                ErrorKind::Malformed,
+                "lines end in a bare CR (carriage return) without LF; Tor documents end \
+                 lines in LF (or CR LF)"
+                    .into(),
             );
             self.count(None, 2);
             return Ok(());

@@ -1,12 +1,23 @@
 //! On-disk side of the warehouse: the lock, staging runs (sorted batches, spilled as
 //! LZ4-compressed Arrow IPC), the k-way merge with de-duplication that produces a partition's
 //! single Parquet file, and atomic replacement of that file.
+//!
+//! A partition is rewritten in two steps: [`write_partition`] writes the merged file under a
+//! hidden temporary name (`.part-0.parquet.tmp-<pid>`, which Hive readers skip) and syncs it;
+//! [`PendingFile::commit`] renames it over the old file. The importer writes every file of a
+//! wave before committing any, so a full disk or a read-only folder leaves the warehouse as it
+//! was. Temporary files of a killed process are removed when the warehouse is next opened.
+//!
+//! Test hook: `RELAYTRAIL_TEST_WRITE_FAULT=enospc@BYTES` (or `erofs@BYTES`) makes writes of
+//! warehouse and staging files fail with "no space left on device" (or "read-only file system")
+//! once the process has written BYTES bytes to them; the tests use it where they cannot mount
+//! a small or read-only file system.
 
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use std::cmp::Ordering;
 
 use arrow::array::{make_comparator, ArrayRef, UInt32Array};
@@ -75,11 +86,25 @@ impl Warehouse {
             fs::remove_dir_all(&staging)
                 .with_context(|| format!("cannot clean {}", staging.display()))?;
         }
+        remove_stale_temp_files(root)?;
         Ok(warehouse)
     }
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Removes empty folders below the root (partition folders made for files that were
+    /// then discarded). Call only while no file is being written.
+    pub fn remove_empty_folders(&self) {
+        let walker = walkdir::WalkDir::new(&self.root)
+            .min_depth(1)
+            .contents_first(true);
+        for entry in walker.into_iter().flatten() {
+            if entry.file_type().is_dir() {
+                let _ = fs::remove_dir(entry.path()); // fails, as it should, unless empty
+            }
+        }
     }
 
     /// Folder for spilled runs; readers never look here.
@@ -103,6 +128,24 @@ impl Warehouse {
         }
         parquet_batches(dataset, &path)?.collect()
     }
+}
+
+/// Whether `name` is a temporary file of an atomic write (`.part-0.parquet.tmp-<pid>` here,
+/// `.<name>.tmp-<pid>` from the jobs).
+fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.contains(".tmp-")
+}
+
+/// Removes the temporary files a killed process left below `root`. Only called under the
+/// warehouse lock, so no other process is writing them.
+fn remove_stale_temp_files(root: &Path) -> Result<()> {
+    for entry in walkdir::WalkDir::new(root).into_iter().flatten() {
+        if entry.file_type().is_file() && is_temp_name(&entry.file_name().to_string_lossy()) {
+            fs::remove_file(entry.path())
+                .with_context(|| format!("cannot remove {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// A sorted run of rows waiting to be merged into a partition.
@@ -212,12 +255,17 @@ pub fn spill(batch: &RecordBatch, path: &Path) -> Result<()> {
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let options =
         IpcWriteOptions::default().try_with_compression(Some(CompressionType::LZ4_FRAME))?;
-    let mut writer =
-        FileWriter::try_new_with_options(std::io::BufWriter::new(file), &batch.schema(), options)?;
+    let mut writer = FileWriter::try_new_with_options(
+        io::BufWriter::new(fault::Checked(file)),
+        &batch.schema(),
+        options,
+    )?;
     for chunk in chunks(batch) {
         writer.write(&chunk)?;
     }
     writer.finish()?;
+    // Flushed here: a BufWriter dropped with unwritten bytes would lose the error.
+    writer.into_inner()?.flush()?;
     Ok(())
 }
 
@@ -291,15 +339,61 @@ impl Cursor {
     }
 }
 
+/// A partition file written under a temporary name, not yet visible. Dropping it without
+/// [`commit`](PendingFile::commit) removes the temporary file.
+pub struct PendingFile {
+    temp: PathBuf,
+    target: PathBuf,
+    rows: u64,
+    committed: bool,
+}
+
+impl PendingFile {
+    /// The file this one replaces when committed.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Rows in the new file.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Atomically replaces the target with the new file.
+    pub fn commit(mut self) -> Result<u64> {
+        fs::rename(&self.temp, &self.target)
+            .map_err(|e| write_error(&self.target, anyhow::Error::from(e)))?;
+        self.committed = true;
+        sync_dir(self.target.parent().expect("partition file has a folder"));
+        Ok(self.rows)
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Commits files in order; the ones after a failure are discarded.
+pub fn commit_all(files: Vec<PendingFile>) -> Result<()> {
+    for file in files {
+        file.commit()?;
+    }
+    Ok(())
+}
+
 /// Merges `runs` (each sorted) with the partition's existing file into a new partition file,
-/// keeping the first row of each key, and atomically replaces the old file. Returns the
-/// number of rows in the new file.
-pub fn merge_into_partition(
+/// keeping the first row of each key, written under a temporary name: the old file stays
+/// visible until the returned file is committed.
+pub fn write_partition(
     warehouse: &Warehouse,
     dataset: &Dataset,
     key: PartitionKey,
     runs: Vec<Run>,
-) -> Result<u64> {
+) -> Result<PendingFile> {
     let target = warehouse.partition_file(dataset, key);
     let mut sources: Vec<BatchIter> = Vec::new();
     if target.exists() {
@@ -309,20 +403,40 @@ pub fn merge_into_partition(
         sources.push(run_batches(run)?);
     }
     let dir = target.parent().expect("partition file has a folder");
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let temp = dir.join(format!(".part-0.parquet.tmp-{}", std::process::id()));
-    let result = write_merged(dataset, sources, &temp);
-    let rows = match result {
-        Ok(rows) => rows,
-        Err(e) => {
-            let _ = fs::remove_file(&temp);
-            return Err(e.context(format!("writing {}", target.display())));
-        }
+    let mut pending = PendingFile {
+        temp: dir.join(format!(".part-0.parquet.tmp-{}", std::process::id())),
+        target: target.clone(),
+        rows: 0,
+        committed: false,
     };
-    fs::rename(&temp, &target)
-        .with_context(|| format!("cannot move {} into place", target.display()))?;
-    sync_dir(dir);
-    Ok(rows)
+    fs::create_dir_all(dir).map_err(|e| write_error(dir, anyhow::Error::from(e)))?;
+    pending.rows =
+        write_merged(dataset, sources, &pending.temp).map_err(|e| write_error(&target, e))?;
+    Ok(pending)
+}
+
+/// Merges into a partition and commits the new file at once; returns its row count.
+pub fn merge_into_partition(
+    warehouse: &Warehouse,
+    dataset: &Dataset,
+    key: PartitionKey,
+    runs: Vec<Run>,
+) -> Result<u64> {
+    write_partition(warehouse, dataset, key, runs)?.commit()
+}
+
+/// A write failure, named by the file it was for. When the cause is the operating system
+/// (a full disk, a read-only file system, permissions), the message is that error alone.
+pub fn write_error(path: &Path, e: anyhow::Error) -> anyhow::Error {
+    match io_cause(&e) {
+        Some(io) => anyhow!("cannot write {}: {io}", path.display()),
+        None => e.context(format!("cannot write {}", path.display())),
+    }
+}
+
+/// The I/O error at the root of an error chain (parquet and arrow wrap it), if any.
+pub fn io_cause(e: &anyhow::Error) -> Option<&io::Error> {
+    e.chain().find_map(|c| c.downcast_ref::<io::Error>())
 }
 
 fn write_merged(dataset: &Dataset, sources: Vec<BatchIter>, temp: &Path) -> Result<u64> {
@@ -341,7 +455,7 @@ fn write_merged(dataset: &Dataset, sources: Vec<BatchIter>, temp: &Path) -> Resu
     }
     let file = File::create(temp).with_context(|| format!("cannot create {}", temp.display()))?;
     let mut writer = ArrowWriter::try_new(
-        file,
+        fault::Checked(file),
         dataset.schema.clone(),
         Some(writer_properties(dataset)),
     )?;
@@ -409,13 +523,13 @@ fn write_merged(dataset: &Dataset, sources: Vec<BatchIter>, temp: &Path) -> Resu
     rows_written += flush(&mut writer, &mut pending, &mut selected, &mut cursors)?;
     let mut file = writer.into_inner()?;
     file.flush()?;
-    file.sync_all()?;
+    file.0.sync_all()?;
     Ok(rows_written)
 }
 
 /// Writes the selected rows and drops batches no cursor needs any more.
 fn flush(
-    writer: &mut ArrowWriter<File>,
+    writer: &mut ArrowWriter<fault::Checked>,
     pending: &mut Vec<RecordBatch>,
     selected: &mut Vec<(usize, usize)>,
     cursors: &mut [Cursor],
@@ -453,5 +567,56 @@ fn writer_properties(dataset: &Dataset) -> WriterProperties {
 fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
+    }
+}
+
+/// The `RELAYTRAIL_TEST_WRITE_FAULT` test hook (see the module documentation).
+mod fault {
+    use std::fs::File;
+    use std::io::{self, Write};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+
+    const VARIABLE: &str = "RELAYTRAIL_TEST_WRITE_FAULT";
+
+    /// A file whose writes count against the fault budget.
+    pub struct Checked(pub File);
+
+    impl Write for Checked {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            charge(buf.len())?;
+            self.0.write(buf)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            self.0.flush()
+        }
+    }
+
+    /// (bytes allowed, OS error raised after them), parsed once.
+    fn budget() -> Option<(u64, i32)> {
+        static BUDGET: OnceLock<Option<(u64, i32)>> = OnceLock::new();
+        *BUDGET.get_or_init(|| {
+            let value = std::env::var(VARIABLE).ok()?;
+            let (kind, bytes) = value.split_once('@')?;
+            let errno = match kind {
+                "enospc" => 28, // Linux ENOSPC
+                "erofs" => 30,  // Linux EROFS
+                _ => return None,
+            };
+            Some((bytes.parse().ok()?, errno))
+        })
+    }
+
+    fn charge(n: usize) -> io::Result<()> {
+        static WRITTEN: AtomicU64 = AtomicU64::new(0);
+        match budget() {
+            Some((allowed, errno))
+                if WRITTEN.fetch_add(n as u64, Ordering::Relaxed) + n as u64 > allowed =>
+            {
+                Err(io::Error::from_raw_os_error(errno))
+            }
+            _ => Ok(()),
+        }
     }
 }
