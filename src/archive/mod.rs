@@ -71,7 +71,8 @@ pub fn discover(paths: &[PathBuf]) -> Inputs {
     for path in paths {
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => walk(path, &mut inputs),
-            Ok(_) => inputs.files.push(path.clone()),
+            Ok(meta) if meta.is_file() => inputs.files.push(path.clone()),
+            Ok(meta) => inputs.problems.push(not_a_file(path, meta.file_type())),
             Err(e) => inputs.problems.push(ScanProblem {
                 path: path.clone(),
                 kind: ErrorKind::Io,
@@ -81,6 +82,11 @@ pub fn discover(paths: &[PathBuf]) -> Inputs {
     }
     inputs.files.sort();
     inputs.files.dedup();
+    // A path named on the command line and found in a scanned folder is reported once.
+    inputs.problems.sort_by(|a, b| a.path.cmp(&b.path));
+    inputs
+        .problems
+        .dedup_by(|a, b| a.path == b.path && a.message == b.message);
     inputs
 }
 
@@ -105,16 +111,29 @@ fn walk(root: &Path, inputs: &mut Inputs) {
                     inputs.files.push(e.into_path());
                 }
             }
-            Ok(_) => {}
+            Ok(e) if e.file_type().is_dir() => {}
+            Ok(e) => inputs.problems.push(not_a_file(e.path(), e.file_type())),
             Err(e) => {
                 let path = e
                     .path()
                     .map(Path::to_path_buf)
                     .unwrap_or_else(|| root.to_path_buf());
-                let message = if e.loop_ancestor().is_some() {
-                    "symbolic link loop; not followed".to_string()
-                } else {
-                    format!("cannot read: {e}")
+                let message = match (e.loop_ancestor(), e.io_error()) {
+                    (Some(ancestor), _) => format!(
+                        "symbolic link loop (leads back to {}); not followed",
+                        ancestor.display()
+                    ),
+                    (None, Some(io)) if io.kind() == io::ErrorKind::NotFound => {
+                        match std::fs::read_link(&path) {
+                            Ok(target) => format!(
+                                "broken symbolic link to {} (no such file)",
+                                target.display()
+                            ),
+                            Err(_) => format!("cannot read: {io}"),
+                        }
+                    }
+                    (None, Some(io)) => format!("cannot read: {io}"),
+                    (None, None) => format!("cannot read: {e}"),
                 };
                 inputs.problems.push(ScanProblem {
                     path,
@@ -123,6 +142,25 @@ fn walk(root: &Path, inputs: &mut Inputs) {
                 });
             }
         }
+    }
+}
+
+/// A named pipe, socket or device: reading one could block forever or never end.
+fn not_a_file(path: &Path, file_type: std::fs::FileType) -> ScanProblem {
+    use std::os::unix::fs::FileTypeExt;
+    let what = if file_type.is_fifo() {
+        "a named pipe"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_char_device() || file_type.is_block_device() {
+        "a device"
+    } else {
+        "something"
+    };
+    ScanProblem {
+        path: path.to_path_buf(),
+        kind: ErrorKind::Io,
+        message: format!("{what}, not a regular file; not read"),
     }
 }
 
@@ -310,13 +348,34 @@ fn read_tar<R: Read>(
                 message: format!("member cut short: {}", decode_error(&e)),
             });
         }
+        // A plain tar that ends early gives a short member without an error.
+        if (data.len() as u64) < size {
+            return Err(ReadProblem {
+                member: Some(name),
+                kind: ErrorKind::Archive,
+                message: format!(
+                    "member cut short: {} of its {size} bytes (truncated file?)",
+                    data.len()
+                ),
+            });
+        }
         last_member = Some(name.clone());
         if !on_member(Member {
             name: Some(name),
             data,
         }) {
-            break;
+            return Ok(());
         }
     }
+    // Read the compressed stream to its end, past the tar's end-of-archive blocks: only there
+    // do xz and gzip check their checksums, and a file cut after the last member shows.
+    io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(|e| ReadProblem {
+        member: None,
+        kind: ErrorKind::Archive,
+        message: match &last_member {
+            Some(m) => format!("after the last member ({m}): {}", decode_error(&e)),
+            None => format!("after the end of the tar archive: {}", decode_error(&e)),
+        },
+    })?;
     Ok(())
 }
