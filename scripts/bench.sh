@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Import and jobs benchmark: a generated full-size month (7000 relays, 720 hourly consensuses and its
 # server descriptors) is imported tarball by tarball; each import is timed next to decode-only
-# (the same liblzma build decompressing the same tarball to nowhere), with peak RSS.
+# (the same liblzma build decompressing the same tarball to nowhere), with peak RSS. The other
+# document types are timed on tarballs of copied real fixtures.
 # Usage: scripts/bench.sh <relaytrail binary> <bench folder>; writes <bench folder>/results.md.
 set -euo pipefail
 BIN=${1:?relaytrail binary}
@@ -57,6 +58,59 @@ row() {
 } > "$RESULTS"
 row "consensuses-$MONTH" "$CONS"
 row "server-descriptors-$MONTH" "$DESC"
+rm -rf "$WORK"
+
+# The other CollecTor types: the generator does not write them, so each of these rows imports
+# a tarball built once from the real fixtures of the type (tests/fixtures/real), copied N times
+# under distinct member names to 10-30 MB (copies de-duplicate in the warehouse; decoding,
+# parsing and staging see every one). BENCH_REAL_SCALE multiplies the copies.
+FIXTURES="$(cd "$(dirname "$0")/.." && pwd)/tests/fixtures/real"
+SCALE=${BENCH_REAL_SCALE:-1}
+# real_tarball <name> <copies> <fixture>...: prints $DIR/real/<name>.tar.xz, building it first
+# if needed; a fixture that is itself a tar contributes its members.
+real_tarball() {
+  local name=$1 copies=$(( $2 * SCALE )) out stage f i member
+  shift 2
+  out="$DIR/real/$name-x$copies-$(echo "$*" | sha256sum | cut -c1-8).tar.xz"
+  if [ ! -f "$out" ]; then
+    stage=$(mktemp -d)
+    mkdir -p "$stage/$name" "$stage/src"
+    for f in "$@"; do
+      case "$f" in
+        *.tar) tar -xf "$FIXTURES/$f" -C "$stage/src" ;;
+        *) cp "$FIXTURES/$f" "$stage/src/" ;;
+      esac
+    done
+    for i in $(seq 1 "$copies"); do
+      find "$stage/src" -type f | while read -r member; do
+        cp "$member" "$stage/$name/$i-$(basename "$member")"
+      done
+    done
+    mkdir -p "$DIR/real"
+    tar -C "$stage" -cf - "$name" | xz -T2 -6 > "$out.tmp"
+    mv "$out.tmp" "$out"
+    rm -rf "$stage"
+  fi
+  echo "$out"
+}
+row "votes (2016, real, x4)" "$(real_tarball votes 4 \
+  collector/2016-09-20-13-00-00-vote-49015F787433103580E3B66A1707A00E60F2D15B-60ADC6BEC262AE921A1037D54C8A3976367DBE87 \
+  collector/2016-10-01-16-00-00-vote-0232AF901C31A04EE9848595AF9BB7620D4C5B2E-FEE63B4AB7CE5A6BDD09E9A5C4F01BD61EB7E4F1)"
+row "microdesc consensuses (2016, real, x10)" "$(real_tarball microdesc-consensuses 10 \
+  collector/2016-10-02-17-00-00-consensus-microdesc)"
+row "microdescriptors (2013-2026, real, x1000)" "$(real_tarball microdescriptors 1000 \
+  metrics-lib/2017-07-17-17-20-00-micro stem/cached-microdescs arti/tor-netdoc/microdesc2.txt \
+  arti/testdata-live/consensus-microdesc--desc--Akka arti/testdata-live/consensus-microdesc--desc--d2d4)"
+row "extra-infos (2016-2026, real, x500)" "$(real_tarball extra-infos 500 \
+  collector/relay-2016-10-02-08-05-00-extra-infos metrics-lib/2017-07-17-17-20-00-extra-infos \
+  stem/extra-infos-2019-04-cropped.tar arti/tor-dirserver/descriptor1-extra-info)"
+row "bridge statuses (2016-2019, real, x10)" "$(real_tarball bridge-statuses 10 \
+  collector/20160920-063816-1D8F3A91C37C5D1C4C19B1AD1D0CFBE8BF72D8E1 stem/bridge-statuses-2019-05-cropped.tar)"
+row "bridge server descriptors (real, x1000)" "$(real_tarball bridge-server-descriptors 1000 \
+  collector/bridge-2016-10-02-16-09-00-server-descriptors metrics-lib/2017-07-17-17-09-00-server-descriptors)"
+row "bridge extra-infos (real, x800)" "$(real_tarball bridge-extra-infos 800 \
+  collector/bridge-2016-10-02-08-09-00-extra-infos metrics-lib/2017-07-17-17-09-00-extra-infos)"
+row "bandwidth files (2019, real, x500)" "$(real_tarball bandwidths 500 stem/bandwidths-2019-05-cropped.tar)"
 rm -rf "$WORK"
 
 # Jobs: the same network over 1, 3 and 6 months (a generated half year, imported in steps),
