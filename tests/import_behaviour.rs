@@ -6,8 +6,7 @@
 mod common;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use common::*;
 
@@ -16,25 +15,6 @@ const CONSENSUS_2017: &str = "real/zoossh/2017-04-15-00-00-00-consensus";
 const DESCRIPTORS_2014: &str = "real/zoossh/server-descriptors";
 const EXIT_LIST_2016: &str = "real/collector/2016-09-20-13-02-00";
 const CONSENSUS_TAR_2018: &str = "real/stem/consensuses-2018-06-cropped.tar";
-
-fn xz(data: &[u8]) -> Vec<u8> {
-    let mut encoder = liblzma::write::XzEncoder::new(Vec::new(), 6);
-    encoder.write_all(data).unwrap();
-    encoder.finish().unwrap()
-}
-
-fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, data).unwrap();
-    path
-}
-
-fn cli(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_relaytrail"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 #[test]
 fn reimport_changes_nothing_and_duplicates_are_stored_once() {
@@ -173,7 +153,7 @@ fn truncated_tarball_keeps_complete_members_and_names_the_failure() {
         &compressed[..compressed.len() * 3 / 4],
     );
     let wh = dir.path().join("wh");
-    let out = cli(&[
+    let out = relaytrail(&[
         "import".as_ref(),
         cut.as_os_str(),
         "--warehouse".as_ref(),
@@ -280,7 +260,7 @@ fn bad_documents_are_recorded_with_line_numbers_and_the_rest_imports() {
 fn cli_exit_status_and_unknown_types() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
-    let ok = cli(&[
+    let ok = relaytrail(&[
         "import".as_ref(),
         fixture(EXIT_LIST_2016).as_os_str(),
         "--warehouse".as_ref(),
@@ -298,7 +278,7 @@ fn cli_exit_status_and_unknown_types() {
         b"@type server-descriptor 2.0\nrouter a 1.2.3.4 9001 0 0\n",
     );
     let unknown = write(dir.path(), "unknown", b"@type frobnicator 1.0\nfoo bar\n");
-    let bad = cli(&[
+    let bad = relaytrail(&[
         "import".as_ref(),
         future.as_os_str(),
         unknown.as_os_str(),
@@ -317,7 +297,7 @@ fn cli_exit_status_and_unknown_types() {
     );
     // A warehouse that cannot be created is a failure of the run (status 2).
     let blocked = write(dir.path(), "not-a-folder", b"x");
-    let failed = cli(&[
+    let failed = relaytrail(&[
         "import".as_ref(),
         fixture(EXIT_LIST_2016).as_os_str(),
         "--warehouse".as_ref(),

@@ -1,9 +1,11 @@
-//! Helpers shared by the integration tests: importing files into a temporary warehouse and
-//! reading datasets back with the Parquet reader.
+//! Helpers shared by the integration tests: importing files into a temporary warehouse,
+//! running the `relaytrail` binary, and reading datasets back with the Parquet reader.
 
 #![allow(dead_code)]
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use arrow::array::{Array, ArrayRef};
 use arrow::compute::{cast, concat_batches};
@@ -21,6 +23,76 @@ pub fn fixture(relative: &str) -> PathBuf {
 
 pub fn read_fixture(relative: &str) -> Vec<u8> {
     std::fs::read(fixture(relative)).unwrap()
+}
+
+/// xz-compresses `data` (preset 6, as CollecTor).
+pub fn xz(data: &[u8]) -> Vec<u8> {
+    let mut encoder = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// Writes `data` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&path, data).unwrap();
+    path
+}
+
+/// A command running the `relaytrail` binary.
+#[cfg(feature = "analytics")]
+pub fn relaytrail_command() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_relaytrail"))
+}
+
+/// Runs `relaytrail` with `args` and returns its output.
+#[cfg(feature = "analytics")]
+pub fn relaytrail(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    run_with_timeout(relaytrail_command().args(args), Duration::from_secs(120))
+}
+
+/// Runs a command, killing it and failing the test if it runs longer than `limit` (a hang
+/// is a bug, not a reason to block the test suite).
+pub fn run_with_timeout(
+    command: &mut std::process::Command,
+    limit: Duration,
+) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).unwrap();
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("{command:?} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    std::process::Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
 }
 
 /// Imports `inputs` into `warehouse` with `threads` inputs at once.
@@ -73,6 +145,46 @@ pub fn leftover_temp_files(warehouse: &Path) -> Vec<PathBuf> {
         .filter(|p| {
             let name = p.file_name().unwrap().to_string_lossy().to_string();
             name.contains(".tmp") || p.components().any(|c| c.as_os_str() == "_staging")
+        })
+        .collect()
+}
+
+/// Files a Hive-partitioned reader picks up: `*.parquet` below the warehouse, outside hidden
+/// (`.`) and private (`_`) names, which pyarrow's dataset discovery skips and polars' globs
+/// do not match.
+pub fn reader_visible_files(warehouse: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = walk(warehouse)
+        .into_iter()
+        .filter(|p| {
+            let relative = p.strip_prefix(warehouse).unwrap();
+            p.extension().is_some_and(|e| e == "parquet")
+                && relative.components().all(|c| {
+                    let name = c.as_os_str().to_string_lossy();
+                    !name.starts_with('.') && !name.starts_with('_')
+                })
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The `imports` manifest without its wall-clock columns (`started`, `finished`): what two
+/// imports of the same inputs must agree on.
+pub fn manifest_without_times(warehouse: &Path) -> RecordBatch {
+    let imports = read_dataset(warehouse, "imports").unwrap();
+    let keep: Vec<usize> = (0..imports.num_columns())
+        .filter(|&i| !["started", "finished"].contains(&imports.schema().field(i).name().as_str()))
+        .collect();
+    imports.project(&keep).unwrap()
+}
+
+/// Every file below `dir` (relative path → bytes), hidden ones included.
+pub fn tree_bytes(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    walk(dir)
+        .into_iter()
+        .map(|p| {
+            let relative = p.strip_prefix(dir).unwrap().display().to_string();
+            (relative, std::fs::read(&p).unwrap())
         })
         .collect()
 }
