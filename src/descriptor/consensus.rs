@@ -41,8 +41,9 @@ pub struct Consensus<'a> {
     pub entries: Vec<Entry<'a>>,
 }
 
-/// Parses one consensus document. Entries with a bad `r` line (or a bad `w` value) are
-/// skipped and reported as warnings; a missing or bad header time rejects the document.
+/// Parses one consensus document. Entries with a bad `r` line are skipped and reported as
+/// warnings; a bad `w` value is a warning that leaves the entry's bandwidth null; a missing or
+/// bad header time rejects the document.
 pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<Consensus<'_>>, ParseError> {
     let mut warnings = Vec::new();
     let mut c = Consensus {
