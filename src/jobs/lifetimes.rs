@@ -8,7 +8,7 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::presence::{Presence, Session};
-use super::{datetime_column, flags_column, string_list_column, Jobs};
+use super::{datetime_column, flags_column, string_lists, u32_lists, Jobs};
 
 /// AS facts of one session (distinct ASes of its addresses, AS and country of the last).
 struct SessionAs {
@@ -38,17 +38,6 @@ fn session_as(jobs: &Jobs, presence: &Presence, s: &Session) -> SessionAs {
         as_name: last.as_name,
         country: last.country,
     }
-}
-
-fn u32_list_column(name: &str, rows: Vec<Vec<u32>>) -> Column {
-    if rows.is_empty() {
-        return Column::new_empty(name.into(), &DataType::List(Box::new(DataType::UInt32)));
-    }
-    let series: Vec<Series> = rows
-        .into_iter()
-        .map(|v| Series::new("".into(), v))
-        .collect();
-    Column::new(name.into(), series)
 }
 
 /// `relay_sessions`, sorted by fingerprint and start (sessions must be sorted).
@@ -105,33 +94,29 @@ pub fn sessions_table(jobs: &Jobs, presence: &Presence) -> Result<DataFrame> {
                 .map(|s| presence.is_open(s))
                 .collect::<Vec<_>>(),
         ),
-        string_list_column(
+        string_lists(
             "nicknames",
-            &sessions
+            sessions
                 .iter()
-                .map(|s| s.nicknames.clone())
-                .collect::<Vec<_>>(),
+                .map(|s| s.nicknames.iter().map(String::as_str)),
         ),
-        string_list_column(
+        string_lists(
             "addresses",
-            &sessions
+            sessions
                 .iter()
-                .map(|s| s.addresses.clone())
-                .collect::<Vec<_>>(),
+                .map(|s| s.addresses.iter().map(String::as_str)),
         ),
-        u32_list_column(
+        u32_lists(
             "or_ports",
             sessions
                 .iter()
-                .map(|s| s.or_ports.iter().map(|&p| u32::from(p)).collect())
-                .collect(),
+                .map(|s| s.or_ports.iter().map(|&p| u32::from(p))),
         ),
-        string_list_column(
+        string_lists(
             "versions",
-            &sessions
+            sessions
                 .iter()
-                .map(|s| s.versions.clone())
-                .collect::<Vec<_>>(),
+                .map(|s| s.versions.iter().map(String::as_str)),
         ),
         flags_column("flags", sessions.iter().map(|s| s.flags_ever)),
         flags_column("last_flags", sessions.iter().map(|s| s.last_flags)),
@@ -188,7 +173,7 @@ pub fn sessions_table(jobs: &Jobs, presence: &Presence) -> Result<DataFrame> {
             "peak_exit_probability".into(),
             share(|s| s.peak_shares.exit_probability),
         ),
-        u32_list_column("asns", as_facts.iter().map(|a| a.asns.clone()).collect()),
+        u32_lists("asns", as_facts.iter().map(|a| a.asns.iter().copied())),
         Column::new(
             "as_number".into(),
             as_facts.iter().map(|a| a.asn).collect::<Vec<_>>(),

@@ -523,29 +523,42 @@ pub fn datetime_column(name: &str, values: Vec<Option<i64>>) -> Result<Column> {
 }
 
 /// A `list<string>` column from per-row string lists.
-pub fn string_list_column(name: &str, rows: &[Vec<String>]) -> Column {
-    let series: Vec<Series> = rows
-        .iter()
-        .map(|values| Series::new("".into(), values.as_slice()))
-        .collect();
-    let mut column = Column::new(name.into(), series);
-    if rows.is_empty() {
-        column = Column::new_empty(name.into(), &DataType::List(Box::new(DataType::String)));
+pub fn string_list_column<S: AsRef<str>>(name: &str, rows: &[Vec<S>]) -> Column {
+    string_lists(name, rows.iter().map(|row| row.iter().map(AsRef::as_ref)))
+}
+
+/// A `list<string>` column built in one values buffer (a `Series` per row, the obvious way,
+/// costs about a kilobyte per row: gigabytes for a year of sessions).
+pub fn string_lists<'a, V: Iterator<Item = &'a str>>(
+    name: &str,
+    rows: impl Iterator<Item = V>,
+) -> Column {
+    let capacity = rows.size_hint().0;
+    let mut builder = ListStringChunkedBuilder::new(name.into(), capacity, capacity * 2);
+    for row in rows {
+        builder.append_values_iter(row);
     }
-    column
+    builder.finish().into_column()
+}
+
+/// A `list<u32>` column built in one values buffer (see [`string_lists`]).
+pub fn u32_lists<V: Iterator<Item = u32>>(name: &str, rows: impl Iterator<Item = V>) -> Column {
+    let capacity = rows.size_hint().0;
+    let mut builder = ListPrimitiveChunkedBuilder::<UInt32Type>::new(
+        name.into(),
+        capacity,
+        capacity * 2,
+        DataType::UInt32,
+    );
+    for row in rows {
+        builder.append_values_iter(row);
+    }
+    builder.finish().into_column()
 }
 
 /// The flag names of each mask, as a `list<string>` column.
 pub fn flags_column(name: &str, masks: impl Iterator<Item = u32>) -> Column {
-    let rows: Vec<Vec<String>> = masks
-        .map(|m| {
-            presence::flag_names(m)
-                .into_iter()
-                .map(str::to_string)
-                .collect()
-        })
-        .collect();
-    string_list_column(name, &rows)
+    string_lists(name, masks.map(|m| presence::flag_names(m).into_iter()))
 }
 
 /// Lower-case column-name form of a flag (`HSDir` → `hsdir`).
