@@ -225,6 +225,25 @@ pub fn format_of(path: &Path) -> io::Result<Format> {
 pub fn read_members(
     path: &Path,
     bytes_read: Arc<AtomicU64>,
+    on_member: impl FnMut(Member) -> bool,
+) -> Result<(), ReadProblem> {
+    let file = File::open(path).map_err(|e| ReadProblem {
+        member: None,
+        kind: ErrorKind::Io,
+        message: format!("cannot open: {e}"),
+    })?;
+    let counted = CountingReader {
+        inner: file,
+        count: bytes_read,
+    };
+    read_members_from(counted, on_member)
+}
+
+/// [`read_members`] over any reader (an open file, bytes in memory): sniffs the container
+/// format from the first bytes, decompresses, and streams the tar members or the whole
+/// decoded input to `on_member`.
+pub fn read_members_from<R: Read + Send>(
+    input: R,
     mut on_member: impl FnMut(Member) -> bool,
 ) -> Result<(), ReadProblem> {
     let problem =
@@ -233,13 +252,7 @@ pub fn read_members(
             kind,
             message: e.to_string(),
         };
-    let file =
-        File::open(path).map_err(|e| problem(ErrorKind::Io, None, &format!("cannot open: {e}")))?;
-    let counted = CountingReader {
-        inner: file,
-        count: bytes_read,
-    };
-    let (head, reader) = read_head(BufReader::with_capacity(1 << 20, counted))
+    let (head, reader) = read_head(BufReader::with_capacity(1 << 20, input))
         .map_err(|e| problem(ErrorKind::Io, None, &format!("cannot read: {e}")))?;
     let decoded = decoder(sniff_format(&head), reader);
     let (inner_head, mut decoded) =
@@ -273,7 +286,7 @@ pub fn decode_only(path: &Path) -> io::Result<u64> {
 }
 
 /// The decompressing reader for a container format.
-fn decoder<R: Read + Send + 'static>(format: Format, reader: R) -> Box<dyn Read + Send> {
+fn decoder<'a, R: Read + Send + 'a>(format: Format, reader: R) -> Box<dyn Read + Send + 'a> {
     match format {
         Format::Xz => Box::new(xz_decoder(BufReader::new(reader))),
         Format::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
