@@ -63,18 +63,15 @@ pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<BandwidthFile<'_>>, 
             ))
         }
     };
-    let timestamp = parse_u64(first.keyword)
-        .and_then(|t| i64::try_from(t).ok())
-        .filter(|t| (631_152_000..4_102_444_800).contains(t)) // 1990..2100
-        .ok_or_else(|| {
-            first.error(
-                ErrorKind::BadTimestamp,
-                format!(
-                    "bandwidth file does not start with a Unix time ('{}')",
-                    text(first.keyword)
-                ),
-            )
-        })?;
+    let timestamp = unix_time(first.keyword).ok_or_else(|| {
+        first.error(
+            ErrorKind::BadTimestamp,
+            format!(
+                "bandwidth file does not start with a Unix time ('{}')",
+                text(first.keyword)
+            ),
+        )
+    })?;
     let mut file = BandwidthFile {
         digest: Sha256::digest(data).into(),
         timestamp,
@@ -109,6 +106,14 @@ pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<BandwidthFile<'_>>, 
         doc: file,
         warnings,
     })
+}
+
+/// Unix seconds, restricted to 1990..2100 like every time relaytrail reads, so that a corrupt
+/// value cannot pass as a time (nor overflow when stored as milliseconds).
+fn unix_time(value: &[u8]) -> Option<i64> {
+    parse_u64(value)
+        .and_then(|t| i64::try_from(t).ok())
+        .filter(|t| (631_152_000..4_102_444_800).contains(t))
 }
 
 /// The items of a line: the tokenizer's keyword is the first `key=value` pair.
@@ -148,6 +153,14 @@ fn parse_relay<'a>(item: &Item<'a>) -> Result<Relay<'a>, ParseError> {
                 )
             })
         };
+        let time = || {
+            unix_time(value).ok_or_else(|| {
+                item.error(
+                    ErrorKind::BadTimestamp,
+                    format!("relay line: bad time '{}'", text(kv)),
+                )
+            })
+        };
         match key {
             b"node_id" => {
                 relay.fingerprint =
@@ -161,8 +174,8 @@ fn parse_relay<'a>(item: &Item<'a>) -> Result<Relay<'a>, ParseError> {
             }
             b"bw" => relay.bw = Some(number()?),
             b"nick" => relay.nick = Some(value),
-            b"measured_at" => relay.measured_at = Some(number()?),
-            b"updated_at" => relay.updated_at = Some(number()?),
+            b"measured_at" => relay.measured_at = Some(time()?),
+            b"updated_at" => relay.updated_at = Some(time()?),
             _ => relay.attributes.push(kv),
         }
     }
