@@ -14,7 +14,7 @@ DEMO_RAW ?= data/demo/raw
 DEMO_WAREHOUSE ?= data/demo/warehouse
 BENCH_DIR ?= data/bench
 
-.PHONY: build test test-rust test-python venv download import jobs attribute report notebooks screenshot demo demo-data bench fmt lint clean
+.PHONY: build test test-rust test-python venv download import jobs attribute report notebooks screenshot demo demo-data bench fuzz fmt lint clean
 
 build:
 	cargo build --release
@@ -106,6 +106,12 @@ $(DEMO_RAW)/.generated: data/scenarios/default.toml
 ## Import throughput against decode-only time and peak RSS; results in $(BENCH_DIR)/results.md.
 bench: build venv
 	PYTHON=$(PYTHON) scripts/bench.sh $(BIN) $(BENCH_DIR)
+
+## cargo fuzz over every parser and the archive layer, FUZZ_SECONDS each (nightly + cargo-fuzz:
+## `cargo install cargo-fuzz`); execs and crashes in fuzz/results.md. Not part of `make test`.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 fmt:
 	cargo fmt
