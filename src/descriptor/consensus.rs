@@ -2,7 +2,7 @@
 //! eras: method 1 (2007, no `w`/`p`/footer) through method 35 (2026). The microdesc flavour
 //! (8-token `r` lines, `m` lines) parses with the same code.
 
-use super::status::{comma_list, key_values, EntrySection};
+use super::status::{comma_list, key_values, voting_delay, EntrySection};
 use super::tokenizer::Tokenizer;
 use super::values::{parse_i64, timestamp_arg};
 use super::{ErrorKind, ParseError, Parsed};
@@ -110,15 +110,7 @@ pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<Consensus<'_>>, Pars
             b"fresh-until" => c.fresh_until = Some(timestamp_arg(&item)?),
             b"valid-until" => c.valid_until = Some(timestamp_arg(&item)?),
             b"voting-delay" => {
-                let mut f = item
-                    .fields()
-                    .map(|v| parse_i64(v).and_then(|n| u32::try_from(n).ok()));
-                if let (Some(Some(a)), Some(Some(b))) = (f.next(), f.next()) {
-                    c.voting_delay = Some((a, b));
-                } else {
-                    warnings
-                        .push(item.error(ErrorKind::BadValue, "voting-delay needs two numbers"));
-                }
+                c.voting_delay = voting_delay(&item, &mut warnings).or(c.voting_delay);
             }
             b"client-versions" => c.client_versions = comma_list(item.args),
             b"server-versions" => c.server_versions = comma_list(item.args),

@@ -230,6 +230,21 @@ pub fn apply_entry_line<'a>(entry: &mut Entry<'a>, item: &Item<'a>) -> Result<()
     Ok(())
 }
 
+/// A `voting-delay VoteSeconds DistSeconds` line of a consensus or vote; a warning and `None`
+/// when it does not hold two numbers.
+pub fn voting_delay(item: &Item, warnings: &mut Vec<ParseError>) -> Option<(u32, u32)> {
+    let mut f = item
+        .fields()
+        .map(|v| parse_i64(v).and_then(|n| u32::try_from(n).ok()));
+    match (f.next(), f.next()) {
+        (Some(Some(a)), Some(Some(b))) => Some((a, b)),
+        _ => {
+            warnings.push(item.error(ErrorKind::BadValue, "voting-delay needs two numbers"));
+            None
+        }
+    }
+}
+
 /// A comma-separated list (`client-versions`, `dirreq-v3-ips`), empty items dropped.
 pub fn comma_list(args: &[u8]) -> Vec<&[u8]> {
     fields(args)

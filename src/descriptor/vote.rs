@@ -2,9 +2,9 @@
 //! header of one directory authority's opinion, its embedded key certificate (skipped), and
 //! one router status entry per relay it knows (shared grammar: [`super::status`]).
 
-use super::status::{comma_list, key_values, Entry, EntrySection};
+use super::status::{comma_list, key_values, voting_delay, Entry, EntrySection};
 use super::tokenizer::Tokenizer;
-use super::values::{normalise_hex_fingerprint, parse_i64, text, timestamp_arg};
+use super::values::{normalise_hex_fingerprint, text, timestamp_arg};
 use super::{ErrorKind, ParseError, Parsed};
 use sha1::{Digest, Sha1};
 
@@ -104,14 +104,7 @@ pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<Vote<'_>>, ParseErro
             b"fresh-until" => v.fresh_until = Some(timestamp_arg(&item)?),
             b"valid-until" => v.valid_until = Some(timestamp_arg(&item)?),
             b"voting-delay" => {
-                let mut f = item
-                    .fields()
-                    .map(|x| parse_i64(x).and_then(|n| u32::try_from(n).ok()));
-                match (f.next(), f.next()) {
-                    (Some(Some(a)), Some(Some(b))) => v.voting_delay = Some((a, b)),
-                    _ => warnings
-                        .push(item.error(ErrorKind::BadValue, "voting-delay needs two numbers")),
-                }
+                v.voting_delay = voting_delay(&item, &mut warnings).or(v.voting_delay);
             }
             b"client-versions" => v.client_versions = comma_list(item.args),
             b"server-versions" => v.server_versions = comma_list(item.args),
