@@ -6,27 +6,6 @@ mod common;
 use base64::Engine;
 use common::*;
 
-/// `2016-09-20 13:00:00` as arrow displays a (zone-less) millisecond timestamp.
-fn ts(text: &str) -> String {
-    text.replace(' ', "T")
-}
-
-/// The value of `keyword` (first occurrence) in a document, as text.
-fn header(doc: &[u8], keyword: &str) -> String {
-    let line = lines_starting(doc, &format!("{keyword} "))[0];
-    String::from_utf8_lossy(&line[keyword.len() + 1..])
-        .trim_end()
-        .to_string()
-}
-
-/// Hex fingerprint of a base64 identity as written in an `r` line.
-fn b64_to_hex(b64: &str) -> String {
-    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(b64)
-        .unwrap();
-    hex::encode_upper(bytes)
-}
-
 #[test]
 fn consensus_entry_counts_match_the_documents_in_every_era() {
     for relative in [

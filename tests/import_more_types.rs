@@ -8,28 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use base64::Engine;
 use common::*;
-
-/// `2016-09-20 13:00:00` as arrow displays a (zone-less) millisecond timestamp.
-fn ts(text: &str) -> String {
-    text.replace(' ', "T")
-}
-
-/// The arguments of the first line starting with `keyword `.
-fn header(doc: &[u8], keyword: &str) -> String {
-    let line = lines_starting(doc, &format!("{keyword} "))[0];
-    String::from_utf8_lossy(&line[keyword.len() + 1..])
-        .trim_end()
-        .to_string()
-}
-
-fn b64_to_hex(b64: &str) -> String {
-    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(b64.trim_end_matches('='))
-        .unwrap();
-    hex::encode_upper(bytes)
-}
 
 /// The file members of an (uncompressed) tar fixture: (path, bytes).
 fn tar_members(relative: &str) -> Vec<(String, Vec<u8>)> {

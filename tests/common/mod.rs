@@ -269,3 +269,26 @@ pub fn lines_starting<'a>(doc: &'a [u8], prefix: &str) -> Vec<&'a [u8]> {
         .filter(|l| l.starts_with(prefix.as_bytes()))
         .collect()
 }
+
+/// `2016-09-20 13:00:00` as arrow displays a (zone-less) millisecond timestamp.
+pub fn ts(text: &str) -> String {
+    text.replace(' ', "T")
+}
+
+/// The value of `keyword` (first occurrence) in a document, as text.
+pub fn header(doc: &[u8], keyword: &str) -> String {
+    let line = lines_starting(doc, &format!("{keyword} "))[0];
+    String::from_utf8_lossy(&line[keyword.len() + 1..])
+        .trim_end()
+        .to_string()
+}
+
+/// Hex of a base64 value as written in Tor documents (an `r` line's identity or digest), with
+/// or without `=` padding.
+pub fn b64_to_hex(b64: &str) -> String {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(b64.trim_end_matches('='))
+        .unwrap();
+    hex::encode_upper(bytes)
+}
