@@ -185,12 +185,7 @@ pub fn run(
     let mut summary = JobsSummary::default();
 
     let consensuses = network::consensus_index(root)?;
-    summary.consensuses = consensuses.height();
-    let times: Vec<i64> = consensuses
-        .column("valid_after_ms")?
-        .i64()?
-        .into_no_null_iter()
-        .collect();
+    summary.consensuses = consensuses.times.len();
     let months = partition_files(root, "consensus_entries")?;
     if months.is_empty() {
         bail!(
@@ -199,7 +194,7 @@ pub fn run(
         );
     }
     let progress = progress_bar(months.len() as u64, "jobs: consensus entries", quiet);
-    let mut presence = Presence::new(times);
+    let mut presence = Presence::new(consensuses.times.clone());
     // Each month's probabilities are written by a second thread while the next month is read.
     let (to_writer, from_reader) = std::sync::mpsc::sync_channel::<(DataFrame, PathBuf)>(1);
     let written = std::thread::scope(|scope| -> Result<Vec<PathBuf>> {

@@ -30,9 +30,9 @@ use super::{datetime_column, flag_suffixes};
 /// The bandwidth-weights the formula uses.
 const WEIGHTS: [&str; 8] = ["Wgg", "Wgd", "Wmg", "Wmm", "Wme", "Wmd", "Wee", "Wed"];
 
-/// Every consensus in time order: `valid_after` (datetime), `valid_after_ms`, its number
-/// `cidx`, and the bandwidth weights as floats.
-pub fn consensus_index(root: &Path) -> Result<DataFrame> {
+/// Every consensus of the warehouse in time order (its position is its number `cidx`), with
+/// its bandwidth-weights.
+pub fn consensus_index(root: &Path) -> Result<ConsensusWeights> {
     let Some(scan) = super::scan_dataset(root, "consensuses")? else {
         bail!(
             "{}: no consensuses imported yet (run `relaytrail import` first)",
@@ -47,12 +47,10 @@ pub fn consensus_index(root: &Path) -> Result<DataFrame> {
         .select(columns)
         .unique_stable_generic(Some(vec![col("valid_after_ms")]), UniqueKeepStrategy::First)
         .sort(["valid_after_ms"], SortMultipleOptions::default())
-        .with_row_index("cidx", None)
-        .with_column(col("cidx").cast(DataType::UInt32))
         .collect()
         .map_err(anyhow::Error::from)
         .context("cannot read the consensuses dataset")?;
-    Ok(frame)
+    ConsensusWeights::new(&frame)
 }
 
 /// Flag masks of a `flags` list column (see [`FLAGS`]); flags not tracked are ignored.
@@ -74,7 +72,7 @@ fn flag_masks(lists: &ListChunked) -> Result<Vec<u32>> {
 
 /// One month of consensus entries with everything the presence pass and the probabilities
 /// need: consensus number, flag mask, and the Onionoo shares.
-pub fn month_frame(file: &Path, consensuses: &DataFrame) -> Result<DataFrame> {
+pub fn month_frame(file: &Path, index: &ConsensusWeights) -> Result<DataFrame> {
     let mut entries = LazyFrame::scan_parquet(
         PlRefPath::new(file.to_string_lossy().as_ref()),
         ScanArgsParquet::default(),
@@ -96,12 +94,11 @@ pub fn month_frame(file: &Path, consensuses: &DataFrame) -> Result<DataFrame> {
     entries = entries.drop("flags")?;
     let times = entries.column("valid_after_ms")?.i64()?;
     let bandwidths = entries.column("bandwidth")?.i64()?;
-    let index = ConsensusWeights::new(consensuses)?;
     let cidxs: Vec<Option<u32>> = times
         .iter()
         .map(|t| t.and_then(|t| index.cidx(t)))
         .collect();
-    let shares = onionoo_shares(&index, &cidxs, &masks, bandwidths);
+    let shares = onionoo_shares(index, &cidxs, &masks, bandwidths);
     let [cwf, guard, middle, exit] = shares;
     let columns = [
         Column::new("cidx".into(), cidxs),
@@ -123,8 +120,9 @@ pub fn month_frame(file: &Path, consensuses: &DataFrame) -> Result<DataFrame> {
 }
 
 /// The consensuses by time, with their bandwidth-weights (`None` where a consensus has none).
-struct ConsensusWeights {
-    times: Vec<i64>,
+pub struct ConsensusWeights {
+    /// `valid_after` (ms) of each consensus number.
+    pub times: Vec<i64>,
     weights: Vec<Option<[f64; 8]>>,
 }
 
