@@ -26,7 +26,7 @@ pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<BridgeStatus<'_>>, P
     let mut published = None;
     let mut authority = None;
     let mut flag_thresholds = Vec::new();
-    let mut entries = EntrySection::new();
+    let mut entries = EntrySection::new(data);
     for item in Tokenizer::new(data, first_line) {
         let item = item?;
         if entries.offer(&item, &mut warnings) {

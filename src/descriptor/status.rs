@@ -43,6 +43,10 @@ pub struct Entry<'a> {
     pub ed25519_id: Option<&'a [u8]>,
     /// `stats` line of a vote (`wfu=1.000000 tk=… mtbf=…`, tor 0.4.6+), as written.
     pub stats: Option<&'a [u8]>,
+    /// The entry's whole text (its `r` line up to the next entry or the footer) when the same
+    /// bytes elsewhere parse to this same entry: it parsed without warnings and
+    /// [`entry_extent`] finds exactly its lines. `None` otherwise.
+    pub reusable_text: Option<&'a [u8]>,
 }
 
 impl Entry<'_> {
@@ -58,16 +62,25 @@ impl Entry<'_> {
 /// after it fill it; other keywords inside the entry section are ignored (dir-spec); a
 /// `directory-footer` or `directory-signature` ends the section. A bad `r` line skips its
 /// entry (with a warning) up to the next `r` line; a bad `w` value is a warning too.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct EntrySection<'a> {
+    /// The document being tokenized (item offsets point into it).
+    data: &'a [u8],
     entries: Vec<Entry<'a>>,
-    current: Option<Entry<'a>>,
+    /// The open entry, its start offset and whether it has had no warning so far.
+    current: Option<(Entry<'a>, usize, bool)>,
     active: bool,
 }
 
 impl<'a> EntrySection<'a> {
-    pub fn new() -> Self {
-        EntrySection::default()
+    /// A section of `data`, the slice the caller tokenizes.
+    pub fn new(data: &'a [u8]) -> Self {
+        EntrySection {
+            data,
+            entries: Vec::new(),
+            current: None,
+            active: false,
+        }
     }
 
     /// Offers a line to the section; returns whether it belonged to it (the caller handles
@@ -76,21 +89,23 @@ impl<'a> EntrySection<'a> {
         match item.keyword {
             b"r" => {
                 self.active = true;
-                self.entries.extend(self.current.take());
+                self.close_entry(item.offset);
                 match parse_r_line(item) {
-                    Ok(entry) => self.current = Some(entry),
+                    Ok(entry) => self.current = Some((entry, item.offset, true)),
                     Err(e) => warnings.push(e),
                 }
                 true
             }
             b"directory-footer" | b"directory-signature" => {
-                self.close();
+                self.close_entry(item.offset);
+                self.active = false;
                 false
             }
             _ if self.active => {
-                if let Some(entry) = self.current.as_mut() {
+                if let Some((entry, _, clean)) = self.current.as_mut() {
                     if let Err(e) = apply_entry_line(entry, item) {
                         warnings.push(e);
+                        *clean = false;
                     }
                 }
                 true
@@ -99,16 +114,65 @@ impl<'a> EntrySection<'a> {
         }
     }
 
-    /// Ends the entry section (a footer line was seen).
-    pub fn close(&mut self) {
-        self.entries.extend(self.current.take());
-        self.active = false;
+    /// An entry at `offset` that the caller passes over unparsed (its text is known): ends
+    /// the open entry there; the section stays open.
+    pub fn pass_over(&mut self, offset: usize) {
+        self.active = true;
+        self.close_entry(offset);
+    }
+
+    /// Ends the open entry, whose text runs up to `end`.
+    fn close_entry(&mut self, end: usize) {
+        if let Some((mut entry, start, clean)) = self.current.take() {
+            let text = &self.data[start..end.max(start)];
+            if clean && entry_extent(text, 0).0 == text.len() {
+                entry.reusable_text = Some(text);
+            }
+            self.entries.push(entry);
+        }
     }
 
     /// The entries collected, in document order.
     pub fn finish(mut self) -> Vec<Entry<'a>> {
-        self.close();
+        self.close_entry(self.data.len());
         self.entries
+    }
+}
+
+/// The extent of the entry whose `r` line starts at `start`: its length in bytes (up to the
+/// next line whose keyword is `r`, `directory-footer` or `directory-signature`, or the end)
+/// and its number of lines. Found by looking at line starts only, without tokenizing, so an
+/// entry can be recognised as the same text as one parsed before.
+pub fn entry_extent(data: &[u8], start: usize) -> (usize, u32) {
+    let mut lines = 0;
+    let mut pos = start;
+    while let Some(newline) = memchr::memchr(b'\n', &data[pos..]) {
+        pos += newline + 1;
+        lines += 1;
+        if ends_entries(&data[pos..]) {
+            return (pos - start, lines);
+        }
+    }
+    if pos < data.len() {
+        lines += 1;
+    }
+    (data.len() - start, lines)
+}
+
+/// Whether a line (given from its first byte on) has the keyword `r`, `directory-footer` or
+/// `directory-signature`.
+pub fn ends_entries(line: &[u8]) -> bool {
+    let keyword_is = |keyword: &[u8]| {
+        line.starts_with(keyword)
+            && matches!(
+                line.get(keyword.len()),
+                None | Some(b' ' | b'\t' | b'\r' | b'\n')
+            )
+    };
+    match line.first() {
+        Some(b'r') => keyword_is(b"r"),
+        Some(b'd') => keyword_is(b"directory-footer") || keyword_is(b"directory-signature"),
+        _ => false,
     }
 }
 
@@ -182,6 +246,7 @@ pub fn parse_r_line<'a>(item: &Item<'a>) -> Result<Entry<'a>, ParseError> {
         microdesc_lines: Vec::new(),
         ed25519_id: None,
         stats: None,
+        reusable_text: None,
     })
 }
 
@@ -278,7 +343,7 @@ mod tests {
     use crate::descriptor::tokenizer::Tokenizer;
 
     fn entries(doc: &[u8]) -> (Vec<Entry<'_>>, Vec<ParseError>) {
-        let mut section = EntrySection::new();
+        let mut section = EntrySection::new(doc);
         let mut warnings = Vec::new();
         for item in Tokenizer::new(doc, 1) {
             section.offer(&item.unwrap(), &mut warnings);

@@ -91,6 +91,14 @@ impl<'a> Tokenizer<'a> {
         }
     }
 
+    /// Continues at byte `offset` (a line start after the current position), numbered `line`:
+    /// for a caller that recognised the lines in between without tokenizing them.
+    pub fn resume_at(&mut self, offset: usize, line: u32) {
+        debug_assert!(offset >= self.pos);
+        self.pos = offset.min(self.data.len());
+        self.line = line;
+    }
+
     /// Returns the next raw line (without `\n` and trailing `\r`), its number and offset.
     fn next_line(&mut self) -> Option<(&'a [u8], u32, usize)> {
         if self.pos >= self.data.len() {

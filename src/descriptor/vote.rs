@@ -68,7 +68,7 @@ pub fn parse(data: &[u8], first_line: u32) -> Result<Parsed<Vote<'_>>, ParseErro
     };
     let mut valid_after = None;
     let mut is_vote = false;
-    let mut entries = EntrySection::new();
+    let mut entries = EntrySection::new(data);
     for item in Tokenizer::new(data, first_line) {
         let item = item?;
         if entries.offer(&item, &mut warnings) {
