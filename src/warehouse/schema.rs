@@ -51,7 +51,8 @@ fn field(name: &str, data_type: DataType, nullable: bool) -> Field {
     Field::new(name, data_type, nullable)
 }
 
-fn millis(seconds: i64) -> i64 {
+/// Seconds since the epoch as the milliseconds of the timestamp columns.
+pub fn millis(seconds: i64) -> i64 {
     seconds * 1000
 }
 

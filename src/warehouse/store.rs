@@ -1,6 +1,7 @@
 //! On-disk side of the warehouse: the lock, staging runs (sorted batches, spilled as
 //! LZ4-compressed Arrow IPC), the k-way merge with de-duplication that produces a partition's
-//! single Parquet file, and atomic replacement of that file.
+//! single Parquet file (its row groups encoded column by column in parallel), and atomic
+//! replacement of that file.
 //!
 //! A partition is rewritten in two steps: [`write_partition`] writes the merged file under a
 //! hidden temporary name (`.part-0.parquet.tmp-<pid>`, which Hive readers skip) and syncs it;
@@ -20,7 +21,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use std::cmp::Ordering;
 
-use arrow::array::{make_comparator, ArrayRef, UInt32Array};
+use std::sync::Arc;
+
+use arrow::array::{make_comparator, ArrayRef, TimestampMillisecondArray, UInt32Array};
 use arrow::compute::SortOptions;
 use arrow::compute::{interleave_record_batch, take_record_batch};
 use arrow::ipc::reader::FileReader;
@@ -29,10 +32,13 @@ use arrow::ipc::CompressionType;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, Rows, SortField};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
+use rayon::prelude::*;
 
 use super::{Dataset, PartitionKey};
 
@@ -40,6 +46,10 @@ use super::{Dataset, PartitionKey};
 const CHUNK_ROWS: usize = 8192;
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 128 * 1024;
+const _: () = assert!(
+    ROW_GROUP_ROWS.is_multiple_of(CHUNK_ROWS),
+    "row groups are whole pieces"
+);
 
 /// An open warehouse folder, held under an exclusive lock for the life of the value.
 pub struct Warehouse {
@@ -152,19 +162,28 @@ fn remove_stale_temp_files(root: &Path) -> Result<()> {
 pub enum Run {
     Memory(RecordBatch),
     Spilled(PathBuf),
+    /// Rows given as indices into a batch of distinct rows, each with its own time (the
+    /// column `time_column` of the output): consensus entries that repeat hour after hour
+    /// are stored once. Sorted and free of duplicate keys; batches are built when read.
+    States {
+        states: RecordBatch,
+        time_column: usize,
+        rows: Vec<u32>,
+        times: Vec<i64>,
+    },
 }
 
 /// The total order of a dataset's rows: its key columns (compared as encoded rows), then
 /// every other column. The other columns only decide between rows with equal keys
 /// (duplicates), so they are compared lazily, column by column.
-struct RowOrder {
+pub struct RowOrder {
     key_columns: Vec<usize>,
     tie_columns: Vec<usize>,
     key: RowConverter,
 }
 
 impl RowOrder {
-    fn new(dataset: &Dataset) -> Result<Self> {
+    pub fn new(dataset: &Dataset) -> Result<Self> {
         let schema = &dataset.schema;
         let key_columns = dataset
             .sort_key
@@ -207,7 +226,7 @@ impl RowOrder {
     }
 
     /// Orders row `i` of `a` against row `j` of `b` on the non-key columns.
-    fn tie(&self, a: &RecordBatch, i: usize, b: &RecordBatch, j: usize) -> Ordering {
+    pub fn tie(&self, a: &RecordBatch, i: usize, b: &RecordBatch, j: usize) -> Ordering {
         for &c in &self.tie_columns {
             let compare = make_comparator(
                 a.column(c).as_ref(),
@@ -249,6 +268,25 @@ pub fn sort_batch(dataset: &Dataset, batch: &RecordBatch) -> Result<RecordBatch>
 
 /// Writes a sorted batch to `path` as a run (Arrow IPC, LZ4, in small batches).
 pub fn spill(batch: &RecordBatch, path: &Path) -> Result<()> {
+    write_ipc(&batch.schema(), std::iter::once(Ok(batch.clone())), path)
+}
+
+/// Writes a run's rows to `path` as a spilled run.
+pub fn spill_run(run: Run, path: &Path) -> Result<()> {
+    let schema = match &run {
+        Run::States { states, .. } => states.schema(),
+        Run::Memory(batch) => batch.schema(),
+        Run::Spilled(_) => bail!("run is spilled already"),
+    };
+    write_ipc(&schema, run_batches(run)?, path)
+}
+
+/// Writes batches to `path` as Arrow IPC (LZ4, in small batches).
+fn write_ipc(
+    schema: &arrow::datatypes::SchemaRef,
+    batches: impl Iterator<Item = Result<RecordBatch>>,
+    path: &Path,
+) -> Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)?;
     }
@@ -257,11 +295,13 @@ pub fn spill(batch: &RecordBatch, path: &Path) -> Result<()> {
         IpcWriteOptions::default().try_with_compression(Some(CompressionType::LZ4_FRAME))?;
     let mut writer = FileWriter::try_new_with_options(
         io::BufWriter::new(fault::Checked(file)),
-        &batch.schema(),
+        schema,
         options,
     )?;
-    for chunk in chunks(batch) {
-        writer.write(&chunk)?;
+    for batch in batches {
+        for chunk in chunks(&batch?) {
+            writer.write(&chunk)?;
+        }
     }
     writer.finish()?;
     // Flushed here: a BufWriter dropped with unwritten bytes would lose the error.
@@ -288,6 +328,28 @@ fn run_batches(run: Run) -> Result<BatchIter> {
                 File::open(&path).with_context(|| format!("cannot open run {}", path.display()))?;
             let reader = FileReader::try_new(std::io::BufReader::new(file), None)?;
             Box::new(reader.map(|b| b.map_err(anyhow::Error::from)))
+        }
+        Run::States {
+            states,
+            time_column,
+            rows,
+            times,
+        } => {
+            let starts = (0..rows.len()).step_by(ROW_GROUP_ROWS);
+            Box::new(starts.map(move |start| {
+                let end = (start + ROW_GROUP_ROWS).min(rows.len());
+                let indices = UInt32Array::from(rows[start..end].to_vec());
+                let mut columns: Vec<ArrayRef> = states
+                    .columns()
+                    .par_iter()
+                    .map(|c| arrow::compute::take(c.as_ref(), &indices, None))
+                    .collect::<Result<_, _>>()?;
+                columns[time_column] = Arc::new(
+                    TimestampMillisecondArray::from(times[start..end].to_vec())
+                        .with_timezone("UTC"),
+                );
+                Ok(RecordBatch::try_new(states.schema(), columns)?)
+            }))
         }
     })
 }
@@ -395,6 +457,9 @@ pub fn write_partition(
     runs: Vec<Run>,
 ) -> Result<PendingFile> {
     let target = warehouse.partition_file(dataset, key);
+    // A single run without duplicate keys going to a new partition is its final order
+    // already: written as it comes, without the merge.
+    let direct = !target.exists() && runs.len() == 1 && matches!(runs[0], Run::States { .. });
     let mut sources: Vec<BatchIter> = Vec::new();
     if target.exists() {
         sources.push(parquet_batches(dataset, &target)?);
@@ -410,8 +475,12 @@ pub fn write_partition(
         committed: false,
     };
     fs::create_dir_all(dir).map_err(|e| write_error(dir, anyhow::Error::from(e)))?;
-    pending.rows =
-        write_merged(dataset, sources, &pending.temp).map_err(|e| write_error(&target, e))?;
+    let written = if direct {
+        write_direct(dataset, sources.pop().expect("one source"), &pending.temp)
+    } else {
+        write_merged(dataset, sources, &pending.temp)
+    };
+    pending.rows = written.map_err(|e| write_error(&target, e))?;
     Ok(pending)
 }
 
@@ -453,12 +522,7 @@ fn write_merged(dataset: &Dataset, sources: Vec<BatchIter>, temp: &Path) -> Resu
         cursor.advance_batch(&order, &mut pending)?;
         cursors.push(cursor);
     }
-    let file = File::create(temp).with_context(|| format!("cannot create {}", temp.display()))?;
-    let mut writer = ArrowWriter::try_new(
-        fault::Checked(file),
-        dataset.schema.clone(),
-        Some(writer_properties(dataset)),
-    )?;
+    let mut writer = PartitionWriter::create(dataset, temp)?;
     let mut selected: Vec<(usize, usize)> = Vec::with_capacity(CHUNK_ROWS);
     let mut last_key: Option<Vec<u8>> = None;
     let mut rows_written = 0u64;
@@ -521,15 +585,158 @@ fn write_merged(dataset: &Dataset, sources: Vec<BatchIter>, temp: &Path) -> Resu
         }
     }
     rows_written += flush(&mut writer, &mut pending, &mut selected, &mut cursors)?;
-    let mut file = writer.into_inner()?;
-    file.flush()?;
-    file.0.sync_all()?;
+    writer.finish()?;
     Ok(rows_written)
+}
+
+/// Writes batches that are in the dataset's order and free of duplicate keys as they come.
+fn write_direct(dataset: &Dataset, batches: BatchIter, temp: &Path) -> Result<u64> {
+    let mut writer = PartitionWriter::create(dataset, temp)?;
+    let mut rows = 0;
+    for batch in batches {
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
+        writer.write(batch)?;
+    }
+    writer.finish()?;
+    Ok(rows)
+}
+
+/// A partition file being written: rows are buffered into row groups whose columns are
+/// encoded in parallel (several row groups at a time, on the rayon pool) and appended in
+/// order. The bytes are the ones [`ArrowWriter`] would write with the same properties.
+struct PartitionWriter {
+    file: SerializedFileWriter<fault::Checked>,
+    factory: ArrowRowGroupWriterFactory,
+    schema: arrow::datatypes::SchemaRef,
+    /// Slices of the piece being filled.
+    buffered: Vec<RecordBatch>,
+    /// Pieces of the row group being filled.
+    pieces: Vec<RecordBatch>,
+    /// Rows in `pieces` and `buffered`.
+    buffered_rows: usize,
+    /// Full row groups waiting to be encoded together.
+    groups: Vec<Vec<RecordBatch>>,
+    row_groups_written: usize,
+}
+
+/// Row groups encoded in one parallel step.
+const PARALLEL_ROW_GROUPS: usize = 2;
+
+impl PartitionWriter {
+    fn create(dataset: &Dataset, path: &Path) -> Result<Self> {
+        let file =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let writer = ArrowWriter::try_new(
+            fault::Checked(file),
+            dataset.schema.clone(),
+            Some(writer_properties(dataset)),
+        )?;
+        let (file, factory) = writer.into_serialized_writer()?;
+        Ok(PartitionWriter {
+            file,
+            factory,
+            schema: dataset.schema.clone(),
+            buffered: Vec::new(),
+            pieces: Vec::new(),
+            buffered_rows: 0,
+            groups: Vec::new(),
+            row_groups_written: 0,
+        })
+    }
+
+    /// Buffers rows. The encoder is fed pieces of exactly [`CHUNK_ROWS`] rows (page
+    /// boundaries depend on the pieces), so the file does not depend on how the rows came.
+    fn write(&mut self, mut batch: RecordBatch) -> Result<()> {
+        while batch.num_rows() > 0 {
+            let room = CHUNK_ROWS - self.buffered_rows % CHUNK_ROWS;
+            let take = room.min(batch.num_rows());
+            self.buffered.push(batch.slice(0, take));
+            self.buffered_rows += take;
+            batch = batch.slice(take, batch.num_rows() - take);
+            if self.buffered_rows.is_multiple_of(CHUNK_ROWS) {
+                self.close_piece()?;
+            }
+            if self.buffered_rows == ROW_GROUP_ROWS {
+                self.groups.push(std::mem::take(&mut self.pieces));
+                self.buffered_rows = 0;
+                if self.groups.len() == PARALLEL_ROW_GROUPS {
+                    self.encode_groups()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Joins the buffered slices into one piece.
+    fn close_piece(&mut self) -> Result<()> {
+        let piece = match self.buffered.len() {
+            0 => return Ok(()),
+            1 => self.buffered.pop().expect("one slice"),
+            _ => arrow::compute::concat_batches(&self.schema, &self.buffered)?,
+        };
+        self.buffered.clear();
+        self.pieces.push(piece);
+        Ok(())
+    }
+
+    /// Encodes the waiting row groups, every column of each in parallel, and appends them.
+    fn encode_groups(&mut self) -> Result<()> {
+        let groups = std::mem::take(&mut self.groups);
+        let mut tasks = Vec::new();
+        for (g, batches) in groups.iter().enumerate() {
+            let writers = self
+                .factory
+                .create_column_writers(self.row_groups_written + g)?;
+            let mut writers = writers.into_iter();
+            for (c, field) in self.schema.fields().iter().enumerate() {
+                let arrays: Vec<ArrayRef> = batches.iter().map(|b| b.column(c).clone()).collect();
+                let leaves = compute_leaves(field, &arrays[0])?.len();
+                for leaf in 0..leaves {
+                    let writer = writers.next().expect("one writer per leaf column");
+                    tasks.push((g, writer, field.clone(), arrays.clone(), leaf));
+                }
+            }
+        }
+        let chunks: Vec<(usize, ArrowColumnChunk)> = tasks
+            .into_par_iter()
+            .map(|(g, mut writer, field, arrays, leaf)| {
+                for array in &arrays {
+                    let leaves = compute_leaves(&field, array)?;
+                    writer.write(&leaves[leaf])?;
+                }
+                Ok((g, writer.close()?))
+            })
+            .collect::<Result<_>>()?;
+        let mut chunks = chunks.into_iter().peekable();
+        for g in 0..groups.len() {
+            let mut row_group = self.file.next_row_group()?;
+            while let Some((_, chunk)) = chunks.next_if(|(cg, _)| *cg == g) {
+                chunk.append_to_row_group(&mut row_group)?;
+            }
+            row_group.close()?;
+        }
+        self.row_groups_written += groups.len();
+        Ok(())
+    }
+
+    /// Writes the remaining rows and the footer, and syncs the file.
+    fn finish(mut self) -> Result<()> {
+        self.close_piece()?;
+        if !self.pieces.is_empty() {
+            self.groups.push(std::mem::take(&mut self.pieces));
+        }
+        self.encode_groups()?;
+        let mut file = self.file.into_inner()?;
+        file.flush()?;
+        file.0.sync_all()?;
+        Ok(())
+    }
 }
 
 /// Writes the selected rows and drops batches no cursor needs any more.
 fn flush(
-    writer: &mut ArrowWriter<fault::Checked>,
+    writer: &mut PartitionWriter,
     pending: &mut Vec<RecordBatch>,
     selected: &mut Vec<(usize, usize)>,
     cursors: &mut [Cursor],
@@ -538,7 +745,7 @@ fn flush(
     if n > 0 {
         let refs: Vec<&RecordBatch> = pending.iter().collect();
         let out = interleave_record_batch(&refs, selected)?;
-        writer.write(&out)?;
+        writer.write(out)?;
         selected.clear();
     }
     let mut kept = Vec::new();
