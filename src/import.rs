@@ -3,10 +3,12 @@
 //! Each input is hashed (SHA-256) and skipped if the manifest already lists that content.
 //! Inputs are processed in waves of a few at a time, in parallel (one decoder thread and one
 //! parser thread each). A wave's rows are buffered per partition, spilled as sorted runs when
-//! large, and merged into new partition files under temporary names, with the wave's manifest
-//! rows and import errors; only when all of them are written are they renamed into place, the
-//! manifest last. A full disk or an unwritable folder therefore leaves the warehouse as the
-//! previous wave left it, and a run killed at any point leaves every visible file complete:
+//! large (consensus entries are staged as references to their distinct entries instead, see
+//! `import/entry_states.rs`), and merged into new partition files under temporary names, with
+//! the wave's manifest rows and import errors; only when all of them are written are they
+//! renamed into place, the manifest last. A full disk or an unwritable folder therefore
+//! leaves the warehouse as the previous wave left it, and a run killed at any point leaves
+//! every visible file complete:
 //! re-running it converges on the same warehouse.
 
 use std::collections::{BTreeMap, HashMap};
@@ -30,15 +32,15 @@ use crate::descriptor::{
     consensus, exit_list, server_descriptor, DocType, ErrorKind, ParseError, Parsed,
 };
 use crate::warehouse::schema::{
-    exit_list_time, BatchBuilder, ConsensusEntriesBuilder, ConsensusesBuilder, ExitListsBuilder,
-    ImportError, ImportErrorsBuilder, ImportRecord, ImportsBuilder, ServerDescriptorsBuilder,
-    Source,
+    exit_list_time, BatchBuilder, ConsensusesBuilder, ExitListsBuilder, ImportError,
+    ImportErrorsBuilder, ImportRecord, ImportsBuilder, ServerDescriptorsBuilder, Source,
 };
 use crate::warehouse::store::{
-    commit_all, sort_batch, spill, write_partition, PendingFile, Run, Warehouse,
+    commit_all, sort_batch, spill, spill_run, write_partition, PendingFile, Run, Warehouse,
 };
 use crate::warehouse::{DatasetId, PartitionKey};
 
+mod entry_states;
 mod more_types;
 
 /// Longest error message kept (a bad value is quoted in the message, and may be megabytes).
@@ -46,7 +48,7 @@ const MESSAGE_CHARS: usize = 300;
 
 /// Members handed from the decoder thread to the parser at once (count, bytes).
 const MEMBER_BATCH: usize = 256;
-const MEMBER_BATCH_BYTES: usize = 8 << 20;
+const MEMBER_BATCH_BYTES: usize = 1 << 20;
 
 pub const TOOL_VERSION: &str = concat!("relaytrail ", env!("CARGO_PKG_VERSION"));
 
@@ -480,6 +482,24 @@ impl RunSink {
         Ok(())
     }
 
+    /// Writes a run (already sorted) to the staging folder, in the background.
+    fn spill_run(&mut self, id: DatasetId, key: PartitionKey, run: Run) -> Result<()> {
+        self.wait()?;
+        self.spilled += 1;
+        let path = self.dir.join(format!(
+            "{}-{}-{}.arrow",
+            id.dataset().name,
+            key,
+            self.spilled
+        ));
+        self.runs.push((id, key, Run::Spilled(path.clone())));
+        self.pending = Some(std::thread::spawn(move || {
+            spill_run(run, &path)
+                .with_context(|| format!("cannot write staging run {}", path.display()))
+        }));
+        Ok(())
+    }
+
     /// Waits for the background spill, if any.
     fn wait(&mut self) -> Result<()> {
         match self.pending.take() {
@@ -544,7 +564,8 @@ struct Stager<'a> {
     input: &'a InputFile,
     sink: RunSink,
     consensuses: Buffers<ConsensusesBuilder>,
-    entries: Buffers<ConsensusEntriesBuilder>,
+    /// Consensus entries as rows of distinct states (`import/entry_states.rs`).
+    entries: entry_states::EntryStates,
     descriptors: Buffers<ServerDescriptorsBuilder>,
     exits: Buffers<ExitListsBuilder>,
     /// Extra-infos, votes, microdescriptors, bridge descriptors (`import/more_types.rs`).
@@ -580,7 +601,7 @@ fn stage_input(
             pending: None,
         },
         consensuses: Buffers::new(DatasetId::Consensuses, spill_rows),
-        entries: Buffers::new(DatasetId::ConsensusEntries, spill_rows),
+        entries: entry_states::EntryStates::new(spill_rows),
         descriptors: Buffers::new(DatasetId::ServerDescriptors, spill_rows),
         exits: Buffers::new(DatasetId::ExitLists, spill_rows),
         more: more_types::MoreBuffers::new(spill_rows),
@@ -589,8 +610,9 @@ fn stage_input(
         members: 0,
     };
     let bytes_read = Arc::new(AtomicU64::new(0));
-    // Members travel in batches: one channel hand-off per few MB, not per small descriptor.
-    let (sender, receiver) = sync_channel::<Vec<Member>>(4);
+    // Members travel in batches: one channel hand-off per MB, not per small descriptor; the
+    // queue is short so that the parser reads what the decoder wrote while it is in cache.
+    let (sender, receiver) = sync_channel::<Vec<Member>>(2);
     let mut fatal: Option<anyhow::Error> = None;
     let read_result = std::thread::scope(|scope| {
         let counter = bytes_read.clone();
@@ -611,9 +633,12 @@ fn stage_input(
             }
             result
         });
+        // Owned by this closure, so that a panic below drops it and the reader, blocked on a
+        // full queue, ends instead of waiting forever.
+        let receiver = receiver;
         for member in receiver.iter().flatten() {
             if fatal.is_none() {
-                if let Err(e) = stager.member(&member) {
+                if let Err(e) = stager.member(member) {
                     fatal = Some(e);
                 }
             }
@@ -643,7 +668,12 @@ fn stage_input(
     bar.finish_and_clear();
     stager.sink.wait()?;
     stager.consensuses.drain(&mut stager.sink)?;
-    stager.entries.drain(&mut stager.sink)?;
+    for (key, run) in stager.entries.take_runs()? {
+        stager
+            .sink
+            .runs
+            .push((DatasetId::ConsensusEntries, key, run));
+    }
     stager.descriptors.drain(&mut stager.sink)?;
     stager.exits.drain(&mut stager.sink)?;
     stager.more.drain(&mut stager.sink)?;
@@ -719,10 +749,12 @@ impl Stager<'_> {
 
     /// Parses every document of a member into the row buffers. Only I/O failures of the
     /// staging folder are returned as errors; document problems are recorded.
-    fn member(&mut self, member: &Member) -> Result<()> {
+    fn member(&mut self, member: Member) -> Result<()> {
         self.members += 1;
         let name = member.name.as_deref();
-        if member.data.iter().all(u8::is_ascii_whitespace) {
+        // Shared, so that consensus entries can keep pointing into it (`entry_states`).
+        let data = Arc::new(member.data);
+        if data.iter().all(u8::is_ascii_whitespace) {
             self.error(
                 name,
                 0,
@@ -733,7 +765,7 @@ impl Stager<'_> {
             self.count(None, 2);
             return Ok(());
         }
-        if has_bare_cr_line_ends(&member.data) {
+        if has_bare_cr_line_ends(&data) {
             self.error(
                 name,
                 1,
@@ -751,7 +783,7 @@ impl Stager<'_> {
             member: name,
         };
         let label = name.unwrap_or(&self.input.file_name).to_string();
-        for doc in split_documents(&member.data, &label) {
+        for doc in split_documents(&data, &label) {
             let doc_type = match doc.doc_type {
                 Ok(t) => t,
                 Err(e) => {
@@ -763,8 +795,9 @@ impl Stager<'_> {
             let (bytes, line) = (doc.bytes, doc.first_line);
             let outcome = match doc_type {
                 DocType::Consensus => {
-                    self.stage(consensus::parse(bytes, line), source, doc_type, |s, c| {
-                        s.consensus(c, source)
+                    let parsed = entry_states::parse_consensus(&self.entries, bytes, line);
+                    self.stage(parsed, source, doc_type, |s, c| {
+                        s.consensus(c, &data, bytes, source)
                     })?
                 }
                 DocType::ServerDescriptor => self.stage(
@@ -812,24 +845,36 @@ impl Stager<'_> {
         }
     }
 
-    /// Stages an ns consensus (a microdesc-flavour one goes to its own dataset).
+    /// Stages an ns consensus, `document` of `member` (a microdesc-flavour one goes to its
+    /// own dataset).
     fn consensus(
         &mut self,
         c: consensus::Consensus,
+        member: &Arc<Vec<u8>>,
+        document: &[u8],
         source: Source,
     ) -> Result<Result<bool, ParseError>> {
         if c.flavor == Flavor::Microdesc {
+            // Only ns entries are kept as states, and the texts of the two flavours never
+            // coincide (8 against 7 `r` fields), so nothing was passed over.
+            debug_assert!(c.known_entries.is_empty());
             return self.microdesc_consensus(c);
         }
         let key = PartitionKey::of_time(c.valid_after);
-        let relays = c.entries.len() as u32;
+        let relays = (c.entries.len() + c.known_entries.len()) as u32;
         self.consensuses
             .push(key, &mut self.sink, |b| b.push(&c, relays, source))?;
-        self.entries.push(key, &mut self.sink, |b| {
-            for e in &c.entries {
-                b.push(c.valid_after, e);
+        let added = self.entries.add(key, member, document, &c);
+        *self
+            .sink
+            .rows
+            .entry(DatasetId::ConsensusEntries.dataset().name)
+            .or_default() += added as u64;
+        if self.entries.full() {
+            for (key, run) in self.entries.take_runs()? {
+                self.sink.spill_run(DatasetId::ConsensusEntries, key, run)?;
             }
-        })?;
+        }
         Ok(Ok(true))
     }
 

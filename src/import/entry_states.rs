@@ -1,0 +1,234 @@
+//! Consensus entries staged as (valid-after, state) rows. Hour after hour a relay's entry is
+//! mostly the same text byte for byte, so each distinct entry (a *state*) is parsed and
+//! stored once: the consensus parser offers every entry's text to [`EntryStates::known`]
+//! first and passes over the ones that repeat the relay's previous entry
+//! ([`consensus::parse_reusing`]). At the end each partition's rows are sorted into the
+//! dataset's order (fingerprint, then valid-after), rows with the same key resolved as the
+//! merge resolves them, and handed out as a [`Run::States`] that builds its batches as it is
+//! written.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use anyhow::Result;
+
+use crate::descriptor::consensus::{self, Consensus, KnownEntry};
+use crate::descriptor::tokenizer::fields;
+use crate::descriptor::{ParseError, Parsed};
+use crate::warehouse::schema::{millis, BatchBuilder, ConsensusEntriesBuilder};
+use crate::warehouse::store::{RowOrder, Run};
+use crate::warehouse::{DatasetId, PartitionKey};
+
+/// Budget of one input's staged entries: past either limit the runs are spilled to disk and
+/// the states start over (a month of hourly consensuses at 7000 relays is about 6 M rows
+/// and 1–2 M states, well within).
+const MAX_ROWS: usize = 24_000_000;
+const MAX_STATES: usize = 2_000_000;
+
+/// A relay's latest reusable entry: where its text is in `member`, its line ends, its state.
+#[derive(Clone, Copy)]
+struct Slot {
+    start: usize,
+    len: usize,
+    lines: u32,
+    state: u32,
+    generation: u32,
+}
+
+/// The distinct entries of one input and the rows that use them.
+pub struct EntryStates {
+    /// One row per state; its `valid_after` is that of the first row using it (each row's
+    /// own time replaces it on output).
+    states: ConsensusEntriesBuilder,
+    /// The relay (index into `identities`) of each state.
+    state_relay: Vec<u32>,
+    identities: Vec<[u8; 20]>,
+    relay_index: FxHashMap<[u8; 20], u32>,
+    /// Per relay seen, by the identity field of its `r` line: its [`Slot`].
+    slot_of: FxHashMap<Box<[u8]>, u32>,
+    slots: Vec<Slot>,
+    /// The archive member holding the latest consensus added: the current slots point
+    /// into it (kept instead of copying the texts out).
+    member: Option<Arc<Vec<u8>>>,
+    /// Number of consensuses added; a slot is current when it was filled by the latest one.
+    generation: u32,
+    /// Rows per partition: (valid-after in seconds, state).
+    rows: BTreeMap<PartitionKey, Vec<(i64, u32)>>,
+    total_rows: usize,
+    max_rows: usize,
+}
+
+impl EntryStates {
+    /// `max_rows` overrides the row budget (tests use a small one to force spills).
+    pub fn new(max_rows: Option<usize>) -> Self {
+        EntryStates {
+            states: ConsensusEntriesBuilder::default(),
+            state_relay: Vec::new(),
+            identities: Vec::new(),
+            relay_index: FxHashMap::default(),
+            slot_of: FxHashMap::default(),
+            slots: Vec::new(),
+            member: None,
+            generation: 0,
+            rows: BTreeMap::new(),
+            total_rows: 0,
+            max_rows: max_rows.unwrap_or(MAX_ROWS).max(1),
+        }
+    }
+
+    /// When `rest` starts with the text of its relay's entry in the latest consensus: that
+    /// text, with the relay's slot as its id.
+    pub fn known<'a>(&self, rest: &'a [u8]) -> Option<KnownEntry<'a>> {
+        let slot_index = *self.slot_of.get(identity_field(rest)?)?;
+        let slot = &self.slots[slot_index as usize];
+        if slot.generation != self.generation {
+            return None; // its text went with an older consensus
+        }
+        let member = self.member.as_ref()?;
+        let text = &member[slot.start..slot.start + slot.len];
+        rest.starts_with(text).then(|| KnownEntry {
+            text: &rest[..text.len()],
+            id: slot_index,
+            lines: slot.lines,
+        })
+    }
+
+    /// Adds the rows of one consensus, `document` (a slice of `member`): its parsed entries
+    /// (new states) and the entries the parser passed over (their slots and offsets).
+    /// Returns the number of rows added.
+    pub fn add(
+        &mut self,
+        key: PartitionKey,
+        member: &Arc<Vec<u8>>,
+        document: &[u8],
+        consensus: &Consensus,
+    ) -> usize {
+        let offset_in_member = |bytes: &[u8]| bytes.as_ptr() as usize - member.as_ptr() as usize;
+        let base = offset_in_member(document);
+        let valid_after = consensus.valid_after;
+        let generation = self.generation + 1;
+        let rows = self.rows.entry(key).or_default();
+        for &(slot_index, offset) in &consensus.known_entries {
+            let slot = &mut self.slots[slot_index as usize];
+            slot.start = base + offset;
+            slot.generation = generation;
+            rows.push((valid_after, slot.state));
+        }
+        for entry in &consensus.entries {
+            let state = self.states.len() as u32;
+            self.states.push(valid_after, entry);
+            let next = self.identities.len() as u32;
+            let relay = *self.relay_index.entry(entry.identity).or_insert(next);
+            if relay == next {
+                self.identities.push(entry.identity);
+            }
+            self.state_relay.push(relay);
+            if let Some((text, field)) = entry
+                .reusable_text
+                .and_then(|text| Some((text, identity_field(text)?)))
+            {
+                let slot = Slot {
+                    start: offset_in_member(text),
+                    len: text.len(),
+                    lines: memchr::memchr_iter(b'\n', text).count() as u32,
+                    state,
+                    generation,
+                };
+                match self.slot_of.get(field) {
+                    Some(&index) => self.slots[index as usize] = slot,
+                    None => {
+                        self.slot_of.insert(field.into(), self.slots.len() as u32);
+                        self.slots.push(slot);
+                    }
+                }
+            }
+            rows.push((valid_after, state));
+        }
+        self.member = Some(member.clone());
+        self.generation = generation;
+        let added = consensus.entries.len() + consensus.known_entries.len();
+        self.total_rows += added;
+        added
+    }
+
+    /// Whether the staged rows or states have reached their budget.
+    pub fn full(&self) -> bool {
+        self.total_rows >= self.max_rows || self.states.len() >= MAX_STATES
+    }
+
+    /// Hands out every partition's rows as a sorted run without duplicate keys and starts
+    /// over with no states.
+    pub fn take_runs(&mut self) -> Result<Vec<(PartitionKey, Run)>> {
+        let max_rows = self.max_rows;
+        let mut taken = std::mem::replace(self, EntryStates::new(Some(max_rows)));
+        if taken.total_rows == 0 {
+            return Ok(Vec::new());
+        }
+        let states = taken.states.finish();
+        let dataset = DatasetId::ConsensusEntries.dataset();
+        let order = RowOrder::new(&dataset)?;
+        let time_column = states.schema().index_of("valid_after")?;
+        // Fingerprints sort as their identity bytes do (upper-case hex keeps byte order).
+        let mut by_identity: Vec<u32> = (0..taken.identities.len() as u32).collect();
+        by_identity.sort_unstable_by_key(|&r| taken.identities[r as usize]);
+        let mut relay_rank = vec![0u32; by_identity.len()];
+        for (rank, &relay) in by_identity.iter().enumerate() {
+            relay_rank[relay as usize] = rank as u32;
+        }
+        let state_rank: Vec<u32> = taken
+            .state_relay
+            .iter()
+            .map(|&r| relay_rank[r as usize])
+            .collect();
+        let mut runs = Vec::new();
+        for (key, mut rows) in std::mem::take(&mut taken.rows) {
+            rows.sort_unstable_by_key(|&(time, state)| (state_rank[state as usize], time, state));
+            // The same relay twice in one consensus (or one consensus twice): the merge keeps
+            // the row that sorts first on the other columns.
+            rows.dedup_by(|row, kept| {
+                let same_key =
+                    row.0 == kept.0 && state_rank[row.1 as usize] == state_rank[kept.1 as usize];
+                if same_key
+                    && order.tie(&states, row.1 as usize, &states, kept.1 as usize)
+                        == Ordering::Less
+                {
+                    kept.1 = row.1;
+                }
+                same_key
+            });
+            let times = rows.iter().map(|&(t, _)| millis(t)).collect();
+            let states_of_rows = rows.iter().map(|&(_, s)| s).collect();
+            drop(rows);
+            runs.push((
+                key,
+                Run::States {
+                    states: states.clone(),
+                    time_column,
+                    times,
+                    rows: states_of_rows,
+                },
+            ));
+        }
+        Ok(runs)
+    }
+}
+
+/// The identity field (second argument) of an entry text's `r` line.
+fn identity_field(text: &[u8]) -> Option<&[u8]> {
+    let line = text.strip_prefix(b"r ")?;
+    let line = &line[..memchr::memchr(b'\n', line).unwrap_or(line.len())];
+    fields(line).nth(1)
+}
+
+/// Parses a consensus, passing over the entries `states` already holds (their states are
+/// the consensus's `known_entries`).
+pub fn parse_consensus<'a>(
+    states: &EntryStates,
+    data: &'a [u8],
+    first_line: u32,
+) -> Result<Parsed<Consensus<'a>>, ParseError> {
+    consensus::parse_reusing(data, first_line, |rest| states.known(rest))
+}
