@@ -735,16 +735,13 @@ fn generated_cases(dir: &Path) -> Vec<Case> {
     .iter()
     .map(|f| (format!("big/{}", f.rsplit('/').next().unwrap()), *f))
     .collect();
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, fixture) in &members {
-        let data = read_fixture(fixture);
-        let mut header = tar::Header::new_ustar();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, name, &data[..]).unwrap();
-    }
-    let compressed = xz(&tar.into_inner().unwrap());
+    let tar = tar_of(
+        &members
+            .iter()
+            .map(|(name, fixture)| (name.clone(), read_fixture(fixture)))
+            .collect::<Vec<_>>(),
+    );
+    let compressed = xz(&tar);
     let member_rows: Vec<(String, Rows)> = members
         .iter()
         .map(|(name, fixture)| {

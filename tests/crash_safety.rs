@@ -38,19 +38,6 @@ impl Rng {
     }
 }
 
-fn tar_of(members: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, data) in members {
-        let mut header = tar::Header::new_ustar();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(1_474_376_400);
-        header.set_cksum();
-        tar.append_data(&mut header, name, &data[..]).unwrap();
-    }
-    tar.into_inner().unwrap()
-}
-
 fn fast_xz(data: &[u8]) -> Vec<u8> {
     let mut encoder = liblzma::write::XzEncoder::new(Vec::new(), 1);
     encoder.write_all(data).unwrap();

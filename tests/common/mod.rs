@@ -32,6 +32,20 @@ pub fn xz(data: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
+/// A tar archive of `(member name, bytes)` (fixed mode and time, so the bytes are stable).
+pub fn tar_of(members: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in members {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(1_474_376_400);
+        header.set_cksum();
+        tar.append_data(&mut header, name, &data[..]).unwrap();
+    }
+    tar.into_inner().unwrap()
+}
+
 /// Writes `data` to `dir/name` and returns the path.
 pub fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
     let path = dir.join(name);
