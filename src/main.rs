@@ -11,14 +11,16 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Keeps freed memory for reuse instead of returning it to the system at once: the month pass
-/// frees and re-allocates gigabytes per month, and re-faulting them (zeroing every page) cost
-/// a sixth of its CPU time. The price is a higher RSS between months (data/bench/results.md).
-fn keep_freed_memory() {
+/// How long freed memory is kept for reuse before it goes back to the system. The jobs' month
+/// pass frees and re-allocates gigabytes per month, and re-faulting them (zeroing every page)
+/// cost a sixth of its CPU time, so it keeps everything (`None`; the price is a higher RSS
+/// between months, data/bench/results.md). The importer re-allocates its member buffers
+/// within milliseconds but must stay within its memory bound, so it keeps memory a while.
+fn keep_freed_memory(milliseconds: Option<i64>) {
     // mimalloc's `mi_option_purge_delay` (v2 and v3): -1 = never purge.
     const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
     // SAFETY: sets a process-wide allocator option; valid at any time.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, milliseconds.unwrap_or(-1)) };
 }
 
 #[derive(Parser)]
@@ -167,11 +169,10 @@ const ERRORS_SHOWN: usize = 20;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The importer's memory is bounded by returning what it frees; the jobs' month pass
-    // re-allocates the same gigabytes each month and is faster keeping them.
-    if !matches!(cli.command, Command::Import(_)) {
-        keep_freed_memory();
-    }
+    keep_freed_memory(match cli.command {
+        Command::Import(_) => Some(1000),
+        _ => None,
+    });
     let result = match cli.command {
         Command::Import(args) => run_import(args),
         Command::Jobs(args) => run_jobs(args),

@@ -621,7 +621,7 @@ struct PartitionWriter {
 }
 
 /// Row groups encoded in one parallel step.
-const PARALLEL_ROW_GROUPS: usize = 2;
+const PARALLEL_ROW_GROUPS: usize = 1;
 
 impl PartitionWriter {
     fn create(dataset: &Dataset, path: &Path) -> Result<Self> {
