@@ -610,9 +610,10 @@ fn stage_input(
         members: 0,
     };
     let bytes_read = Arc::new(AtomicU64::new(0));
-    // Members travel in batches: one channel hand-off per MB, not per small descriptor; the
-    // queue is short so that the parser reads what the decoder wrote while it is in cache.
-    let (sender, receiver) = sync_channel::<Vec<Member>>(2);
+    // Members travel in batches: one channel hand-off per MB (or 256 members), not per small
+    // descriptor; the queue of a few MB lets the parser read what the decoder wrote while it
+    // is still in cache.
+    let (sender, receiver) = sync_channel::<Vec<Member>>(4);
     let mut fatal: Option<anyhow::Error> = None;
     let read_result = std::thread::scope(|scope| {
         let counter = bytes_read.clone();
