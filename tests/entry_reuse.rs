@@ -206,3 +206,124 @@ fn reused_entries_give_the_same_partition_as_parsing_every_entry() {
         .collect();
     assert_eq!(reported, expected);
 }
+
+/// Two consecutive real consensuses (2018-06-01 00:00 and 01:00, cropped; the tarball lists
+/// the later one first): imported from the tarball, where the second reuses entries of the
+/// first, and from separate files, the partitions are the same bytes.
+#[test]
+fn real_consecutive_consensuses_reused_or_not_give_the_same_partition() {
+    let tarball = fixture("real/stem/consensuses-2018-06-cropped.tar");
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let reused = a.path().join("warehouse");
+    assert_eq!(
+        import_into(&reused, &[tarball.clone()], 1).documents_imported,
+        2
+    );
+    let mut archive = tar::Archive::new(std::fs::File::open(&tarball).unwrap());
+    let mut inputs = Vec::new();
+    let mut texts = Vec::new();
+    for member in archive.entries().unwrap() {
+        let mut member = member.unwrap();
+        if member.header().entry_type().is_file() {
+            let name = member.path().unwrap().file_name().unwrap().to_owned();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut member, &mut bytes).unwrap();
+            inputs.push(write(b.path(), name.to_str().unwrap(), &bytes));
+            texts.push(String::from_utf8(bytes).unwrap());
+        }
+    }
+    // Some entries do repeat byte for byte from one hour to the next.
+    let entries_of = |doc: &str| -> Vec<String> {
+        doc.split("\nr ")
+            .skip(1)
+            .map(|e| e.split("\ndirectory-footer").next().unwrap().to_string())
+            .collect()
+    };
+    let earlier = entries_of(&texts[1]);
+    let repeated = entries_of(&texts[0])
+        .iter()
+        .filter(|e| earlier.contains(e))
+        .count();
+    assert!(repeated > 0, "no entry repeats");
+    let separate = b.path().join("warehouse");
+    assert_eq!(import_into(&separate, &inputs, 1).documents_imported, 2);
+    assert!(entries_file(&reused) == entries_file(&separate));
+}
+
+/// Every real consensus, parsed again with each of its own reusable entries known: those are
+/// passed over at their offsets, the others parse as before, with the same warnings at the
+/// same lines, and the footer is still read.
+#[test]
+fn real_consensuses_reparsed_with_their_own_entries_known() {
+    use relaytrail::descriptor::consensus::{parse, parse_reusing, KnownEntry};
+    for relative in [
+        "real/stem/metrics_consensus",
+        "real/zoossh/consensus",
+        "real/collector/2016-09-20-13-00-00-consensus",
+        "real/collector/2016-10-02-17-00-00-consensus-microdesc",
+        "real/zoossh/2017-04-15-00-00-00-consensus",
+        "real/metrics-lib/2017-07-17-17-00-00-consensus",
+        "real/metrics-lib/2017-07-17-17-00-00-consensus-microdesc",
+        "real/stem/cached-microdesc-consensus_with_carriage_returns",
+        "real/arti/tor-dirserver/consensus-ns",
+        "real/arti/testdata-live/consensus",
+        "real/arti/testdata-live/consensus-microdesc",
+    ] {
+        let doc = read_fixture(relative);
+        let plain = parse(&doc, 1).unwrap();
+        let offset = |bytes: &[u8]| bytes.as_ptr() as usize - doc.as_ptr() as usize;
+        let reusable: std::collections::BTreeMap<usize, &[u8]> = plain
+            .doc
+            .entries
+            .iter()
+            .filter_map(|e| e.reusable_text.map(|t| (offset(t), t)))
+            .collect();
+        assert!(!reusable.is_empty(), "{relative}: no reusable entry");
+        let reused = parse_reusing(&doc, 1, |rest| {
+            let text = *reusable.get(&offset(rest))?;
+            Some(KnownEntry {
+                text,
+                id: offset(rest) as u32,
+                lines: text.iter().filter(|&&b| b == b'\n').count() as u32,
+            })
+        })
+        .unwrap();
+        let passed_over: Vec<usize> = reused.doc.known_entries.iter().map(|&(_, at)| at).collect();
+        assert_eq!(
+            passed_over,
+            reusable.keys().copied().collect::<Vec<_>>(),
+            "{relative}"
+        );
+        let lines = |entries: &[relaytrail::descriptor::consensus::Entry]| {
+            entries.iter().map(|e| e.line).collect::<Vec<_>>()
+        };
+        let others: Vec<_> = plain
+            .doc
+            .entries
+            .iter()
+            .filter(|e| e.reusable_text.is_none())
+            .cloned()
+            .collect();
+        assert_eq!(lines(&reused.doc.entries), lines(&others), "{relative}");
+        let warnings = |w: &[relaytrail::descriptor::ParseError]| {
+            w.iter()
+                .map(|w| (w.line, w.message.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            warnings(&reused.warnings),
+            warnings(&plain.warnings),
+            "{relative}"
+        );
+        assert_eq!(
+            reused.doc.bandwidth_weights, plain.doc.bandwidth_weights,
+            "{relative}"
+        );
+        assert_eq!(reused.doc.signatures, plain.doc.signatures, "{relative}");
+        assert_eq!(
+            reused.doc.entries.len() + reused.doc.known_entries.len(),
+            plain.doc.entries.len(),
+            "{relative}"
+        );
+    }
+}
