@@ -216,7 +216,7 @@ fn real_consecutive_consensuses_reused_or_not_give_the_same_partition() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let reused = a.path().join("warehouse");
     assert_eq!(
-        import_into(&reused, &[tarball.clone()], 1).documents_imported,
+        import_into(&reused, std::slice::from_ref(&tarball), 1).documents_imported,
         2
     );
     let mut archive = tar::Archive::new(std::fs::File::open(&tarball).unwrap());
