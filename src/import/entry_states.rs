@@ -185,24 +185,33 @@ impl EntryStates {
             .map(|&r| relay_rank[r as usize])
             .collect();
         let mut runs = Vec::new();
-        for (key, mut rows) in std::mem::take(&mut taken.rows) {
-            rows.sort_unstable_by_key(|&(time, state)| (state_rank[state as usize], time, state));
+        for (key, rows) in std::mem::take(&mut taken.rows) {
+            let (mut times, mut states_of_rows) =
+                sort_by_relay(rows, &state_rank, by_identity.len());
             // The same relay twice in one consensus (or one consensus twice): the merge keeps
             // the row that sorts first on the other columns.
-            rows.dedup_by(|row, kept| {
-                let same_key =
-                    row.0 == kept.0 && state_rank[row.1 as usize] == state_rank[kept.1 as usize];
-                if same_key
-                    && order.tie(&states, row.1 as usize, &states, kept.1 as usize)
-                        == Ordering::Less
+            let mut kept = 0;
+            for i in 0..times.len() {
+                let (time, state) = (times[i], states_of_rows[i]);
+                if kept > 0
+                    && times[kept - 1] == time
+                    && state_rank[states_of_rows[kept - 1] as usize] == state_rank[state as usize]
                 {
-                    kept.1 = row.1;
+                    let previous = states_of_rows[kept - 1] as usize;
+                    if order.tie(&states, state as usize, &states, previous) == Ordering::Less {
+                        states_of_rows[kept - 1] = state;
+                    }
+                    continue;
                 }
-                same_key
-            });
-            let times = rows.iter().map(|&(t, _)| millis(t)).collect();
-            let states_of_rows = rows.iter().map(|&(_, s)| s).collect();
-            drop(rows);
+                times[kept] = time;
+                states_of_rows[kept] = state;
+                kept += 1;
+            }
+            times.truncate(kept);
+            states_of_rows.truncate(kept);
+            for time in &mut times {
+                *time = millis(*time);
+            }
             runs.push((
                 key,
                 Run::States {
@@ -215,6 +224,42 @@ impl EntryStates {
         }
         Ok(runs)
     }
+}
+
+/// Orders rows by relay rank, then time, then state, as separate time and state columns: a
+/// counting sort by rank (rows arrive in consensus order, so each relay's rows are mostly in
+/// time order already), then a sort of the relays whose rows are not.
+fn sort_by_relay(rows: Vec<(i64, u32)>, state_rank: &[u32], relays: usize) -> (Vec<i64>, Vec<u32>) {
+    let mut starts = vec![0usize; relays + 1];
+    for &(_, state) in &rows {
+        starts[state_rank[state as usize] as usize + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut next = starts.clone();
+    let mut times = vec![0i64; rows.len()];
+    let mut states = vec![0u32; rows.len()];
+    for (time, state) in rows {
+        let slot = &mut next[state_rank[state as usize] as usize];
+        times[*slot] = time;
+        states[*slot] = state;
+        *slot += 1;
+    }
+    for window in starts.windows(2) {
+        let range = window[0]..window[1];
+        let in_order = (range.start + 1..range.end)
+            .all(|i| (times[i - 1], states[i - 1]) <= (times[i], states[i]));
+        if !in_order {
+            let mut group: Vec<(i64, u32)> = range.clone().map(|i| (times[i], states[i])).collect();
+            group.sort_unstable();
+            for (i, (time, state)) in range.zip(group) {
+                times[i] = time;
+                states[i] = state;
+            }
+        }
+    }
+    (times, states)
 }
 
 /// The identity field (second argument) of an entry text's `r` line.
