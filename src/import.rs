@@ -467,23 +467,25 @@ impl RunSink {
         key: PartitionKey,
         batch: arrow::record_batch::RecordBatch,
     ) -> Result<()> {
-        self.wait()?;
         let dataset = id.dataset();
-        self.spilled += 1;
-        let path = self
-            .dir
-            .join(format!("{}-{}-{}.arrow", dataset.name, key, self.spilled));
-        self.runs.push((id, key, Run::Spilled(path.clone())));
-        self.pending = Some(std::thread::spawn(move || {
-            let sorted = sort_batch(&dataset, &batch)?;
-            spill(&sorted, &path)
-                .with_context(|| format!("cannot write staging run {}", path.display()))
-        }));
-        Ok(())
+        self.spill_with(id, key, move |path| {
+            spill(&sort_batch(&dataset, &batch)?, path)
+        })
     }
 
     /// Writes a run (already sorted) to the staging folder, in the background.
     fn spill_run(&mut self, id: DatasetId, key: PartitionKey, run: Run) -> Result<()> {
+        self.spill_with(id, key, move |path| spill_run(run, path))
+    }
+
+    /// Records the next staging file of `id` as a run of `key` and writes it with `write`
+    /// in the background, once the previous spill is done.
+    fn spill_with(
+        &mut self,
+        id: DatasetId,
+        key: PartitionKey,
+        write: impl FnOnce(&Path) -> Result<()> + Send + 'static,
+    ) -> Result<()> {
         self.wait()?;
         self.spilled += 1;
         let path = self.dir.join(format!(
@@ -494,10 +496,14 @@ impl RunSink {
         ));
         self.runs.push((id, key, Run::Spilled(path.clone())));
         self.pending = Some(std::thread::spawn(move || {
-            spill_run(run, &path)
-                .with_context(|| format!("cannot write staging run {}", path.display()))
+            write(&path).with_context(|| format!("cannot write staging run {}", path.display()))
         }));
         Ok(())
+    }
+
+    /// Counts rows staged for `id`.
+    fn count_rows(&mut self, id: DatasetId, rows: usize) {
+        *self.rows.entry(id.dataset().name).or_default() += rows as u64;
     }
 
     /// Waits for the background spill, if any.
@@ -535,8 +541,7 @@ impl<B: BatchBuilder> Buffers<B> {
         let builder = self.by_partition.entry(key).or_default();
         let before = builder.len();
         push(builder);
-        let dataset = self.id.dataset();
-        *sink.rows.entry(dataset.name).or_default() += (builder.len() - before) as u64;
+        sink.count_rows(self.id, builder.len() - before);
         if builder.len() >= self.spill_rows {
             sink.spill(self.id, key, builder.finish())?;
         }
@@ -866,11 +871,7 @@ impl Stager<'_> {
         self.consensuses
             .push(key, &mut self.sink, |b| b.push(&c, relays, source))?;
         let added = self.entries.add(key, member, document, &c);
-        *self
-            .sink
-            .rows
-            .entry(DatasetId::ConsensusEntries.dataset().name)
-            .or_default() += added as u64;
+        self.sink.count_rows(DatasetId::ConsensusEntries, added);
         if self.entries.full() {
             for (key, run) in self.entries.take_runs()? {
                 self.sink.spill_run(DatasetId::ConsensusEntries, key, run)?;
