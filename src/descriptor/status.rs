@@ -44,8 +44,8 @@ pub struct Entry<'a> {
     /// `stats` line of a vote (`wfu=1.000000 tk=… mtbf=…`, tor 0.4.6+), as written.
     pub stats: Option<&'a [u8]>,
     /// The entry's whole text (its `r` line up to the next entry or the footer) when the same
-    /// bytes elsewhere parse to this same entry: it parsed without warnings and
-    /// [`entry_extent`] finds exactly its lines. `None` otherwise.
+    /// bytes elsewhere parse to this same entry: it parsed without warnings, and looking at
+    /// line starts alone ([`ends_entries`]) delimits exactly its lines. `None` otherwise.
     pub reusable_text: Option<&'a [u8]>,
 }
 
@@ -125,7 +125,7 @@ impl<'a> EntrySection<'a> {
     fn close_entry(&mut self, end: usize) {
         if let Some((mut entry, start, clean)) = self.current.take() {
             let text = &self.data[start..end.max(start)];
-            if clean && entry_extent(text, 0).0 == text.len() {
+            if clean && entry_extent(text) == text.len() {
                 entry.reusable_text = Some(text);
             }
             self.entries.push(entry);
@@ -139,24 +139,19 @@ impl<'a> EntrySection<'a> {
     }
 }
 
-/// The extent of the entry whose `r` line starts at `start`: its length in bytes (up to the
-/// next line whose keyword is `r`, `directory-footer` or `directory-signature`, or the end)
-/// and its number of lines. Found by looking at line starts only, without tokenizing, so an
-/// entry can be recognised as the same text as one parsed before.
-pub fn entry_extent(data: &[u8], start: usize) -> (usize, u32) {
-    let mut lines = 0;
-    let mut pos = start;
+/// The length of the entry whose `r` line starts `data`: up to the next line whose keyword is
+/// `r`, `directory-footer` or `directory-signature`, or the end. Found by looking at line
+/// starts only, as a caller recognising a known entry without tokenizing it does
+/// ([`ends_entries`]).
+fn entry_extent(data: &[u8]) -> usize {
+    let mut pos = 0;
     while let Some(newline) = memchr::memchr(b'\n', &data[pos..]) {
         pos += newline + 1;
-        lines += 1;
         if ends_entries(&data[pos..]) {
-            return (pos - start, lines);
+            return pos;
         }
     }
-    if pos < data.len() {
-        lines += 1;
-    }
-    (data.len() - start, lines)
+    data.len()
 }
 
 /// Whether a line (given from its first byte on) has the keyword `r`, `directory-footer` or
