@@ -602,9 +602,9 @@ fn write_direct(dataset: &Dataset, batches: BatchIter, temp: &Path) -> Result<u6
     Ok(rows)
 }
 
-/// A partition file being written: rows are buffered into row groups whose columns are
-/// encoded in parallel (several row groups at a time, on the rayon pool) and appended in
-/// order. The bytes are the ones [`ArrowWriter`] would write with the same properties.
+/// A partition file being written: rows are buffered into row groups, each encoded column by
+/// column in parallel (on the rayon pool) and appended in order. The bytes are the ones
+/// [`ArrowWriter`] would write with the same properties.
 struct PartitionWriter {
     file: SerializedFileWriter<fault::Checked>,
     factory: ArrowRowGroupWriterFactory,
@@ -615,13 +615,8 @@ struct PartitionWriter {
     pieces: Vec<RecordBatch>,
     /// Rows in `pieces` and `buffered`.
     buffered_rows: usize,
-    /// Full row groups waiting to be encoded together.
-    groups: Vec<Vec<RecordBatch>>,
     row_groups_written: usize,
 }
-
-/// Row groups encoded in one parallel step.
-const PARALLEL_ROW_GROUPS: usize = 1;
 
 impl PartitionWriter {
     fn create(dataset: &Dataset, path: &Path) -> Result<Self> {
@@ -640,7 +635,6 @@ impl PartitionWriter {
             buffered: Vec::new(),
             pieces: Vec::new(),
             buffered_rows: 0,
-            groups: Vec::new(),
             row_groups_written: 0,
         })
     }
@@ -658,11 +652,8 @@ impl PartitionWriter {
                 self.close_piece()?;
             }
             if self.buffered_rows == ROW_GROUP_ROWS {
-                self.groups.push(std::mem::take(&mut self.pieces));
                 self.buffered_rows = 0;
-                if self.groups.len() == PARALLEL_ROW_GROUPS {
-                    self.encode_groups()?;
-                }
+                self.encode_row_group()?;
             }
         }
         Ok(())
@@ -680,53 +671,46 @@ impl PartitionWriter {
         Ok(())
     }
 
-    /// Encodes the waiting row groups, every column of each in parallel, and appends them.
-    fn encode_groups(&mut self) -> Result<()> {
-        let groups = std::mem::take(&mut self.groups);
+    /// Encodes the pieces as one row group, every column in parallel, and appends it.
+    fn encode_row_group(&mut self) -> Result<()> {
+        let pieces = std::mem::take(&mut self.pieces);
+        if pieces.is_empty() {
+            return Ok(());
+        }
+        let mut writers = self
+            .factory
+            .create_column_writers(self.row_groups_written)?
+            .into_iter();
         let mut tasks = Vec::new();
-        for (g, batches) in groups.iter().enumerate() {
-            let writers = self
-                .factory
-                .create_column_writers(self.row_groups_written + g)?;
-            let mut writers = writers.into_iter();
-            for (c, field) in self.schema.fields().iter().enumerate() {
-                let arrays: Vec<ArrayRef> = batches.iter().map(|b| b.column(c).clone()).collect();
-                let leaves = compute_leaves(field, &arrays[0])?.len();
-                for leaf in 0..leaves {
-                    let writer = writers.next().expect("one writer per leaf column");
-                    tasks.push((g, writer, field.clone(), arrays.clone(), leaf));
-                }
+        for (c, field) in self.schema.fields().iter().enumerate() {
+            let arrays: Vec<ArrayRef> = pieces.iter().map(|b| b.column(c).clone()).collect();
+            for leaf in 0..compute_leaves(field, &arrays[0])?.len() {
+                let writer = writers.next().expect("one writer per leaf column");
+                tasks.push((writer, field.clone(), arrays.clone(), leaf));
             }
         }
-        let chunks: Vec<(usize, ArrowColumnChunk)> = tasks
+        let chunks: Vec<ArrowColumnChunk> = tasks
             .into_par_iter()
-            .map(|(g, mut writer, field, arrays, leaf)| {
+            .map(|(mut writer, field, arrays, leaf)| {
                 for array in &arrays {
-                    let leaves = compute_leaves(&field, array)?;
-                    writer.write(&leaves[leaf])?;
+                    writer.write(&compute_leaves(&field, array)?[leaf])?;
                 }
-                Ok((g, writer.close()?))
+                Ok(writer.close()?)
             })
             .collect::<Result<_>>()?;
-        let mut chunks = chunks.into_iter().peekable();
-        for g in 0..groups.len() {
-            let mut row_group = self.file.next_row_group()?;
-            while let Some((_, chunk)) = chunks.next_if(|(cg, _)| *cg == g) {
-                chunk.append_to_row_group(&mut row_group)?;
-            }
-            row_group.close()?;
+        let mut row_group = self.file.next_row_group()?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut row_group)?;
         }
-        self.row_groups_written += groups.len();
+        row_group.close()?;
+        self.row_groups_written += 1;
         Ok(())
     }
 
     /// Writes the remaining rows and the footer, and syncs the file.
     fn finish(mut self) -> Result<()> {
         self.close_piece()?;
-        if !self.pieces.is_empty() {
-            self.groups.push(std::mem::take(&mut self.pieces));
-        }
-        self.encode_groups()?;
+        self.encode_row_group()?;
         let mut file = self.file.into_inner()?;
         file.flush()?;
         file.0.sync_all()?;
