@@ -82,6 +82,30 @@ fn assert_failed_cleanly(
     assert!(changed.is_empty(), "files changed: {changed:?}");
 }
 
+/// Copies the warehouse `good` to `injected`, imports into it with the write fault `fault`
+/// injected (`RELAYTRAIL_TEST_WRITE_FAULT`) and checks that it failed cleanly for `reason`.
+fn import_with_fault(
+    good: &Path,
+    injected: &Path,
+    before: &(BTreeMap<String, Vec<u8>>, Vec<String>),
+    fault: &str,
+    reason: &str,
+) -> Output {
+    copy_tree(good, injected);
+    let output = run_with_timeout(
+        import_2016(injected).env("RELAYTRAIL_TEST_WRITE_FAULT", fault),
+        Duration::from_secs(120),
+    );
+    assert_failed_cleanly(
+        &output,
+        injected,
+        before,
+        &injected.display().to_string(),
+        reason,
+    );
+    output
+}
+
 fn import_2016(warehouse: &Path) -> Command {
     let mut command = relaytrail_command();
     command
@@ -176,16 +200,11 @@ fn a_full_disk_stops_the_import_and_changes_nothing() {
 
     // The same with the error injected after 40 kB of written files.
     let injected = dir.path().join("injected");
-    copy_tree(&good, &injected);
-    let output = run_with_timeout(
-        import_2016(&injected).env("RELAYTRAIL_TEST_WRITE_FAULT", "enospc@40000"),
-        Duration::from_secs(120),
-    );
-    assert_failed_cleanly(
-        &output,
+    let output = import_with_fault(
+        &good,
         &injected,
         &before,
-        &injected.display().to_string(),
+        "enospc@40000",
         "No space left on device",
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -307,17 +326,11 @@ fn a_read_only_warehouse_stops_the_import_and_changes_nothing() {
     }
 
     // The injected error: every write fails as on a read-only file system.
-    let injected = dir.path().join("injected");
-    copy_tree(&good, &injected);
-    let output = run_with_timeout(
-        import_2016(&injected).env("RELAYTRAIL_TEST_WRITE_FAULT", "erofs@0"),
-        Duration::from_secs(120),
-    );
-    assert_failed_cleanly(
-        &output,
-        &injected,
+    import_with_fault(
+        &good,
+        &dir.path().join("injected"),
         &before,
-        &injected.display().to_string(),
+        "erofs@0",
         "Read-only file system",
     );
 }
