@@ -851,8 +851,8 @@ impl Stager<'_> {
         }
     }
 
-    /// Stages an ns consensus, `document` of `member` (a microdesc-flavour one goes to its
-    /// own dataset).
+    /// Stages an ns consensus, `document` of `member` (a microdesc-flavour one's entries go
+    /// to their own dataset).
     fn consensus(
         &mut self,
         c: consensus::Consensus,
@@ -864,7 +864,7 @@ impl Stager<'_> {
             // Only ns entries are kept as states, and the texts of the two flavours never
             // coincide (8 against 7 `r` fields), so nothing was passed over.
             debug_assert!(c.known_entries.is_empty());
-            return self.microdesc_consensus(c);
+            return self.microdesc_consensus(c, source);
         }
         let key = PartitionKey::of_time(c.valid_after);
         let relays = (c.entries.len() + c.known_entries.len()) as u32;

@@ -138,7 +138,7 @@ impl Stager<'_> {
             ),
             DocType::MicrodescConsensus => {
                 self.stage(consensus::parse(bytes, line), source, doc_type, |s, c| {
-                    s.microdesc_consensus(c)
+                    s.microdesc_consensus(c, source)
                 })
             }
             DocType::BridgeNetworkStatus => self.stage(
@@ -198,17 +198,22 @@ impl Stager<'_> {
         }
     }
 
-    /// Stages the entries of a microdesc-flavour consensus.
-    pub(super) fn microdesc_consensus(&mut self, c: consensus::Consensus) -> Staged {
-        self.more.microdesc_entries.push(
-            PartitionKey::of_time(c.valid_after),
-            &mut self.sink,
-            |b| {
-                for e in &c.entries {
-                    b.push(c.valid_after, e);
-                }
-            },
-        )?;
+    /// Stages a microdesc-flavour consensus: its header (bandwidth-weights, …) as a
+    /// `consensuses` row with `flavor = microdesc`, its entries in their own dataset.
+    pub(super) fn microdesc_consensus(
+        &mut self,
+        c: consensus::Consensus,
+        source: Source,
+    ) -> Staged {
+        let key = PartitionKey::of_time(c.valid_after);
+        let relays = c.entries.len() as u32;
+        self.consensuses
+            .push(key, &mut self.sink, |b| b.push(&c, relays, source))?;
+        self.more.microdesc_entries.push(key, &mut self.sink, |b| {
+            for e in &c.entries {
+                b.push(c.valid_after, e);
+            }
+        })?;
         Ok(Ok(true))
     }
 }
