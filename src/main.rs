@@ -290,8 +290,10 @@ fn run_jobs(args: JobsArgs) -> anyhow::Result<ExitCode> {
         );
     } else {
         eprintln!(
-            "jobs: {} consensuses, {} entries -> {} sessions of {} relays; {} removal event(s), {} outage(s), {} join burst(s); {} file(s) written in {:.1} s",
+            "jobs: {} consensuses in {} segment(s) without a gap over {} h, {} entries -> {} sessions of {} relays; {} removal event(s), {} outage(s), {} join burst(s); {} file(s) written in {:.1} s",
             summary.consensuses,
+            summary.segments,
+            config.max_gap_hours,
             summary.entries,
             summary.sessions,
             summary.relays,

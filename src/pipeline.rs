@@ -114,8 +114,16 @@ pub fn run(path: &Path, threads: usize, force: bool, quiet: bool) -> Result<usiz
         eprintln!("jobs: up to date");
     } else {
         eprintln!(
-            "jobs: {} sessions of {} relays; {} removal event(s), {} outage(s) in {:.1} s",
-            jobs.sessions, jobs.relays, jobs.removal_events, jobs.outages, jobs.seconds
+            "jobs: {} consensuses in {} segment(s) without a gap over {} h; {} sessions of {} relays; {} removal event(s), {} outage(s), {} join burst(s) in {:.1} s",
+            jobs.consensuses,
+            jobs.segments,
+            p.jobs.max_gap_hours,
+            jobs.sessions,
+            jobs.relays,
+            jobs.removal_events,
+            jobs.outages,
+            jobs.join_bursts,
+            jobs.seconds
         );
     }
     let actors = crate::jobs::attribution::run(&p.inputs.warehouse, &p.attribution)?;

@@ -2,14 +2,21 @@
 //! (many leaving and coming back), and join bursts (many never-seen relays joining).
 //!
 //! A departure is a session's end: the relay is absent from the next consensus that exists.
-//! Departures of each consensus are split in two series: those whose relay is back within
-//! `outage_return_days` (outage candidates) and the others (removal candidates). Each series
-//! is compared with its own baseline, the median of the same hour of the day on the other
-//! days within `baseline_days` on either side, and a robust spread (1.4826 × MAD of those,
-//! at least √median and 1). Departures in the last `outage_return_days` of the data that
-//! have not come back yet are undecided and left out. An hour is anomalous when its count is `event_min_relays` above the
-//! baseline and `event_min_score` spreads above it; anomalous hours at most
-//! `event_merge_hours` consensuses apart form one event, dated by its first hour.
+//! A session that ends at the last consensus before a gap of the data (see
+//! [`super::coverage`]) has no departure: nobody saw the relay leave. Departures of each
+//! consensus are split in two series: those whose relay is back within
+//! `outage_return_days` (outage candidates) and the others (removal candidates). A departure
+//! that has not come back is decided only when the return window after it lies inside its
+//! coverage segment; at hours where that window runs into a gap or past the end of the data
+//! the removal series is unknown (not zero) and nothing is decided there. Each series is
+//! compared with its own baseline, the median of the same hour of the day on the other days
+//! within `baseline_days` on either side where the series is known, and a robust spread
+//! (1.4826 × MAD of those, at least √median and 1); an hour with fewer than
+//! `event_min_baseline_hours` such hours is not judged. An hour is anomalous when its count
+//! is `event_min_relays` above the baseline and `event_min_score` spreads above it; anomalous
+//! hours at most `event_merge_hours` consensuses apart (within one segment) form one event,
+//! dated by its first hour. A removal event is provisional while less than 30 days of
+//! continuous data follow it (its `returned_within_30d` may still grow).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -33,7 +40,8 @@ pub struct Departure {
     pub back_after_ms: Option<i64>,
 }
 
-/// Every departure, in session order.
+/// Every departure, in session order (sessions that end at a gap of the data or in its last
+/// consensus have none).
 pub fn departures(presence: &Presence, next_starts: &[Option<u32>]) -> Vec<Departure> {
     let n = presence.times.len() as u32;
     presence
@@ -41,7 +49,7 @@ pub fn departures(presence: &Presence, next_starts: &[Option<u32>]) -> Vec<Depar
         .iter()
         .zip(next_starts)
         .enumerate()
-        .filter(|(_, (s, _))| s.end + 1 < n)
+        .filter(|(_, (s, _))| s.end + 1 < n && !presence.ends_at_gap(s))
         .map(|(i, (s, next))| {
             let at = s.end + 1;
             Departure {
@@ -76,13 +84,15 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-fn anomalies(series: &[u32], times: &[i64], jobs: &Jobs) -> Vec<Anomaly> {
+/// The anomalous hours of a departure series (`None`: not known at that hour).
+fn anomalies(series: &[Option<u32>], times: &[i64], jobs: &Jobs) -> Vec<Anomaly> {
     let config = jobs.config;
     let half_window = i64::from(config.baseline_days) * DAY_MS;
     let mut found = Vec::new();
     let mut lo = 0;
     let mut window = Vec::new();
     for (h, &count) in series.iter().enumerate() {
+        let Some(count) = count else { continue };
         if count < config.event_min_relays {
             continue;
         }
@@ -97,9 +107,14 @@ fn anomalies(series: &[u32], times: &[i64], jobs: &Jobs) -> Vec<Anomaly> {
         while j < times.len() && times[j] <= t + half_window {
             let apart = (times[j] - t).abs();
             if apart >= DAY_MS / 2 && (times[j] - t).rem_euclid(DAY_MS) == 0 {
-                window.push(f64::from(series[j]));
+                if let Some(value) = series[j] {
+                    window.push(f64::from(value));
+                }
             }
             j += 1;
+        }
+        if window.len() < config.event_min_baseline_hours as usize {
+            continue;
         }
         let baseline = median(&mut window);
         let mut deviations: Vec<f64> = window.iter().map(|v| (v - baseline).abs()).collect();
@@ -120,12 +135,19 @@ fn anomalies(series: &[u32], times: &[i64], jobs: &Jobs) -> Vec<Anomaly> {
     found
 }
 
-/// Anomalous hours grouped into events (consecutive within `event_merge_hours`).
-fn group_anomalies(found: Vec<Anomaly>, merge: u32) -> Vec<Vec<Anomaly>> {
+/// Anomalous hours grouped into events (consecutive within `event_merge_hours`, never across
+/// a gap of the data).
+fn group_anomalies(found: Vec<Anomaly>, merge: u32, presence: &Presence) -> Vec<Vec<Anomaly>> {
+    let segment = |a: &Anomaly| presence.coverage.segment(a.at);
     let mut groups: Vec<Vec<Anomaly>> = Vec::new();
     for a in found {
         match groups.last_mut() {
-            Some(g) if a.at - g.last().unwrap().at <= merge => g.push(a),
+            Some(g)
+                if a.at - g.last().unwrap().at <= merge
+                    && segment(&a) == segment(g.last().unwrap()) =>
+            {
+                g.push(a)
+            }
             _ => groups.push(vec![a]),
         }
     }
@@ -180,23 +202,36 @@ pub fn detect<'a>(
     let n = times.len();
     let return_ms = i64::from(jobs.config.outage_return_days) * DAY_MS;
     let comes_back = |d: &Departure| d.back_after_ms.is_some_and(|ms| ms <= return_ms);
-    let mut staying_away = vec![0u32; n];
-    let mut coming_back = vec![0u32; n];
+    let coverage = &presence.coverage;
+    // Both series are known at every consensus but the first of a segment; the removal
+    // series only where the return window after the hour is inside its segment (departures
+    // there that have not come back yet are undecided, left out, and no baseline counts the
+    // hour as zero).
+    let decided = |h: usize| {
+        !coverage.starts_segment(h as u32)
+            && times[coverage.segment_end(h as u32) as usize] >= times[h] + return_ms
+    };
+    let mut staying_away: Vec<Option<u32>> = (0..n).map(|h| decided(h).then_some(0)).collect();
+    let mut coming_back: Vec<Option<u32>> = (0..n)
+        .map(|h| (!coverage.starts_segment(h as u32)).then_some(0))
+        .collect();
     let mut by_hour: HashMap<u32, Vec<&'a Departure>> = HashMap::new();
-    // Departures too close to the end of the data to know whether they come back are left
-    // out of both series (events there are reported once more data is imported).
-    let observable_until = times[n - 1] - return_ms;
     for d in departures {
-        if !comes_back(d) && times[d.at as usize] > observable_until {
-            continue;
-        }
-        if comes_back(d) {
-            coming_back[d.at as usize] += 1;
+        let series = if comes_back(d) {
+            &mut coming_back
         } else {
-            staying_away[d.at as usize] += 1;
+            &mut staying_away
+        };
+        match &mut series[d.at as usize] {
+            Some(count) => *count += 1,
+            None => continue,
         }
         by_hour.entry(d.at).or_default().push(d);
     }
+    // Continuous data after an hour (days).
+    let covered_days_after = |h: usize| {
+        (times[coverage.segment_end(h as u32) as usize] - times[h]) as f64 / DAY_MS as f64
+    };
     let contact: HashMap<&str, bool> = match relays.column("has_contact") {
         Ok(has) => relays
             .column("fingerprint")?
@@ -243,6 +278,7 @@ pub fn detect<'a>(
     for group in group_anomalies(
         anomalies(&staying_away, times, jobs),
         jobs.config.event_merge_hours,
+        presence,
     ) {
         let hours: Vec<u32> = group.iter().map(|a| a.at).collect();
         let gone: Vec<&Departure> = hours
@@ -271,9 +307,9 @@ pub fn detect<'a>(
         removal
             .came_back_7d
             .push(gone.iter().filter(|d| comes_back(d)).count() as u32);
-        removal
-            .observed_days_after
-            .push((times[n - 1] - event_time) as f64 / DAY_MS as f64);
+        let observed = covered_days_after(group[0].at as usize);
+        removal.observed_days_after.push(observed);
+        removal.provisional.push(observed < 30.0);
         for m in &removed {
             members.push(presence, event_time, m);
         }
@@ -287,6 +323,7 @@ pub fn detect<'a>(
     for group in group_anomalies(
         anomalies(&coming_back, times, jobs),
         jobs.config.event_merge_hours,
+        presence,
     ) {
         let gone: Vec<&Departure> = group
             .iter()
@@ -326,6 +363,7 @@ pub fn detect<'a>(
         "observed_days_after".into(),
         removal.observed_days_after,
     ));
+    removal_columns.push(Column::new("provisional".into(), removal.provisional));
     let mut outage_columns = outage.columns("relays_down")?;
     outage_columns.push(Column::new("median_hours_down".into(), hours_down));
     outage_columns.push(Column::new("max_hours_down".into(), max_down));
@@ -357,6 +395,7 @@ struct EventColumns {
     returned_later: Vec<u32>,
     came_back_7d: Vec<u32>,
     observed_days_after: Vec<f64>,
+    provisional: Vec<bool>,
 }
 
 impl EventColumns {
@@ -517,23 +556,37 @@ impl MemberColumns {
 }
 
 /// `join_bursts`: windows in which at least the configured number of never-seen relays
-/// joined, overall and per AS, /16, country, tor version and nickname prefix.
+/// joined, overall and per AS, /16, country, tor version and nickname prefix. Relays listed
+/// in the first consensus of the data or of a segment after a gap may have been running
+/// before it: they are not joins; nor are relays first seen less than
+/// `burst_min_history_hours` into a segment (too little history to call them new). A window
+/// never reaches across a gap.
 pub fn join_bursts(jobs: &Jobs, presence: &Presence) -> Result<DataFrame> {
     let config = jobs.config;
-    // (dimension, key) → join times with fingerprints, in time order.
-    let mut joins: BTreeMap<(&'static str, String), Vec<(i64, &str)>> = BTreeMap::new();
+    // (dimension, key, segment) → join times with fingerprints, in time order.
+    type Key = (&'static str, String, u32);
+    let mut joins: BTreeMap<Key, Vec<(i64, &str)>> = BTreeMap::new();
     let mut order: Vec<&crate::jobs::presence::Session> = presence
         .sessions
         .iter()
-        // Relays listed in the first consensus were running before the data starts.
-        .filter(|s| s.first_of_relay && s.start > 0)
+        .filter(|s| {
+            let history = presence.times[s.start as usize]
+                - presence.times[presence.coverage.segment_start(s.start) as usize];
+            s.first_of_relay
+                && !presence.start_censored(s)
+                && history >= i64::from(config.burst_min_history_hours) * HOUR_MS
+        })
         .collect();
     order.sort_by_key(|s| (s.start, s.fingerprint.as_str()));
     for s in order {
         let t = presence.times[s.start as usize];
         let fp = s.fingerprint.as_str();
+        let segment = presence.coverage.segment(s.start);
         let mut add = |dimension: &'static str, key: String| {
-            joins.entry((dimension, key)).or_default().push((t, fp));
+            joins
+                .entry((dimension, key, segment))
+                .or_default()
+                .push((t, fp));
         };
         add("all", "all".to_string());
         if let Some(address) = s.addresses.first() {
@@ -561,7 +614,7 @@ pub fn join_bursts(jobs: &Jobs, presence: &Presence) -> Result<DataFrame> {
         }
     }
     let mut rows = BurstColumns::default();
-    for ((dimension, key), list) in &joins {
+    for ((dimension, key, _), list) in &joins {
         for (window, hours, threshold) in [
             ("1h", 1, config.burst_min_relays_1h),
             ("24h", 24, config.burst_min_relays_24h),

@@ -1,6 +1,7 @@
 //! Relay lifetimes: `relay_sessions` (one row per continuous presence of a fingerprint in
-//! the hourly consensuses) and `relays` (one row per fingerprint, Onionoo-style first/last
-//! seen, with the newest server descriptor's platform, contact and family, and AS data).
+//! the hourly consensuses, cut at gaps of the data and marked where a gap censors it) and
+//! `relays` (one row per fingerprint, Onionoo-style first/last seen, with the newest server
+//! descriptor's platform, contact and family, and AS data).
 
 use std::collections::BTreeSet;
 
@@ -92,6 +93,27 @@ pub fn sessions_table(jobs: &Jobs, presence: &Presence) -> Result<DataFrame> {
             sessions
                 .iter()
                 .map(|s| presence.is_open(s))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "starts_after_gap".into(),
+            sessions
+                .iter()
+                .map(|s| presence.starts_after_gap(s))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "ends_at_gap".into(),
+            sessions
+                .iter()
+                .map(|s| presence.ends_at_gap(s))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "start_censored".into(),
+            sessions
+                .iter()
+                .map(|s| presence.start_censored(s))
                 .collect::<Vec<_>>(),
         ),
         string_lists(
@@ -251,6 +273,7 @@ pub fn relays_table(jobs: &Jobs, sessions: &DataFrame) -> Result<DataFrame> {
         .group_by_stable([col("fingerprint")])
         .agg([
             col("session_start").min().alias("first_seen"),
+            col("start_censored").first().alias("first_seen_censored"),
             col("session_end").max().alias("last_seen"),
             col("hours").sum().alias("hours_present"),
             len().alias("sessions"),

@@ -9,6 +9,7 @@
 
 pub mod attribution;
 pub mod columns;
+pub mod coverage;
 pub mod enrich;
 pub mod events;
 pub mod lifetimes;
@@ -30,6 +31,10 @@ use presence::{Presence, FLAGS};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JobConfig {
+    /// The data is continuous while consensuses come at most this many hours apart; a longer
+    /// gap ends every session, and nothing (joins, departures, churn, events) is counted
+    /// across it (see `coverage`).
+    pub max_gap_hours: u32,
     /// Departures of an hour are compared with the median of the hours within this many days
     /// on either side.
     pub baseline_days: u32,
@@ -37,6 +42,9 @@ pub struct JobConfig {
     pub event_min_relays: u32,
     /// ...and this many robust standard deviations above it.
     pub event_min_score: f64,
+    /// An hour is judged only when its baseline has at least this many observed hours (the
+    /// same hour of the day on other days of the window).
+    pub event_min_baseline_hours: u32,
     /// Departed relays back within this many days are an outage, not a removal.
     pub outage_return_days: u32,
     /// Anomalous hours this close (consensuses) are one event.
@@ -45,6 +53,10 @@ pub struct JobConfig {
     /// AS, /16, version and nickname prefix (DocTor alerts at 50).
     pub burst_min_relays_1h: u32,
     pub burst_min_relays_24h: u32,
+    /// A relay first seen counts towards a burst only after this many hours of continuous
+    /// data (its segment) before it: earlier, "never seen" mostly means "not seen yet" (relays
+    /// briefly missing from the first consensus look like joins in the next).
+    pub burst_min_history_hours: u32,
     /// Characters of the nickname prefix grouped for bursts.
     pub nickname_prefix_chars: usize,
 }
@@ -52,13 +64,16 @@ pub struct JobConfig {
 impl Default for JobConfig {
     fn default() -> Self {
         JobConfig {
+            max_gap_hours: 6,
             baseline_days: 7,
             event_min_relays: 10,
             event_min_score: 5.0,
+            event_min_baseline_hours: 4,
             outage_return_days: 7,
             event_merge_hours: 2,
             burst_min_relays_1h: 50,
             burst_min_relays_24h: 50,
+            burst_min_history_hours: 24,
             nickname_prefix_chars: 5,
         }
     }
@@ -125,7 +140,7 @@ pub enum JobSet {
     All,
     /// relay_sessions, relays.
     Lifetimes,
-    /// relay_probabilities, network_hourly.
+    /// relay_probabilities, network_hourly, coverage.
     Network,
     /// removal_events, removal_event_relays, outages, join_bursts.
     Events,
@@ -135,6 +150,8 @@ pub enum JobSet {
 #[derive(Debug, Default)]
 pub struct JobsSummary {
     pub consensuses: usize,
+    /// Runs of consensuses without a gap longer than `max_gap_hours`.
+    pub segments: usize,
     pub entries: usize,
     pub sessions: usize,
     pub relays: usize,
@@ -186,15 +203,17 @@ pub fn run(
 
     let consensuses = network::consensus_index(root)?;
     summary.consensuses = consensuses.times.len();
-    let months = partition_files(root, "consensus_entries")?;
+    let coverage = coverage::Coverage::new(&consensuses.times, config.max_gap_hours);
+    let months = entry_months(root)?;
     if months.is_empty() {
         bail!(
-            "{}: no consensus_entries imported yet (run `relaytrail import` first)",
+            "{}: no consensus_entries or microdesc_consensus_entries imported yet (run \
+             `relaytrail import` first)",
             root.display()
         );
     }
     let progress = progress_bar(months.len() as u64, "jobs: consensus entries", quiet);
-    let mut presence = Presence::new(consensuses.times.clone());
+    let mut presence = Presence::new(consensuses.times.clone(), coverage.clone());
     // Each month's probabilities are written by a second thread while the next month is read.
     let (to_writer, from_reader) = std::sync::mpsc::sync_channel::<(DataFrame, PathBuf)>(1);
     let written = std::thread::scope(|scope| -> Result<Vec<PathBuf>> {
@@ -208,14 +227,12 @@ pub fn run(
             Ok(written)
         });
         let read_all = (|| -> Result<()> {
-            for (key, file) in &months {
+            for (key, files) in &months {
                 progress.set_message(format!("jobs: consensus entries {key}"));
-                let frame = network::month_frame(file, &consensuses)
-                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let frame = network::month_frame(files, &consensuses)
+                    .with_context(|| format!("cannot read {}", files.describe()))?;
                 summary.entries += frame.height();
-                presence
-                    .add_month(&frame, &file.display().to_string())
-                    .with_context(|| format!("in {}", file.display()))?;
+                presence.add_month(&frame, &files.describe())?;
                 if wants(JobSet::Network) {
                     let out = root
                         .join("relay_probabilities")
@@ -237,7 +254,8 @@ pub fn run(
     summary.written.extend(written);
     progress.finish_and_clear();
     if wants(JobSet::Network) {
-        remove_stale_partitions(root, "relay_probabilities", &months)?;
+        let keys: Vec<&str> = months.iter().map(|(k, _)| k.as_str()).collect();
+        remove_stale_partitions(root, "relay_probabilities", &keys)?;
     }
 
     let next_starts = presence.sorted_sessions();
@@ -261,11 +279,14 @@ pub fn run(
         }
     }
     if wants(JobSet::Network) {
-        let mut hourly = network::hourly_table(&presence)?;
+        let mut hourly = network::hourly_table(&presence, &consensuses.flavors)?;
         summary
             .written
             .push(jobs.write("network_hourly", &mut hourly)?);
+        let mut segments = coverage.table(&consensuses.times, &consensuses.flavors)?;
+        summary.written.push(jobs.write("coverage", &mut segments)?);
     }
+    summary.segments = coverage.len();
     if wants(JobSet::Events) {
         let departures = events::departures(&presence, &next_starts);
         let detected = events::detect(&jobs, &presence, &departures, &relays)?;
@@ -341,10 +362,22 @@ fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(dirs)
 }
 
+/// The months that have consensus entries of either flavour, in time order.
+fn entry_months(root: &Path) -> Result<Vec<(String, network::MonthFiles)>> {
+    let mut months: std::collections::BTreeMap<String, network::MonthFiles> = Default::default();
+    for (key, file) in partition_files(root, "consensus_entries")? {
+        months.entry(key).or_default().ns = Some(file);
+    }
+    for (key, file) in partition_files(root, "microdesc_consensus_entries")? {
+        months.entry(key).or_default().microdesc = Some(file);
+    }
+    Ok(months.into_iter().collect())
+}
+
 /// Removes partitions of a derived monthly dataset whose source month no longer exists.
-fn remove_stale_partitions(root: &Path, dataset: &str, months: &[(String, PathBuf)]) -> Result<()> {
+fn remove_stale_partitions(root: &Path, dataset: &str, months: &[&str]) -> Result<()> {
     for (key, file) in partition_files(root, dataset)? {
-        if !months.iter().any(|(k, _)| *k == key) {
+        if !months.contains(&key.as_str()) {
             fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
         }
     }
@@ -418,7 +451,12 @@ fn input_signature(root: &Path, config: &JobConfig, enricher: &Enricher) -> Resu
         format!("relaytrail {}", env!("CARGO_PKG_VERSION")),
         serde_json::to_string(config)?,
     ];
-    for dataset in ["consensuses", "consensus_entries", "server_descriptors"] {
+    for dataset in [
+        "consensuses",
+        "consensus_entries",
+        "microdesc_consensus_entries",
+        "server_descriptors",
+    ] {
         let mut files = partition_files(root, dataset)?;
         let single = root.join(dataset).join("part-0.parquet");
         if single.is_file() {

@@ -24,33 +24,43 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 
+use super::coverage::Flavor;
 use super::presence::{flag_bit, Presence, FLAGS, PASS_COLUMNS};
 use super::{datetime_column, flag_suffixes};
 
 /// The bandwidth-weights the formula uses.
 const WEIGHTS: [&str; 8] = ["Wgg", "Wgd", "Wmg", "Wmm", "Wme", "Wmd", "Wee", "Wed"];
 
-/// Every consensus of the warehouse in time order (its position is its number `cidx`), with
-/// its bandwidth-weights.
-pub fn consensus_index(root: &Path) -> Result<ConsensusWeights> {
+/// Every consensus hour of the warehouse in time order (its position is its number `cidx`),
+/// with the flavour whose entries the jobs use for it (ns where the hour has an ns consensus,
+/// else microdesc) and that consensus' bandwidth-weights.
+pub fn consensus_index(root: &Path) -> Result<ConsensusIndex> {
     let Some(scan) = super::scan_dataset(root, "consensuses")? else {
         bail!(
             "{}: no consensuses imported yet (run `relaytrail import` first)",
             root.display()
         );
     };
-    let mut columns = vec![col("valid_after")
-        .cast(DataType::Int64)
-        .alias("valid_after_ms")];
+    let mut columns = vec![
+        col("valid_after")
+            .cast(DataType::Int64)
+            .alias("valid_after_ms"),
+        col("flavor"),
+    ];
     columns.extend(WEIGHTS.iter().map(|w| col(*w).cast(DataType::Float64)));
+    // Each hour's preferred flavour (ns) first, then the first row of each hour is kept.
     let frame = scan
         .select(columns)
+        .with_column(col("flavor").neq(lit("ns")).alias("not_ns"))
+        .sort(
+            ["valid_after_ms", "not_ns"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
         .unique_stable_generic(Some(vec![col("valid_after_ms")]), UniqueKeepStrategy::First)
-        .sort(["valid_after_ms"], SortMultipleOptions::default())
         .collect()
         .map_err(anyhow::Error::from)
         .context("cannot read the consensuses dataset")?;
-    ConsensusWeights::new(&frame)
+    ConsensusIndex::new(&frame)
 }
 
 /// Flag masks of a `flags` list column (see [`FLAGS`]); flags not tracked are ignored.
@@ -70,14 +80,9 @@ fn flag_masks(lists: &ListChunked) -> Result<Vec<u32>> {
     Ok(masks)
 }
 
-/// One month of consensus entries with everything the presence pass and the probabilities
-/// need: consensus number, flag mask, and the Onionoo shares.
-pub fn month_frame(file: &Path, index: &ConsensusWeights) -> Result<DataFrame> {
-    let mut entries = LazyFrame::scan_parquet(
-        PlRefPath::new(file.to_string_lossy().as_ref()),
-        ScanArgsParquet::default(),
-    )?
-    .select([
+/// The entry columns the jobs read, from either flavour's dataset.
+fn entry_columns() -> [Expr; 8] {
+    [
         col("fingerprint"),
         col("valid_after")
             .cast(DataType::Int64)
@@ -88,16 +93,95 @@ pub fn month_frame(file: &Path, index: &ConsensusWeights) -> Result<DataFrame> {
         col("version"),
         col("bandwidth"),
         col("flags"),
-    ])
-    .collect()?;
+    ]
+}
+
+/// The partition files of one month: `consensus_entries` and/or
+/// `microdesc_consensus_entries`.
+#[derive(Debug, Clone, Default)]
+pub struct MonthFiles {
+    pub ns: Option<std::path::PathBuf>,
+    pub microdesc: Option<std::path::PathBuf>,
+}
+
+impl MonthFiles {
+    /// The files, for messages.
+    pub fn describe(&self) -> String {
+        [&self.ns, &self.microdesc]
+            .into_iter()
+            .flatten()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" and ")
+    }
+}
+
+/// One month of consensus entries with everything the presence pass and the probabilities
+/// need: consensus number, flag mask, and the Onionoo shares. Rows come from the ns entries,
+/// and from the microdesc entries of the hours that have no ns consensus; sorted by relay,
+/// then time.
+pub fn month_frame(files: &MonthFiles, index: &ConsensusIndex) -> Result<DataFrame> {
+    let scan = |file: &Path| {
+        LazyFrame::scan_parquet(
+            PlRefPath::new(file.to_string_lossy().as_ref()),
+            ScanArgsParquet::default(),
+        )
+        .map(|f| f.select(entry_columns()))
+    };
+    let ns = files.ns.as_deref().map(scan).transpose()?;
+    let microdesc = files
+        .microdesc
+        .as_deref()
+        .map(scan)
+        .transpose()?
+        .map(|frame| {
+            // Only the hours the index takes from the microdesc flavour (no ns consensus).
+            let hours: Vec<i64> = index
+                .times
+                .iter()
+                .zip(&index.flavors)
+                .filter(|(_, f)| **f == Flavor::Microdesc)
+                .map(|(t, _)| *t)
+                .collect();
+            frame.filter(col("valid_after_ms").is_in(
+                lit(Series::new("hours".into(), hours)).implode(false),
+                false,
+            ))
+        });
+    let mut entries = match (ns, microdesc) {
+        (Some(ns), None) => ns.collect()?,
+        (None, Some(md)) => md.collect()?,
+        (Some(ns), Some(md)) => concat([ns, md], UnionArgs::default())?
+            .sort(
+                ["fingerprint", "valid_after_ms"],
+                SortMultipleOptions::default(),
+            )
+            .collect()?,
+        (None, None) => bail!("a month without entry files"),
+    };
     let masks = flag_masks(entries.column("flags")?.list()?)?;
     entries = entries.drop("flags")?;
     let times = entries.column("valid_after_ms")?.i64()?;
     let bandwidths = entries.column("bandwidth")?.i64()?;
+    let mut unknown = None;
     let cidxs: Vec<Option<u32>> = times
         .iter()
-        .map(|t| t.and_then(|t| index.cidx(t)))
+        .map(|t| {
+            let cidx = t.and_then(|t| index.cidx(t));
+            if cidx.is_none() && unknown.is_none() {
+                unknown = t;
+            }
+            cidx
+        })
         .collect();
+    if let Some(t) = unknown {
+        bail!(
+            "entries of {} have no consensus header in the `consensuses` dataset (an earlier \
+             relaytrail kept no microdesc consensus headers: run `relaytrail import --force` \
+             over the same inputs)",
+            crate::descriptor::values::format_timestamp(t.div_euclid(1000))
+        );
+    }
     let shares = onionoo_shares(index, &cidxs, &masks, bandwidths);
     let [cwf, guard, middle, exit] = shares;
     let columns = [
@@ -119,20 +203,32 @@ pub fn month_frame(file: &Path, index: &ConsensusWeights) -> Result<DataFrame> {
     Ok(entries.select(order)?)
 }
 
-/// The consensuses by time, with their bandwidth-weights (`None` where a consensus has none).
-pub struct ConsensusWeights {
+/// The consensus hours in time order, with the flavour used and its bandwidth-weights
+/// (`None` where the consensus has none).
+pub struct ConsensusIndex {
     /// `valid_after` (ms) of each consensus number.
     pub times: Vec<i64>,
+    /// The flavour whose entries are used for each consensus number.
+    pub flavors: Vec<Flavor>,
     weights: Vec<Option<[f64; 8]>>,
 }
 
-impl ConsensusWeights {
+impl ConsensusIndex {
     fn new(consensuses: &DataFrame) -> Result<Self> {
         let times: Vec<i64> = consensuses
             .column("valid_after_ms")?
             .i64()?
             .into_no_null_iter()
             .collect();
+        let flavors = consensuses
+            .column("flavor")?
+            .str()?
+            .iter()
+            .map(|f| {
+                f.and_then(Flavor::of_name)
+                    .with_context(|| format!("unknown consensus flavor {f:?}"))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let columns = WEIGHTS
             .iter()
             .map(|w| Ok(consensuses.column(w)?.f64()?.clone()))
@@ -146,7 +242,11 @@ impl ConsensusWeights {
                 Some(values)
             })
             .collect();
-        Ok(ConsensusWeights { times, weights })
+        Ok(ConsensusIndex {
+            times,
+            flavors,
+            weights,
+        })
     }
 
     /// The number of the consensus valid after `time` (ms), if it is a known consensus.
@@ -159,7 +259,7 @@ impl ConsensusWeights {
 /// (see the module documentation): null for relays without `Running` and, for the three
 /// probabilities, in consensuses without bandwidth-weights.
 fn onionoo_shares(
-    index: &ConsensusWeights,
+    index: &ConsensusIndex,
     cidxs: &[Option<u32>],
     masks: &[u32],
     bandwidths: &Int64Chunked,
@@ -242,9 +342,13 @@ pub fn probabilities_table(frame: &DataFrame) -> Result<DataFrame> {
     Ok(table)
 }
 
-/// `network_hourly`: one row per consensus.
-pub fn hourly_table(presence: &Presence) -> Result<DataFrame> {
+/// `network_hourly`: one row per consensus. Joins, returns, departures, flag changes and
+/// churn are null at the first consensus of each coverage segment (nothing before it to
+/// compare with).
+pub fn hourly_table(presence: &Presence, flavors: &[Flavor]) -> Result<DataFrame> {
     let n = presence.times.len();
+    let coverage = &presence.coverage;
+    let counted = |i: usize| !coverage.starts_segment(i as u32);
     let mut joins = vec![0u32; n];
     let mut returns = vec![0u32; n];
     let mut departures = vec![0u32; n];
@@ -276,18 +380,31 @@ pub fn hourly_table(presence: &Presence) -> Result<DataFrame> {
             }
         }
     }
+    let only_counted = |values: &[u32]| -> Vec<Option<u32>> {
+        (0..n).map(|i| counted(i).then_some(values[i])).collect()
+    };
     let previous = |i: usize| i.checked_sub(1);
     let relays: Vec<u32> = presence.totals.iter().map(|t| t.relays).collect();
-    let churn = |new: u32, prev: Option<u32>, cur: u32| -> Option<f64> {
-        let prev = prev?;
+    let churn = |i: usize, new: u32, prev: u32, cur: u32| -> Option<f64> {
         let denominator = prev.max(cur);
-        (denominator > 0).then(|| f64::from(new) / f64::from(denominator))
+        (counted(i) && denominator > 0).then(|| f64::from(new) / f64::from(denominator))
     };
+    let before = |i: usize, values: &dyn Fn(usize) -> u32| previous(i).map_or(0, values);
     let mut columns = vec![
         datetime_column(
             "valid_after",
             presence.times.iter().map(|&t| Some(t)).collect(),
         )?,
+        Column::new(
+            "flavor".into(),
+            flavors.iter().map(|f| f.name()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "segment".into(),
+            (0..n as u32)
+                .map(|i| coverage.segment(i))
+                .collect::<Vec<_>>(),
+        ),
         Column::new(
             "hours_since_previous".into(),
             (0..n)
@@ -303,16 +420,17 @@ pub fn hourly_table(presence: &Presence) -> Result<DataFrame> {
         let counts: Vec<u32> = presence.totals.iter().map(|t| t.per_flag[bit]).collect();
         columns.push(Column::new(format!("relays_{suffix}").into(), counts));
     }
-    columns.push(Column::new("joins".into(), joins.clone()));
-    columns.push(Column::new("returns".into(), returns.clone()));
-    columns.push(Column::new("departures".into(), departures.clone()));
+    columns.push(Column::new("joins".into(), only_counted(&joins)));
+    columns.push(Column::new("returns".into(), only_counted(&returns)));
+    columns.push(Column::new("departures".into(), only_counted(&departures)));
     columns.push(Column::new(
         "churn_new".into(),
         (0..n)
             .map(|i| {
                 churn(
+                    i,
                     joins[i] + returns[i],
-                    previous(i).map(|p| relays[p]),
+                    before(i, &|p| relays[p]),
                     relays[i],
                 )
             })
@@ -321,7 +439,7 @@ pub fn hourly_table(presence: &Presence) -> Result<DataFrame> {
     columns.push(Column::new(
         "churn_gone".into(),
         (0..n)
-            .map(|i| churn(departures[i], previous(i).map(|p| relays[p]), relays[i]))
+            .map(|i| churn(i, departures[i], before(i, &|p| relays[p]), relays[i]))
             .collect::<Vec<_>>(),
     ));
     for (bit, suffix) in flag_suffixes() {
@@ -329,13 +447,13 @@ pub fn hourly_table(presence: &Presence) -> Result<DataFrame> {
         columns.push(Column::new(
             format!("churn_new_{suffix}").into(),
             (0..n)
-                .map(|i| churn(gained[i][bit], previous(i).map(count), count(i)))
+                .map(|i| churn(i, gained[i][bit], before(i, &count), count(i)))
                 .collect::<Vec<_>>(),
         ));
         columns.push(Column::new(
             format!("churn_gone_{suffix}").into(),
             (0..n)
-                .map(|i| churn(lost[i][bit], previous(i).map(count), count(i)))
+                .map(|i| churn(i, lost[i][bit], before(i, &count), count(i)))
                 .collect::<Vec<_>>(),
         ));
     }

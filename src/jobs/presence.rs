@@ -2,15 +2,19 @@
 //! cuts each relay's history into sessions and counts flag changes per consensus.
 //!
 //! Consensuses are numbered in time order (`cidx`). A relay's consecutive entries belong to
-//! one session when their numbers are consecutive: an hour in which the network published no
-//! consensus has no number, so it never splits a session, while a consensus that exists and
-//! lacks the relay does. Entries arrive sorted by (fingerprint, time) within a month; the
-//! state of each relay carries over to the next month.
+//! one session when their numbers are consecutive and no gap of the data lies between them
+//! (see [`super::coverage`]): a missing consensus within `max_gap_hours` has no number, so it
+//! never splits a session, a consensus that exists and lacks the relay does, and so does a
+//! longer gap (the session ends at the last consensus before it, censored, and a new one
+//! starts after it). Entries arrive sorted by (fingerprint, time) within a month; the state
+//! of each relay carries over to the next month.
 
 use std::collections::HashMap;
 
 use anyhow::{bail, Result};
 use polars::prelude::*;
+
+use super::coverage::Coverage;
 
 /// Relay flags tracked as bits of a mask (counts and churn per flag).
 pub const FLAGS: [&str; 16] = [
@@ -113,6 +117,8 @@ struct RelayState {
 pub struct Presence {
     /// `valid_after` (ms) of each consensus number.
     pub times: Vec<i64>,
+    /// The segments of `times`.
+    pub coverage: Coverage,
     pub sessions: Vec<Session>,
     pub totals: Vec<ConsensusTotals>,
     relays: HashMap<String, RelayState>,
@@ -149,10 +155,11 @@ fn max_opt<T: PartialOrd + Copy>(a: Option<T>, b: Option<T>) -> Option<T> {
 }
 
 impl Presence {
-    pub fn new(times: Vec<i64>) -> Self {
+    pub fn new(times: Vec<i64>, coverage: Coverage) -> Self {
         let totals = vec![ConsensusTotals::default(); times.len()];
         Presence {
             times,
+            coverage,
             sessions: Vec::new(),
             totals,
             relays: HashMap::new(),
@@ -221,7 +228,9 @@ impl Presence {
                     .map(|st| (st.last_cidx, st.last_flags, st.session))
             };
             let session = match prior {
-                Some((last_cidx, last_flags, s)) if last_cidx + 1 == cidx => {
+                Some((last_cidx, last_flags, s))
+                    if last_cidx + 1 == cidx && !self.coverage.starts_segment(cidx) =>
+                {
                     let changes = &mut self.totals[cidx as usize].changes;
                     for (bit, _) in FLAGS.iter().enumerate() {
                         let b = 1 << bit;
@@ -352,6 +361,24 @@ impl Presence {
     /// Whether a session still runs in the newest consensus of the warehouse.
     pub fn is_open(&self, s: &Session) -> bool {
         Some(s.end) == self.last_cidx()
+    }
+
+    /// Whether a session starts at the first consensus after a gap of the data (the relay
+    /// may have been running before it).
+    pub fn starts_after_gap(&self, s: &Session) -> bool {
+        self.coverage.after_gap(s.start)
+    }
+
+    /// Whether a session ends at the last consensus before a gap of the data (the relay may
+    /// have kept running in it): not a departure.
+    pub fn ends_at_gap(&self, s: &Session) -> bool {
+        self.coverage.before_gap(s.end)
+    }
+
+    /// Whether a session's start is censored: at the first consensus of the data or of a
+    /// segment after a gap, where nobody can tell a join from a relay already running.
+    pub fn start_censored(&self, s: &Session) -> bool {
+        self.coverage.starts_segment(s.start)
     }
 
     /// Sessions sorted by fingerprint and start; for each, the start of the same relay's next

@@ -336,9 +336,10 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
         add_block(members, None);
     }
     // Join batches: relays first seen within the window of each other (not the relays
-    // already running when the data starts), weighted by how rare joining was then.
+    // already running when the data starts or first seen right after a gap of it), weighted
+    // by how rare joining was then.
     let mut joiners: Vec<usize> = (0..n)
-        .filter(|&i| profiles[i].first_seen > data_start)
+        .filter(|&i| !profiles[i].first_seen_censored)
         .collect();
     joiners.sort_by_key(|&i| (profiles[i].first_seen, i));
     let window = i64::from(config.join_window_hours) * HOUR_MS;

@@ -35,8 +35,12 @@ pub struct Profile {
     pub bandwidth_rate_burst: Option<(i64, i64)>,
     /// Hours (ms, floored) at which descriptors say the relay (re)started.
     pub restarts: BTreeSet<i64>,
-    /// Last-seen hours of sessions that ended (presence transitions).
+    /// Last-seen hours of sessions that ended (presence transitions; not the ends that a gap
+    /// of the data or its end censors).
     pub session_ends: BTreeSet<i64>,
+    /// Whether the relay was first seen at the start of the data or right after a gap of it
+    /// (it may have been running before: its first appearance is no join).
+    pub first_seen_censored: bool,
     /// Removal events (event time) the relay left in.
     pub removed_in: Vec<i64>,
     pub peak_guard_probability: f64,
@@ -138,6 +142,12 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
     let fps = strings(&relays, "fingerprint")?;
     let first = times(&relays, "first_seen")?;
     let last = times(&relays, "last_seen")?;
+    let data_start = first.iter().flatten().copied().min().unwrap_or(0);
+    let censored: Vec<bool> = match relays.column("first_seen_censored") {
+        Ok(c) => c.bool()?.iter().map(|v| v.unwrap_or(false)).collect(),
+        // Datasets of an earlier relaytrail: only the start of the data censors.
+        Err(_) => first.iter().map(|t| *t == Some(data_start)).collect(),
+    };
     let nicknames = strings(&relays, "nickname")?;
     let addresses = string_lists(&relays, "addresses")?;
     let asns = u32_lists(&relays, "asns")?;
@@ -203,6 +213,7 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
             bandwidth_rate_burst: rate_burst[i],
             restarts: BTreeSet::new(),
             session_ends: BTreeSet::new(),
+            first_seen_censored: censored[i],
             removed_in: Vec::new(),
             peak_guard_probability: peak_guard[i],
             peak_middle_probability: peak_middle[i],
@@ -221,6 +232,11 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
     let s_fps = strings(&sessions, "fingerprint")?;
     let s_ends = times(&sessions, "session_end")?;
     let s_open = sessions.column("running_at_end")?.bool()?.clone();
+    // A session that ends before a gap of the data is no evidence of the relay leaving.
+    let s_at_gap: Vec<bool> = match sessions.column("ends_at_gap") {
+        Ok(c) => c.bool()?.iter().map(|v| v.unwrap_or(false)).collect(),
+        Err(_) => vec![false; sessions.height()],
+    };
     let s_ports = u32_lists(&sessions, "or_ports")?;
     for (i, fp) in s_fps.iter().enumerate() {
         let Some(&p) = fp.as_ref().and_then(|f| index.get(f)) else {
@@ -232,7 +248,7 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
                 profile.or_ports.push(*port);
             }
         }
-        if s_open.get(i) == Some(false) {
+        if s_open.get(i) == Some(false) && !s_at_gap[i] {
             if let Some(end) = s_ends[i] {
                 profile.session_ends.insert(end);
             }
