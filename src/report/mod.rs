@@ -30,7 +30,8 @@ const TOP_ACTORS: usize = 8;
 const TABLE_ROWS: usize = 50;
 
 /// Tables copied next to the report.
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 10] = [
+    "coverage",
     "actors",
     "actor_members",
     "actor_timeline",
@@ -155,8 +156,20 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
     let bursts = read(root, "join_bursts")?;
     let imports = read(root, "imports")?;
     let errors = read(root, "import_errors")?;
+    let coverage = read(root, "coverage")?;
 
     let hours = times_ms(&hourly, "valid_after")?;
+    // Gaps of the data (between coverage segments): shaded, and no line crosses them.
+    let gaps: Vec<(i64, i64)> = match &coverage {
+        Some(c) => {
+            let starts = times_ms(c, "segment_start")?;
+            let ends = times_ms(c, "segment_end")?;
+            (1..starts.len())
+                .map(|k| (ends[k - 1], starts[k]))
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let mut markers = Vec::new();
     let mut event_rows = Vec::new();
     if let Some(r) = &removals {
@@ -199,6 +212,7 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
             .collect(),
         stacked: false,
         percent: false,
+        gaps: gaps.clone(),
     }
     .render();
     let weight_chart = Chart {
@@ -213,6 +227,7 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
         markers,
         stacked: false,
         percent: false,
+        gaps: gaps.clone(),
     }
     .render();
 
@@ -278,6 +293,7 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
             markers: Vec::new(),
             stacked: true,
             percent: true,
+            gaps: gaps.clone(),
         }
         .render())
     };
@@ -302,6 +318,9 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
         env!("CARGO_PKG_VERSION"),
         escape(&root.display().to_string())
     );
+    if let Some(c) = &coverage {
+        html.push_str(&coverage_summary(c, &gaps)?);
+    }
     let max_relays = floats(&hourly, "relays")?.into_iter().fold(0.0, f64::max);
     let _ = write!(
         html,
@@ -313,7 +332,7 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
     );
     let _ = write!(
         html,
-        "<h2>The network</h2><figure>{network_chart}<figcaption>Relays per hourly consensus; dashed red lines: removal events (relays leaving and not coming back), dashed orange: outages (relays leaving and back within days).</figcaption></figure><figure>{weight_chart}</figure>"
+        "<h2>The network</h2><figure>{network_chart}<figcaption>Relays per hourly consensus; grey bands: gaps of the data (nothing is counted across them); dashed red lines: removal events (relays leaving and not coming back), dashed orange: outages (relays leaving and back within days).</figcaption></figure><figure>{weight_chart}</figure>"
     );
     html.push_str("<h2>Top actors</h2><p>Actors ranked by their highest guard, middle or exit probability in one consensus; stacked daily means below.</p>");
     let top_frame = actors.take(&IdxCa::new(
@@ -401,6 +420,7 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
                 "contactless_share",
                 "top_asns",
                 "returned_within_30d",
+                "provisional",
             ],
         )?),
         _ => html.push_str("<p>None detected.</p>"),
@@ -445,6 +465,24 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
         _ => html.push_str("<p>None at the configured thresholds.</p>"),
     }
 
+    if let Some(c) = &coverage {
+        html.push_str("<h2 id=\"coverage\">Data coverage</h2><p>Runs of consensuses with no gap longer than the jobs' <code>max_gap_hours</code>; sessions end at a gap, and no join, departure, event or burst is counted across one.</p>");
+        html.push_str(&folded_table(
+            c,
+            &[
+                "segment",
+                "segment_start",
+                "segment_end",
+                "consensuses",
+                "hours_spanned",
+                "missing_hours",
+                "longest_gap_hours",
+                "hours_since_previous_segment",
+                "flavor",
+            ],
+            "segments",
+        )?);
+    }
     html.push_str("<h2>Data provenance</h2>");
     if let Some(i) = &imports {
         html.push_str(&html_table(
@@ -514,6 +552,65 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
         index,
         actors: actor_ids.len(),
     })
+}
+
+/// A table that folds into `<details>` when it is long.
+fn folded_table(frame: &DataFrame, columns: &[&str], what: &str) -> Result<String> {
+    let table = html_table(frame, columns)?;
+    Ok(if frame.height() > 12 {
+        format!(
+            "<details><summary>{} {what}</summary>{table}</details>",
+            frame.height()
+        )
+    } else {
+        table
+    })
+}
+
+/// One paragraph on how continuous the data is.
+fn coverage_summary(coverage: &DataFrame, gaps: &[(i64, i64)]) -> Result<String> {
+    let consensuses: f64 = floats(coverage, "consensuses")?.iter().sum();
+    let missing: f64 = floats(coverage, "missing_hours")?.iter().sum();
+    let max_gap = floats(coverage, "max_gap_hours")?
+        .first()
+        .copied()
+        .unwrap_or(0.0);
+    let longest = gaps
+        .iter()
+        .map(|(a, b)| b - a)
+        .max()
+        .map(|ms| format!("; the longest gap: {}", human_duration(ms)))
+        .unwrap_or_default();
+    let flavors = crate::jobs::columns::strings(coverage, "flavor")?;
+    let microdesc = flavors
+        .iter()
+        .filter(|f| f.as_deref() != Some("ns"))
+        .count();
+    let flavor_note = if microdesc > 0 {
+        format!(
+            " {microdesc} segment(s) use microdesc consensuses (for the hours without an ns one)."
+        )
+    } else {
+        String::new()
+    };
+    Ok(format!(
+        "<p class=\"coverage\"><b>Coverage:</b> {consensuses:.0} consensuses in {} continuous segment(s) (no gap over {max_gap:.0} h; {missing:.0} hour(s) missing inside them){longest}. <a href=\"#coverage\">Segments</a>.{flavor_note}</p>",
+        coverage.height()
+    ))
+}
+
+/// A duration for people: hours, days, months or years.
+fn human_duration(ms: i64) -> String {
+    let hours = ms as f64 / 3_600_000.0;
+    if hours < 48.0 {
+        format!("{hours:.0} hours")
+    } else if hours < 24.0 * 60.0 {
+        format!("{:.0} days", hours / 24.0)
+    } else if hours < 24.0 * 730.0 {
+        format!("{:.1} months", hours / 24.0 / 30.44)
+    } else {
+        format!("{:.1} years", hours / 24.0 / 365.25)
+    }
 }
 
 fn or_none(text: String) -> String {
