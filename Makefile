@@ -14,14 +14,14 @@ DEMO_RAW ?= data/demo/raw
 DEMO_WAREHOUSE ?= data/demo/warehouse
 BENCH_DIR ?= data/bench
 
-.PHONY: build test test-rust test-python venv download import jobs attribute report notebooks screenshot demo demo-data bench fuzz fmt lint clean
+.PHONY: build test test-rust test-python venv download import jobs attribute report notebooks screenshot demo demo-data real-sample bench fuzz fmt lint clean
 
 build:
 	cargo build --release
 
-## Rust unit and integration tests, the Python checks of the written Parquet, and every notebook
-## executed against the demo warehouse.
-test: test-rust test-python notebooks
+## Rust unit and integration tests, the Python checks of the written Parquet, the real-data
+## study, and every notebook executed against the demo warehouse.
+test: test-rust test-python real-sample notebooks
 
 test-rust:
 	cargo test --release
@@ -103,6 +103,13 @@ $(DEMO_RAW)/.generated: data/scenarios/default.toml
 	$(BIN) generate --out $(DEMO_RAW) --start 2021-08 --months 5 --relays 1500 --seed 1
 	touch $@
 
+## The real-data study that runs offline: the shared real series (../shared/fixtures/real-series)
+## through import, jobs, attribution and report (data/reports/real-sample/index.html).
+REAL_SERIES ?= ../shared/fixtures/real-series
+real-sample: build
+	@test -d $(REAL_SERIES) || { echo "make real-sample: $(REAL_SERIES) not found (the shared fixtures beside the clone)" >&2; exit 2; }
+	$(BIN) run pipelines/real-sample.toml
+
 ## Import throughput against decode-only time and peak RSS; results in $(BENCH_DIR)/results.md.
 bench: build venv
 	PYTHON=$(PYTHON) scripts/bench.sh $(BIN) $(BENCH_DIR)
@@ -122,4 +129,4 @@ lint:
 
 ## Every derived dataset and report (downloads in $(RAW) and the demo archive stay).
 clean:
-	rm -rf $(DEMO_WAREHOUSE) $(WAREHOUSE) $(BENCH_DIR)/work data/reports
+	rm -rf $(DEMO_WAREHOUSE) $(WAREHOUSE) data/real-sample $(BENCH_DIR)/work data/reports
