@@ -481,3 +481,139 @@ fn jobs_match_the_ground_truth_of_a_generated_archive() {
     );
     assert!(leftover_temp_files(&g.warehouse).is_empty());
 }
+
+/// Removal events, outages, join bursts and sessions of a generated month with 40 hours of
+/// consensuses cut out (a hole in the archive): nothing is counted across the hole, and
+/// every event found with the hole is found without it.
+#[test]
+fn a_hole_in_the_archive_invents_no_event_and_splits_every_session() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    generate(&archive, "1", "300", "23");
+    let full = dir.path().join("wh-full");
+    assert!(import_into(&full, std::slice::from_ref(&archive), 2)
+        .errors
+        .is_empty());
+
+    // The same archive with the consensuses of days 12 and 13 (from 02:00) left out.
+    let holed = dir.path().join("archive-holed");
+    let mut hole: Vec<i64> = Vec::new();
+    let mut inputs = Vec::new();
+    for entry in walkdir::WalkDir::new(&archive) {
+        let path = entry.unwrap().into_path();
+        let name = path.to_string_lossy().to_string();
+        if !name.ends_with(".tar.xz") {
+            continue;
+        }
+        if !name.contains("/consensuses/") {
+            inputs.push(path);
+            continue;
+        }
+        let mut kept = Vec::new();
+        let file = std::fs::File::open(&path).unwrap();
+        let mut tar = tar::Archive::new(liblzma::read::XzDecoder::new(file));
+        for member in tar.entries().unwrap() {
+            let mut member = member.unwrap();
+            let member_name = member.path().unwrap().display().to_string();
+            let mut bytes = Vec::new();
+            member.read_to_end(&mut bytes).unwrap();
+            let base = member_name.rsplit('/').next().unwrap();
+            let day: u32 = base[8..10].parse().unwrap();
+            let hour: u32 = base[11..13].parse().unwrap();
+            if (day == 12 && hour >= 2) || (day == 13) || (day == 14 && hour < 18) {
+                hole.push(ms(&format!("{} {}:00:00", &base[..10], &base[11..13])));
+                continue;
+            }
+            kept.push((member_name, bytes));
+        }
+        inputs.push(write(&holed, "consensuses.tar", &tar_of(&kept)));
+    }
+    hole.sort_unstable();
+    assert!(hole.len() >= 30, "{} hours cut", hole.len());
+    let with_hole = dir.path().join("wh-holed");
+    assert!(import_into(&with_hole, &inputs, 2).errors.is_empty());
+    for warehouse in [&full, &with_hole] {
+        run_jobs(
+            warehouse,
+            &[
+                "--set",
+                "burst_min_relays_1h=10",
+                "--set",
+                "burst_min_relays_24h=15",
+            ],
+        );
+    }
+    let (hole_start, hole_end) = (hole[0], *hole.last().unwrap());
+
+    // Coverage: two segments, split at the hole.
+    let coverage = read(&with_hole, "coverage");
+    assert_eq!(coverage.height(), 2);
+    let ends = times(&coverage, "segment_end");
+    let starts = times(&coverage, "segment_start");
+    assert!(ends[0] < hole_start && starts[1] > hole_end);
+    let after = starts[1];
+
+    // The first consensus after the hole counts nothing; the full archive does count there.
+    let hourly = read(&with_hole, "network_hourly");
+    let row = times(&hourly, "valid_after")
+        .iter()
+        .position(|t| *t == after)
+        .unwrap();
+    for column in ["joins", "returns", "departures", "churn_new", "churn_gone"] {
+        assert!(
+            hourly.column(column).unwrap().get(row).unwrap().is_null(),
+            "{column} after the hole"
+        );
+    }
+
+    // No session spans the hole; those cut by it say so.
+    let sessions = read(&with_hole, "relay_sessions");
+    let s_start = times(&sessions, "session_start");
+    let s_end = times(&sessions, "session_end");
+    let at_gap = sessions
+        .column("ends_at_gap")
+        .unwrap()
+        .bool()
+        .unwrap()
+        .clone();
+    let after_gap = sessions
+        .column("starts_after_gap")
+        .unwrap()
+        .bool()
+        .unwrap()
+        .clone();
+    for i in 0..sessions.height() {
+        assert!(s_end[i] < hole_start || s_start[i] > hole_end);
+        assert_eq!(at_gap.get(i), Some(s_end[i] == ends[0]));
+        assert_eq!(after_gap.get(i), Some(s_start[i] == after));
+    }
+    assert!(at_gap.iter().filter(|b| *b == Some(true)).count() > 200);
+
+    // Events: every removal event and outage found with the hole is one found without it, and
+    // none is dated at the first consensus after it; no join burst reaches across it.
+    let event_times = |warehouse: &Path, dataset: &str| -> BTreeSet<i64> {
+        times(&read(warehouse, dataset), "event_time")
+            .into_iter()
+            .collect()
+    };
+    for dataset in ["removal_events", "outages"] {
+        let (holed, whole) = (
+            event_times(&with_hole, dataset),
+            event_times(&full, dataset),
+        );
+        assert!(holed.is_subset(&whole), "{dataset}: {holed:?} vs {whole:?}");
+        assert!(!holed.contains(&after));
+    }
+    let bursts = read(&with_hole, "join_bursts");
+    for (a, b) in times(&bursts, "burst_start")
+        .into_iter()
+        .zip(times(&bursts, "burst_end"))
+    {
+        assert!(
+            b < hole_start || a > hole_end,
+            "burst {a}..{b} spans the hole"
+        );
+        assert!(a >= after + 24 * 3_600_000 || b < hole_start);
+    }
+}
