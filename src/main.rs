@@ -49,8 +49,12 @@ enum Command {
     Jobs(JobsArgs),
     /// Group relays into actors with evidence, across removal events (needs `jobs` first).
     Attribute(AttributeArgs),
-    /// Score the attribution and removal events against a generator's ground truth.
+    /// Score the attribution and removal events against a generator's ground truth or a
+    /// published relay list (a watchlist).
     Evaluate(EvaluateArgs),
+    /// Relay lists published by researchers: add one to the warehouse, or list them.
+    #[command(subcommand)]
+    Watchlist(WatchlistCommand),
     /// Write the HTML report (index.html with inline charts, summary.md, Parquet tables).
     Report(ReportArgs),
     /// Generate a synthetic CollecTor archive with planted actors and ground truth.
@@ -156,8 +160,34 @@ struct EvaluateArgs {
     #[arg(long, default_value = "data/warehouse")]
     warehouse: PathBuf,
     /// The generator's ground truth: the archive folder or its `ground_truth` folder.
+    #[arg(long, required_unless_present = "watchlist")]
+    truth: Option<PathBuf>,
+    /// A watchlist (`relaytrail watchlist list`) to score the actors and removal events
+    /// against (repeatable).
     #[arg(long)]
-    truth: PathBuf,
+    watchlist: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum WatchlistCommand {
+    /// Add a relay list (one fingerprint a line, CSV/TSV with a `fingerprint` column, a
+    /// mysql/psql table, Onionoo details JSON); the same file again changes nothing, a changed
+    /// file replaces the list of that name. `relaytrail jobs` then computes its presence.
+    Add {
+        file: PathBuf,
+        /// Name of the list (default: the file name without extension).
+        #[arg(long)]
+        name: Option<String>,
+        /// Warehouse folder.
+        #[arg(long, default_value = "data/warehouse")]
+        warehouse: PathBuf,
+    },
+    /// The lists of a warehouse.
+    List {
+        /// Warehouse folder.
+        #[arg(long, default_value = "data/warehouse")]
+        warehouse: PathBuf,
+    },
 }
 
 fn default_threads() -> usize {
@@ -192,14 +222,8 @@ fn main() -> ExitCode {
             eprintln!("report: {} ({} actors)", r.index.display(), r.actors);
             ExitCode::SUCCESS
         }),
-        Command::Evaluate(args) => {
-            relaytrail::jobs::attribution::evaluate::evaluate(&args.warehouse, &args.truth).map(
-                |e| {
-                    print!("{}", e.render());
-                    ExitCode::SUCCESS
-                },
-            )
-        }
+        Command::Evaluate(args) => run_evaluate(args),
+        Command::Watchlist(command) => run_watchlist(command),
         Command::Generate(args) => relaytrail::synth::generate(&args).map(|()| ExitCode::SUCCESS),
         Command::Decode { file } => decode(&file),
     };
@@ -210,6 +234,68 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn run_evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
+    use relaytrail::jobs::attribution::evaluate;
+    if let Some(truth) = &args.truth {
+        print!("{}", evaluate::evaluate(&args.warehouse, truth)?.render());
+    }
+    for name in &args.watchlist {
+        if args.truth.is_some() {
+            println!();
+        }
+        print!(
+            "{}",
+            evaluate::evaluate_watchlist(&args.warehouse, name)?.render()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_watchlist(command: WatchlistCommand) -> anyhow::Result<ExitCode> {
+    use relaytrail::jobs::watchlist;
+    match command {
+        WatchlistCommand::Add {
+            file,
+            name,
+            warehouse,
+        } => {
+            let (added, name, parsed) = watchlist::add(&warehouse, &file, name.as_deref())?;
+            for line in parsed.report(&file.display().to_string(), &name, ERRORS_SHOWN) {
+                eprintln!("{line}");
+            }
+            eprintln!(
+                "watchlist {name}: {}",
+                match added {
+                    watchlist::Added::New => "added (run `relaytrail jobs` for its presence)",
+                    watchlist::Added::Replaced =>
+                        "replaced the earlier list of that name (run `relaytrail jobs`)",
+                    watchlist::Added::Unchanged => "unchanged (the same file was added before)",
+                }
+            );
+        }
+        WatchlistCommand::List { warehouse } => {
+            let lists = watchlist::load(&warehouse)?;
+            if lists.is_empty() {
+                eprintln!("{}: no watchlists", warehouse.display());
+            }
+            for list in lists {
+                let notes = watchlist::note_counts(&warehouse, &list.name)?;
+                let notes: Vec<String> = notes.iter().map(|(k, c)| format!("{c} {k}")).collect();
+                println!(
+                    "{}	{} relays	{}	added {}	{}	{}",
+                    list.name,
+                    list.fingerprints.len(),
+                    list.source_file,
+                    &relaytrail::descriptor::values::format_timestamp(list.added_at / 1000)[..16],
+                    list.description.lines().next().unwrap_or(""),
+                    notes.join(", ")
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn decode(file: &std::path::Path) -> anyhow::Result<ExitCode> {

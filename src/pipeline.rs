@@ -41,6 +41,9 @@ struct PipelineFile {
     #[serde(default)]
     #[allow(dead_code)]
     attribution: Option<toml::Table>,
+    /// Relay lists to watch: `name = "path"` (relative to the working directory).
+    #[serde(default)]
+    watchlists: std::collections::BTreeMap<String, PathBuf>,
 }
 
 /// A parsed pipeline file.
@@ -48,6 +51,7 @@ pub struct Pipeline {
     pub path: PathBuf,
     pub description: Option<String>,
     pub inputs: Inputs,
+    pub watchlists: std::collections::BTreeMap<String, PathBuf>,
     pub jobs: JobConfig,
     pub attribution: AttributionConfig,
 }
@@ -62,6 +66,7 @@ impl Pipeline {
             path: path.to_path_buf(),
             description: file.description,
             inputs: file.inputs,
+            watchlists: file.watchlists,
             jobs: load_settings(Some(path), "jobs", &[])?,
             attribution: load_settings(Some(path), "attribution", &[])?,
         })
@@ -101,6 +106,15 @@ pub fn run(path: &Path, threads: usize, force: bool, quiet: bool) -> Result<usiz
         imported.documents_imported,
         imported.errors.len()
     );
+    for (name, file) in &p.watchlists {
+        let (added, name, parsed) =
+            crate::jobs::watchlist::add(&p.inputs.warehouse, file, Some(name))?;
+        if !matches!(added, crate::jobs::watchlist::Added::Unchanged) {
+            for line in parsed.report(&file.display().to_string(), &name, 10) {
+                eprintln!("{line}");
+            }
+        }
+    }
     let enricher = Enricher::load(&p.inputs.asn, &p.inputs.geoip)?;
     let jobs = crate::jobs::run(
         &p.inputs.warehouse,

@@ -16,7 +16,10 @@
 //! is `event_min_relays` above the baseline and `event_min_score` spreads above it; anomalous
 //! hours at most `event_merge_hours` consensuses apart (within one segment) form one event,
 //! dated by its first hour. A removal event is provisional while less than 30 days of
-//! continuous data follow it (its `returned_within_30d` may still grow).
+//! continuous data follow it (its `returned_within_30d` may still grow). When at least half
+//! of its relays declare one operator (the same contact, or mutual family), its `kind` is
+//! `operator_departure` rather than `removal`: presence alone cannot tell an authority
+//! removal from an operator switching its relays off, the declarations can.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,6 +30,9 @@ use super::presence::Presence;
 use super::{datetime_column, flags_column, string_list_column, Jobs};
 
 const HOUR_MS: i64 = 3_600_000;
+/// A removal event most of whose relays declare one operator (the same contact or a mutual
+/// family) is that operator switching them off, not the authorities removing them.
+const OPERATOR_DEPARTURE_SHARE: f64 = 0.5;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// A session's end, seen at the first consensus without the relay.
@@ -242,6 +248,53 @@ pub fn detect<'a>(
             .collect(),
         Err(_) => HashMap::new(),
     };
+    // What each relay declares about its operator (newest descriptor), for operator
+    // departures.
+    let declared: HashMap<String, (Option<String>, Vec<String>)> =
+        match (relays.column("contact"), relays.column("family")) {
+            (Ok(_), Ok(_)) => {
+                let fps = super::columns::strings(relays, "fingerprint")?;
+                let contacts = super::columns::strings(relays, "contact")?;
+                let families = super::columns::string_lists(relays, "family")?;
+                fps.into_iter()
+                    .zip(contacts.into_iter().zip(families))
+                    .filter_map(|(f, cf)| Some((f?, cf)))
+                    .collect()
+            }
+            _ => HashMap::new(),
+        };
+    let operator_of = |removed: &[Member]| -> (f64, Option<String>) {
+        let none = (None, Vec::new());
+        let facts: Vec<(&str, Option<&str>, &[String])> = removed
+            .iter()
+            .map(|m| {
+                let fp = presence.sessions[m.departure.session].fingerprint.as_str();
+                let (contact, family) = declared.get(fp).unwrap_or(&none);
+                (fp, contact.as_deref(), family.as_slice())
+            })
+            .collect();
+        let groups = super::identity::declared_groups(&facts);
+        let mut sizes: BTreeMap<usize, usize> = BTreeMap::new();
+        for g in &groups {
+            *sizes.entry(*g).or_default() += 1;
+        }
+        let Some((&group, &size)) = sizes
+            .iter()
+            .max_by_key(|(g, n)| (**n, std::cmp::Reverse(**g)))
+        else {
+            return (0.0, None);
+        };
+        if size < 2 {
+            return (0.0, None);
+        }
+        let contact = facts
+            .iter()
+            .zip(&groups)
+            .filter(|(_, g)| **g == group)
+            .find_map(|(f, _)| f.1.and_then(super::identity::normalise_contact));
+        let who = contact.unwrap_or_else(|| format!("mutual family of {size} relays"));
+        (size as f64 / removed.len() as f64, Some(who))
+    };
     let describe = |d: &Departure| {
         let s = &presence.sessions[d.session];
         let info = s
@@ -310,6 +363,16 @@ pub fn detect<'a>(
         let observed = covered_days_after(group[0].at as usize);
         removal.observed_days_after.push(observed);
         removal.provisional.push(observed < 30.0);
+        // Most of the relays declaring one operator: that operator switched them off.
+        let (share, operator) = operator_of(&removed);
+        let departure = share >= OPERATOR_DEPARTURE_SHARE;
+        removal.kind.push(if departure {
+            "operator_departure"
+        } else {
+            "removal"
+        });
+        removal.operator_share.push(share);
+        removal.operator.push(operator);
         for m in &removed {
             members.push(presence, event_time, m);
         }
@@ -364,6 +427,9 @@ pub fn detect<'a>(
         removal.observed_days_after,
     ));
     removal_columns.push(Column::new("provisional".into(), removal.provisional));
+    removal_columns.push(Column::new("kind".into(), removal.kind));
+    removal_columns.push(Column::new("operator_share".into(), removal.operator_share));
+    removal_columns.push(Column::new("operator".into(), removal.operator));
     let mut outage_columns = outage.columns("relays_down")?;
     outage_columns.push(Column::new("median_hours_down".into(), hours_down));
     outage_columns.push(Column::new("max_hours_down".into(), max_down));
@@ -396,6 +462,9 @@ struct EventColumns {
     came_back_7d: Vec<u32>,
     observed_days_after: Vec<f64>,
     provisional: Vec<bool>,
+    kind: Vec<&'static str>,
+    operator_share: Vec<f64>,
+    operator: Vec<Option<String>>,
 }
 
 impl EventColumns {

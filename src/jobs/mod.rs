@@ -12,9 +12,11 @@ pub mod columns;
 pub mod coverage;
 pub mod enrich;
 pub mod events;
+pub mod identity;
 pub mod lifetimes;
 pub mod network;
 pub mod presence;
+pub mod watchlist;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -214,6 +216,8 @@ pub fn run(
     }
     let progress = progress_bar(months.len() as u64, "jobs: consensus entries", quiet);
     let mut presence = Presence::new(consensuses.times.clone(), coverage.clone());
+    let lists = watchlist::load(root)?;
+    let mut listed = watchlist::PresenceAccumulator::new(&lists, consensuses.times.len());
     // Each month's probabilities are written by a second thread while the next month is read.
     let (to_writer, from_reader) = std::sync::mpsc::sync_channel::<(DataFrame, PathBuf)>(1);
     let written = std::thread::scope(|scope| -> Result<Vec<PathBuf>> {
@@ -233,6 +237,7 @@ pub fn run(
                     .with_context(|| format!("cannot read {}", files.describe()))?;
                 summary.entries += frame.height();
                 presence.add_month(&frame, &files.describe())?;
+                listed.add_month(&frame)?;
                 if wants(JobSet::Network) {
                     let out = root
                         .join("relay_probabilities")
@@ -285,6 +290,17 @@ pub fn run(
             .push(jobs.write("network_hourly", &mut hourly)?);
         let mut segments = coverage.table(&consensuses.times, &consensuses.flavors)?;
         summary.written.push(jobs.write("coverage", &mut segments)?);
+        let presence_file = root.join("watchlist_presence").join("part-0.parquet");
+        if listed.is_empty() {
+            if presence_file.is_file() {
+                fs::remove_file(&presence_file)?;
+            }
+        } else {
+            let mut table = listed.table(&consensuses.times)?;
+            summary
+                .written
+                .push(jobs.write("watchlist_presence", &mut table)?);
+        }
     }
     summary.segments = coverage.len();
     if wants(JobSet::Events) {
@@ -309,6 +325,9 @@ pub fn run(
         summary
             .written
             .push(jobs.write("join_bursts", &mut bursts)?);
+    }
+    if wants(JobSet::Lifetimes) || wants(JobSet::Events) {
+        summary.written.extend(watchlist::write_relays(root)?);
     }
     write_atomic(&state_file, signature.as_bytes())?;
     summary.seconds = started.elapsed().as_secs_f64();
@@ -456,6 +475,7 @@ fn input_signature(root: &Path, config: &JobConfig, enricher: &Enricher) -> Resu
         "consensus_entries",
         "microdesc_consensus_entries",
         "server_descriptors",
+        "watchlists",
     ] {
         let mut files = partition_files(root, dataset)?;
         let single = root.join(dataset).join("part-0.parquet");

@@ -187,6 +187,30 @@ pub fn write(w: &World, dir: &Path) -> anyhow::Result<usize> {
 
     let missing: Vec<String> = w.missing.iter().map(|&h| t(h)).collect();
     write_json(dir, "missing_consensuses.json", &missing)?;
+
+    // Each planted actor (not the many honest families) as a researcher would publish it: a
+    // CSV with a fingerprint column and a line saying what the list is (`relaytrail
+    // watchlist add`).
+    let lists = dir.join("lists");
+    std::fs::create_dir_all(&lists)?;
+    for a in w.actors.iter().filter(|a| a.kind != "honest-family") {
+        let mut text = format!(
+            "# Planted actor {} ({}): {}\nfingerprint,nickname,asn,address\n",
+            a.id,
+            a.kind,
+            a.description.replace(',', ";")
+        );
+        for r in relays
+            .iter()
+            .filter(|r| r.actor_id.as_deref() == Some(a.id.as_str()))
+        {
+            text.push_str(&format!(
+                "{},{},{},{}\n",
+                r.fingerprint, r.nickname, r.asn, r.address
+            ));
+        }
+        std::fs::write(lists.join(format!("{}.csv", a.id)), text)?;
+    }
     Ok(relays.len())
 }
 

@@ -262,3 +262,189 @@ impl Evaluation {
         out
     }
 }
+
+/// One actor (or the union of actors) scored against a watchlist.
+#[derive(Debug, Clone)]
+pub struct ListScore {
+    pub actor_id: String,
+    pub actor_relays: usize,
+    pub listed_in_actor: usize,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+/// The attribution and the removal events against a published relay list.
+#[derive(Debug, Clone, Default)]
+pub struct ListEvaluation {
+    pub name: String,
+    pub listed: usize,
+    /// Listed relays the warehouse has seen (the denominator of recall).
+    pub seen: usize,
+    /// Every actor holding listed relays, best F1 first.
+    pub actors: Vec<ListScore>,
+    /// The actors holding at least 10 % of the seen listed relays, together.
+    pub union: Option<ListScore>,
+    /// (event time, relays removed, listed relays among them).
+    pub removal_events: Vec<(String, usize, usize)>,
+    /// Seen listed relays in no actor.
+    pub in_no_actor: usize,
+}
+
+impl ListEvaluation {
+    pub fn best(&self) -> Option<&ListScore> {
+        self.actors.first()
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "watchlist {}: {} relays listed, {} seen in the warehouse, {} of them in no actor\n\n",
+            self.name, self.listed, self.seen, self.in_no_actor
+        );
+        out.push_str("| actor | relays | listed relays in it | precision | recall | F1 |\n|---|---|---|---|---|---|\n");
+        let rows = self.actors.iter().take(20).chain(self.union.iter());
+        for a in rows {
+            out.push_str(&format!(
+                "| {} | {} | {} | {:.3} | {:.3} | {:.3} |\n",
+                a.actor_id, a.actor_relays, a.listed_in_actor, a.precision, a.recall, a.f1
+            ));
+        }
+        if self.actors.len() > 20 {
+            out.push_str(&format!(
+                "| … {} more actors | | | | | |\n",
+                self.actors.len() - 20
+            ));
+        }
+        if self.actors.is_empty() {
+            out.push_str("| (no actor holds a listed relay) | | | | | |\n");
+        }
+        out.push_str("\n| removal event | relays removed | listed relays removed | share of the listed relays seen |\n|---|---|---|---|\n");
+        for (t, removed, listed) in &self.removal_events {
+            out.push_str(&format!(
+                "| {t} | {removed} | {listed} | {:.1} % |\n",
+                100.0 * *listed as f64 / self.seen.max(1) as f64
+            ));
+        }
+        if self.removal_events.is_empty() {
+            out.push_str("| (no listed relay left in a removal event) | | | |\n");
+        }
+        out
+    }
+}
+
+/// Scores the actors and removal events of the warehouse against the watchlist `name`.
+pub fn evaluate_watchlist(root: &Path, name: &str) -> Result<ListEvaluation> {
+    let lists = crate::jobs::watchlist::load(root)?;
+    let Some(list) = lists.iter().find(|l| l.name == name) else {
+        let names: Vec<&str> = lists.iter().map(|l| l.name.as_str()).collect();
+        anyhow::bail!(
+            "{}: no watchlist named {name:?} (have: {}; add one with `relaytrail watchlist add`)",
+            root.display(),
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        );
+    };
+    let listed: BTreeSet<&str> = list.fingerprints.iter().map(String::as_str).collect();
+    let relays = scan_dataset(root, "relays")?
+        .context("no relays dataset (run `relaytrail jobs` first)")?
+        .select([col("fingerprint")])
+        .collect()?;
+    let seen: BTreeSet<String> = crate::jobs::columns::strings(&relays, "fingerprint")?
+        .into_iter()
+        .flatten()
+        .filter(|f| listed.contains(f.as_str()))
+        .collect();
+    let members = scan_dataset(root, "actor_members")?
+        .context("no actor_members dataset (run `relaytrail attribute` first)")?
+        .select([col("actor_id"), col("fingerprint")])
+        .collect()?;
+    let mut actor_members: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (a, f) in crate::jobs::columns::strings(&members, "actor_id")?
+        .into_iter()
+        .zip(crate::jobs::columns::strings(&members, "fingerprint")?)
+    {
+        if let (Some(a), Some(f)) = (a, f) {
+            actor_members.entry(a).or_default().insert(f);
+        }
+    }
+    let score = |id: String, members: &BTreeSet<String>| {
+        let hits = members.iter().filter(|f| seen.contains(*f)).count();
+        let precision = hits as f64 / members.len().max(1) as f64;
+        let recall = hits as f64 / seen.len().max(1) as f64;
+        ListScore {
+            actor_id: id,
+            actor_relays: members.len(),
+            listed_in_actor: hits,
+            precision,
+            recall,
+            f1: f1(precision, recall),
+        }
+    };
+    let mut actors: Vec<ListScore> = actor_members
+        .iter()
+        .map(|(id, m)| score(id.clone(), m))
+        .filter(|s| s.listed_in_actor > 0)
+        .collect();
+    actors.sort_by(|a, b| {
+        b.f1.total_cmp(&a.f1)
+            .then(b.listed_in_actor.cmp(&a.listed_in_actor))
+            .then(a.actor_id.cmp(&b.actor_id))
+    });
+    let big: Vec<&ListScore> = actors
+        .iter()
+        .filter(|s| s.listed_in_actor as f64 >= 0.1 * seen.len() as f64)
+        .collect();
+    let union = (big.len() > 1).then(|| {
+        let members: BTreeSet<String> = big
+            .iter()
+            .flat_map(|s| actor_members[&s.actor_id].iter().cloned())
+            .collect();
+        let ids: Vec<&str> = big.iter().map(|s| s.actor_id.as_str()).collect();
+        score(format!("union of {}", ids.join(" + ")), &members)
+    });
+    let in_actor: BTreeSet<&String> = actor_members.values().flatten().collect();
+    let in_no_actor = seen.iter().filter(|f| !in_actor.contains(f)).count();
+
+    let mut removal_events = Vec::new();
+    if let Some(scan) = scan_dataset(root, "removal_event_relays")? {
+        let frame = scan
+            .select([col("event_time"), col("fingerprint")])
+            .collect()?;
+        let mut per_event: BTreeMap<i64, (usize, usize)> = BTreeMap::new();
+        for (t, f) in crate::jobs::columns::times(&frame, "event_time")?
+            .into_iter()
+            .zip(crate::jobs::columns::strings(&frame, "fingerprint")?)
+        {
+            if let (Some(t), Some(f)) = (t, f) {
+                let e = per_event.entry(t).or_default();
+                e.0 += 1;
+                if listed.contains(f.as_str()) {
+                    e.1 += 1;
+                }
+            }
+        }
+        removal_events = per_event
+            .into_iter()
+            .filter(|(_, (_, hits))| *hits > 0)
+            .map(|(t, (n, hits))| {
+                (
+                    crate::descriptor::values::format_timestamp(t / 1000)[..16].to_string(),
+                    n,
+                    hits,
+                )
+            })
+            .collect();
+    }
+    Ok(ListEvaluation {
+        name: name.to_string(),
+        listed: listed.len(),
+        seen: seen.len(),
+        actors,
+        union,
+        removal_events,
+        in_no_actor,
+    })
+}

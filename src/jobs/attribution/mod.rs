@@ -176,6 +176,8 @@ pub fn run(root: &Path, config: &AttributionConfig) -> Result<AttributionSummary
         &mut timeline,
         &root.join("actor_timeline").join("part-0.parquet"),
     )?;
+    // The listed relays now have their actors.
+    crate::jobs::watchlist::write_relays(root)?;
     Ok(AttributionSummary {
         relays: profiles.len(),
         links: grouping.links.len(),
@@ -411,6 +413,9 @@ fn actors_table(
     let mut returns = Vec::new();
     let mut signals = Vec::new();
     let mut asns = Vec::new();
+    let mut declared = Vec::new();
+    let mut declared_by = Vec::new();
+    let mut why = Vec::new();
     for a in actors {
         id.push(a.id.clone());
         first_seen.push(a.members.iter().map(|&m| profiles[m].first_seen).min());
@@ -509,6 +514,16 @@ fn actors_table(
         for (k, n) in names.iter().enumerate() {
             cols.entry(n).or_default().push(Some(peaks[k]));
         }
+        let declaration = declaration(profiles, &a.members);
+        why.push(why_interesting(
+            &declaration,
+            a.members.len(),
+            &peaks,
+            removed.last().copied().unwrap_or(0),
+            returns.last().copied().unwrap_or(0),
+        ));
+        declared.push(declaration.is_some());
+        declared_by.push(declaration);
     }
     let mut columns = vec![
         Column::new("actor_id".into(), id),
@@ -528,6 +543,82 @@ fn actors_table(
         Column::new("returns_after_removal".into(), returns),
         string_list_column("strongest_signals", &signals),
         string_list_column("top_asns", &asns),
+        Column::new("declared".into(), declared),
+        Column::new("declared_by".into(), declared_by),
+        Column::new("why".into(), why),
     ]);
     Ok(DataFrame::new_infer_height(columns)?)
+}
+
+/// How an actor declares itself, if it does: most of its relays (at least two) share one
+/// non-placeholder contact or are tied by mutual family declarations. Honest operators
+/// usually declare themselves; groups held together only by behaviour and configuration do
+/// not.
+fn declaration(profiles: &[Profile], members: &[usize]) -> Option<String> {
+    let facts: Vec<(&str, Option<&str>, &[String])> = members
+        .iter()
+        .map(|&m| {
+            let p = &profiles[m];
+            (
+                p.fingerprint.as_str(),
+                p.contact.as_deref(),
+                p.family.as_slice(),
+            )
+        })
+        .collect();
+    let groups = crate::jobs::identity::declared_groups(&facts);
+    let mut sizes: BTreeMap<usize, usize> = BTreeMap::new();
+    for g in &groups {
+        *sizes.entry(*g).or_default() += 1;
+    }
+    let (&group, &size) = sizes
+        .iter()
+        .max_by_key(|(g, n)| (**n, std::cmp::Reverse(**g)))?;
+    if size < 2 || 2 * size < members.len() {
+        return None;
+    }
+    let inside: Vec<usize> = (0..members.len()).filter(|&k| groups[k] == group).collect();
+    let contacts: BTreeSet<&str> = inside.iter().filter_map(|&k| facts[k].1).collect();
+    let by_family = inside.iter().any(|&k| !facts[k].2.is_empty());
+    Some(match (contacts.len(), by_family) {
+        (1, false) => format!("contact {}", contacts.iter().next().unwrap()),
+        (0, _) => "mutual family".to_string(),
+        (1, true) => format!(
+            "contact {} and mutual family",
+            contacts.iter().next().unwrap()
+        ),
+        (n, _) => format!("{n} contacts tied by mutual family"),
+    })
+}
+
+/// One line on why an actor is worth a look.
+fn why_interesting(
+    declared_by: &Option<String>,
+    relays: usize,
+    peaks: &[f64; 5],
+    relays_removed: u32,
+    returns: u32,
+) -> String {
+    let mut parts = vec![match declared_by {
+        Some(d) => format!("declared operator ({d})"),
+        None => "undeclared: no shared contact or family links its relays".to_string(),
+    }];
+    let [peak_relays, _, guard, middle, exit] = *peaks;
+    parts.push(format!("{relays} relays, up to {peak_relays:.0} at once"));
+    let mut shares = Vec::new();
+    for (name, value) in [("guard", guard), ("middle", middle), ("exit", exit)] {
+        if value >= 0.0005 {
+            shares.push(format!("{} {name}", crate::report::format_share(value)));
+        }
+    }
+    if !shares.is_empty() {
+        parts.push(format!("peak {}", shares.join(", ")));
+    }
+    if relays_removed > 0 {
+        parts.push(format!("{relays_removed} relays left in removal events"));
+    }
+    if returns > 0 {
+        parts.push(format!("came back {returns} time(s) after a removal"));
+    }
+    parts.join("; ")
 }

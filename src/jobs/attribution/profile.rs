@@ -51,15 +51,7 @@ pub struct Profile {
 
 const HOUR_MS: i64 = 3_600_000;
 
-/// Normalised contact: lower case, whitespace collapsed; blank → None.
-pub fn normalise_contact(raw: &str) -> Option<String> {
-    let text = raw
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase();
-    (!text.is_empty()).then_some(text)
-}
+pub use crate::jobs::identity::normalise_contact;
 
 /// The shape of a nickname: digits and hex runs replaced (`bignode12` → `bignode#`,
 /// `x3fa9c1d` → `x<hex>`); used to compare naming habits.
@@ -352,14 +344,5 @@ mod tests {
             Some("2001:db8:1::/48")
         );
         assert_eq!(ipv6_slash48("192.0.2.1:443"), None);
-    }
-
-    #[test]
-    fn contacts_normalise() {
-        assert_eq!(
-            normalise_contact("  Tor  OPS <A@B>\t"),
-            Some("tor ops <a@b>".into())
-        );
-        assert_eq!(normalise_contact(" \t"), None);
     }
 }
