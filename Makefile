@@ -14,20 +14,25 @@ DEMO_RAW ?= data/demo/raw
 DEMO_WAREHOUSE ?= data/demo/warehouse
 BENCH_DIR ?= data/bench
 
-.PHONY: build test test-rust test-python venv download import jobs attribute report notebooks screenshot demo demo-data real-sample bench fuzz fmt lint clean
+.PHONY: build test test-rust test-python browser-test venv download import jobs attribute report notebooks screenshot demo demo-data real-sample bench fuzz fmt lint clean
 
 build:
 	cargo build --release
 
 ## Rust unit and integration tests, the Python checks of the written Parquet, the real-data
 ## study, and every notebook executed against the demo warehouse.
-test: test-rust test-python real-sample notebooks
+test: test-rust test-python real-sample notebooks browser-test
 
 test-rust:
 	cargo test --release
 
 test-python: build venv
-	RELAYTRAIL_BIN=$(BIN) $(PYTHON) -m pytest -q tests/python
+	RELAYTRAIL_BIN=$(BIN) $(PYTHON) -m pytest -q tests/python --ignore=tests/python/test_report_browser.py
+
+## The demo and real-sample reports opened in headless Chromium (Debian's chromium; Playwright
+## drives the system browser): charts with data and readable axes, sections, sorting.
+browser-test: venv demo real-sample
+	$(PYTHON) -m pytest -q tests/python/test_report_browser.py
 
 ## Python environment (pinned) for the Parquet checks and the notebooks.
 venv: $(VENV)/.installed
@@ -76,28 +81,34 @@ NOTEBOOK_OUT ?= data/reports/notebooks
 notebooks: venv $(if $(filter $(DEMO_WAREHOUSE),$(NOTEBOOK_WAREHOUSE)),demo)
 	$(PYTHON) scripts/run_notebooks.py --warehouse $(NOTEBOOK_WAREHOUSE) --out $(NOTEBOOK_OUT) notebooks/*.ipynb
 
-## A full-page PNG of $(REPORT)/index.html rendered by headless Chromium (Debian: apt install chromium).
+## Full-page PNGs of the reports in $(SCREENSHOT_REPORTS) rendered by headless Chromium
+## (Debian: apt install chromium): <report>/screenshot.png.
 CHROMIUM ?= chromium
+SCREENSHOT_REPORTS ?= data/reports/demo data/reports/real-sample
 screenshot:
-	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-	  --disable-background-networking --disable-component-update --disable-sync \
-	  --user-data-dir=$$(mktemp -d) --hide-scrollbars --window-size=1100,5000 \
-	  --screenshot=$(REPORT)/screenshot.png file://$(abspath $(REPORT))/index.html
-	@echo "screenshot: $(REPORT)/screenshot.png"
+	for report in $(SCREENSHOT_REPORTS); do \
+	  $(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	    --disable-background-networking --disable-component-update --disable-sync \
+	    --user-data-dir=$$(mktemp -d) --hide-scrollbars --window-size=1100,6000 \
+	    --screenshot=$$report/screenshot.png file://$$(realpath $$report)/index.html || exit 2; \
+	  echo "screenshot: $$report/screenshot.png"; \
+	done
 
-## The README's first command: generate the demo archive, import it, run the jobs and the
-## attribution, score the attribution against the generator's ground truth, write the report.
+## The README's first command: generate the demo archive, import it, add each planted actor's
+## relay list as a watchlist, run the jobs and the attribution, score the attribution against
+## the generator's ground truth and against the kax17 list, write the report.
 demo: demo-data
 	$(BIN) import $(DEMO_RAW) --warehouse $(DEMO_WAREHOUSE)
+	for list in $(DEMO_RAW)/ground_truth/lists/*.csv; do $(BIN) watchlist add $$list --warehouse $(DEMO_WAREHOUSE) || exit 2; done
 	$(BIN) jobs --warehouse $(DEMO_WAREHOUSE) --asn-db $(DEMO_RAW)/asn/ip2asn-v4.tsv --pipeline pipelines/demo.toml
 	$(BIN) attribute --warehouse $(DEMO_WAREHOUSE) --pipeline pipelines/demo.toml
-	$(BIN) evaluate --warehouse $(DEMO_WAREHOUSE) --truth $(DEMO_RAW)
+	$(BIN) evaluate --warehouse $(DEMO_WAREHOUSE) --truth $(DEMO_RAW) --watchlist kax17
 	$(BIN) report --warehouse $(DEMO_WAREHOUSE) --out data/reports/demo
 	@echo "demo report: $(abspath data/reports/demo/index.html) (open it in a browser; tables in data/reports/demo/tables)"
 
-## The small default demo archive (regenerated when the default scenario changes).
+## The small default demo archive (regenerated when the default scenario or the generator changes).
 demo-data: $(DEMO_RAW)/.generated
-$(DEMO_RAW)/.generated: data/scenarios/default.toml
+$(DEMO_RAW)/.generated: data/scenarios/default.toml $(wildcard src/synth/*.rs)
 	$(MAKE) build
 	rm -rf $(DEMO_RAW) $(DEMO_WAREHOUSE)
 	$(BIN) generate --out $(DEMO_RAW) --start 2021-08 --months 5 --relays 1500 --seed 1

@@ -19,6 +19,15 @@ use common::*;
 const HOUR_MS: i64 = 3_600_000;
 /// The jobs' default `max_gap_hours`.
 const MAX_GAP_HOURS: i64 = 6;
+/// The published relay lists of the real series, by the names the tests give them.
+const LISTS: [(&str, &str); 3] = [
+    (
+        "unknown-middle-2020",
+        "20200129-20200819_unknown_middle_relaygroup.txt",
+    ),
+    ("digitalocean-2019-06", "2019-June_DigitalOcean_non-exits"),
+    ("ubuntucore-2017", "20170411_UbuntuCore_fingerprints.txt"),
+];
 /// The consensus of the Onionoo hour, a plain file beside the tarballs.
 const ONIONOO_CONSENSUS: &str = "onionoo-2025-05-13/2025-05-13-22-00-00-consensus-microdesc";
 
@@ -211,6 +220,22 @@ fn warehouse() -> &'static Path {
             "real tarballs import cleanly: {:?}",
             &summary.errors[..summary.errors.len().min(3)]
         );
+        for (name, file) in LISTS {
+            let out = relaytrail(&[
+                "watchlist".as_ref(),
+                "add".as_ref(),
+                series_dir().join("watchlists").join(file).as_os_str(),
+                "--name".as_ref(),
+                name.as_ref(),
+                "--warehouse".as_ref(),
+                warehouse.as_os_str(),
+            ]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         let out = relaytrail(&[
             "jobs".as_ref(),
             "--quiet".as_ref(),
@@ -550,4 +575,145 @@ fn nothing_is_counted_and_no_event_is_found_across_a_gap() {
         assert_eq!(seg_of(a), seg_of(b), "burst {a}..{b} spans a gap");
         assert!(a != times[segment.iter().position(|s| *s == seg_of(a)).unwrap()]);
     }
+}
+
+/// Every 40-hex token of a file, upper case, with its line (1-based).
+fn hex_tokens(text: &str) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        for word in line.split(|c: char| !c.is_ascii_hexdigit()) {
+            if word.len() == 40 {
+                out.push((i as u32 + 1, word.to_uppercase()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_published_lists_load_whole_and_the_2020_group_is_88_relays_every_2021_08_hour() {
+    let warehouse = warehouse();
+    let lists = read(warehouse, "watchlists");
+    let notes = read(warehouse, "watchlist_notes");
+    let l_names = str_column(&lists, "name");
+    let l_lines = u32_column(&lists, "line");
+    let l_fps = str_column(&lists, "fingerprint");
+    let n_names = str_column(&notes, "name");
+    let n_lines = u32_column(&notes, "line");
+    let n_kinds = str_column(&notes, "kind");
+    for (name, file) in LISTS {
+        let text = std::fs::read_to_string(series_dir().join("watchlists").join(file)).unwrap();
+        let tokens = hex_tokens(&text);
+        let distinct: BTreeSet<&String> = tokens.iter().map(|(_, f)| f).collect();
+        let listed: BTreeMap<u32, &String> = (0..l_names.len())
+            .filter(|&i| l_names[i] == name)
+            .map(|i| (l_lines[i].unwrap(), &l_fps[i]))
+            .collect();
+        // Every distinct fingerprint of the file is listed once (608, 59, 478).
+        assert_eq!(listed.len(), distinct.len(), "{name}");
+        let expected = match name {
+            "unknown-middle-2020" => 608,
+            "digitalocean-2019-06" => 59,
+            _ => 478,
+        };
+        assert_eq!(listed.len(), expected, "{name}");
+        let noted: BTreeMap<u32, &String> = (0..n_names.len())
+            .filter(|&i| n_names[i] == name)
+            .map(|i| (n_lines[i].unwrap(), &n_kinds[i]))
+            .collect();
+        // No line is lost: each line with a fingerprint is a listed relay or a note (the
+        // repeated table of the DigitalOcean list: 44 duplicates), and each line of free text
+        // is a note.
+        for (line, fp) in &tokens {
+            match listed.get(line) {
+                Some(f) => assert_eq!(*f, fp, "{name}:{line}"),
+                None => assert_eq!(
+                    noted.get(line).map(|k| k.as_str()),
+                    Some("duplicate"),
+                    "{name}:{line}"
+                ),
+            }
+        }
+        for (i, line) in text.lines().enumerate() {
+            let t = line.trim();
+            let structure = t.is_empty() || t.starts_with('+') || t.starts_with('|');
+            if !structure {
+                assert!(
+                    noted.contains_key(&(i as u32 + 1)),
+                    "{name}:{}: {t:?} not reported",
+                    i + 1
+                );
+            }
+        }
+        if name == "digitalocean-2019-06" {
+            let duplicates = noted.values().filter(|k| k.as_str() == "duplicate").count();
+            assert_eq!(duplicates, tokens.len() - distinct.len());
+            assert_eq!(duplicates, 44);
+        }
+    }
+
+    // Presence: in each used hour, the listed relays of that hour's document.
+    let listed_2020: BTreeSet<String> = (0..l_names.len())
+        .filter(|&i| l_names[i] == "unknown-middle-2020")
+        .map(|i| l_fps[i].clone())
+        .collect();
+    let presence = read(warehouse, "watchlist_presence");
+    let p_names = str_column(&presence, "name");
+    let p_times = ms_column(&presence, "valid_after");
+    let p_present = u32_column(&presence, "relays_present");
+    let hours = used_hours();
+    let mut august = 0;
+    for i in 0..p_names.len() {
+        if p_names[i] != "unknown-middle-2020" {
+            continue;
+        }
+        let doc = hours[&p_times[i].unwrap()];
+        let expected = doc
+            .fingerprints
+            .iter()
+            .filter(|f| listed_2020.contains(*f))
+            .count() as u32;
+        assert_eq!(p_present[i], Some(expected), "{}", doc.member);
+        if doc.tarball.starts_with("real-2021-08") {
+            assert_eq!(expected, 88);
+            august += 1;
+        }
+    }
+    assert_eq!(
+        august,
+        hours
+            .values()
+            .filter(|d| d.tarball.starts_with("real-2021-08"))
+            .count()
+    );
+
+    // evaluate prints the table for the real sample.
+    let out = relaytrail(&[
+        "attribute".as_ref(),
+        "--warehouse".as_ref(),
+        warehouse.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = relaytrail(&[
+        "evaluate".as_ref(),
+        "--warehouse".as_ref(),
+        warehouse.as_os_str(),
+        "--watchlist".as_ref(),
+        "unknown-middle-2020".as_ref(),
+    ]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        table.contains("watchlist unknown-middle-2020: 608 relays listed, "),
+        "{table}"
+    );
+    assert!(table.contains("| actor | relays | listed relays in it | precision | recall | F1 |"));
 }

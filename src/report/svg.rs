@@ -22,6 +22,8 @@ const DAY_MS: i64 = 86_400_000;
 const LABEL_CHAR_PX: f64 = 7.0;
 /// Space kept between two tick labels.
 const LABEL_GAP_PX: f64 = 14.0;
+/// Height of a legend row.
+const LEGEND_ROW: f64 = 18.0;
 
 /// One plotted series.
 pub struct Series {
@@ -238,13 +240,16 @@ pub fn time_ticks(from: i64, to: i64, width_px: f64) -> Vec<(i64, String)> {
 impl Chart<'_> {
     pub fn render(&self) -> String {
         let mut svg = String::new();
-        let _ = write!(
-            svg,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="{t}"><title>{t}</title><rect width="{WIDTH}" height="{HEIGHT}" fill="white"/><text x="{LEFT}" y="18" font-size="14" font-weight="bold">{t}</text>"#,
-            t = escape(self.title)
-        );
+        let header = |svg: &mut String, height: f64| {
+            let _ = write!(
+                svg,
+                r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-label="{t}"><title>{t}</title><rect width="{WIDTH}" height="{height}" fill="white"/><text x="{LEFT}" y="18" font-size="14" font-weight="bold">{t}</text>"#,
+                t = escape(self.title)
+            );
+        };
         let n = self.x_ms.len();
         if n == 0 || self.series.is_empty() {
+            header(&mut svg, HEIGHT);
             svg.push_str(r##"<text x="480" y="150" text-anchor="middle" font-size="13" fill="#666">no data</text></svg>"##);
             return svg;
         }
@@ -260,6 +265,10 @@ impl Chart<'_> {
             x0 -= pad;
             x1 += pad;
         }
+        // The legend below the axis, wrapped into as many rows as it needs (the chart grows).
+        let legend = self.legend(x0, x1);
+        let legend_rows = legend.last().map_or(1, |item| item.row + 1);
+        header(&mut svg, HEIGHT + LEGEND_ROW * (legend_rows - 1) as f64);
         let plot_w = WIDTH - LEFT - RIGHT;
         let plot_h = HEIGHT - TOP - BOTTOM;
         let x_of = |t: i64| LEFT + (t - x0) as f64 / (x1 - x0) as f64 * plot_w;
@@ -288,7 +297,7 @@ impl Chart<'_> {
             let label = tick_label(v, step, y_max, self.percent);
             let _ = write!(
                 svg,
-                r##"<line x1="{LEFT}" y1="{y:.1}" x2="{x2}" y2="{y:.1}" stroke="#e5e5e5"/><text x="{tx}" y="{ty:.1}" font-size="11" text-anchor="end">{label}</text>"##,
+                r##"<line x1="{LEFT}" y1="{y:.1}" x2="{x2}" y2="{y:.1}" stroke="#e5e5e5"/><text class="ytick" x="{tx}" y="{ty:.1}" font-size="11" text-anchor="end">{label}</text>"##,
                 x2 = WIDTH - RIGHT,
                 tx = LEFT - 6.0,
                 ty = y + 4.0
@@ -374,7 +383,7 @@ impl Chart<'_> {
             if self.stacked {
                 let _ = write!(
                     svg,
-                    r#"<path class="series" d="{d}" fill="{c}" fill-opacity="0.75" stroke="{c}" stroke-width="0.5"><title>{name}</title></path>"#,
+                    r#"<path class="series" d="{d}" fill="{c}" fill-opacity="0.8" stroke="none"><title>{name}</title></path>"#,
                     c = s.color,
                 );
                 for (b, v) in base.iter_mut().zip(&s.values) {
@@ -411,9 +420,55 @@ impl Chart<'_> {
             my = TOP + plot_h / 2.0,
             yl = escape(self.y_label)
         );
-        let mut lx = LEFT;
-        let ly = HEIGHT - 14.0;
-        let mut legend: Vec<(String, String, bool)> = self
+        for item in legend {
+            let (lx, ly) = (item.x, HEIGHT - 14.0 + LEGEND_ROW * item.row as f64);
+            if item.dashed {
+                let _ = write!(
+                    svg,
+                    r#"<line x1="{lx:.1}" y1="{y:.1}" x2="{x2:.1}" y2="{y:.1}" stroke="{color}" stroke-width="2" stroke-dasharray="4 3"/>"#,
+                    y = ly - 4.0,
+                    x2 = lx + 14.0,
+                    color = item.color
+                );
+            } else {
+                let _ = write!(
+                    svg,
+                    r##"<rect x="{lx:.1}" y="{y:.1}" width="14" height="9" fill="{color}" stroke="{edge}" stroke-width="0.6"/>"##,
+                    edge = if item.color == GAP_FILL {
+                        "#999"
+                    } else {
+                        item.color.as_str()
+                    },
+                    color = item.color,
+                    y = ly - 9.0
+                );
+            }
+            let _ = write!(
+                svg,
+                r#"<text class="legend" x="{tx:.1}" y="{ly}" font-size="11">{label}</text>"#,
+                tx = lx + 18.0,
+                label = escape(&item.name)
+            );
+        }
+        svg.push_str("</svg>");
+        svg
+    }
+}
+
+/// One entry of a chart's legend, placed.
+struct LegendItem {
+    name: String,
+    color: String,
+    dashed: bool,
+    x: f64,
+    row: usize,
+}
+
+impl Chart<'_> {
+    /// The legend: series, the kinds of markers, and the gap shading when a gap is shown;
+    /// laid out left to right, wrapping before the right edge.
+    fn legend(&self, x0: i64, x1: i64) -> Vec<LegendItem> {
+        let mut entries: Vec<(String, String, bool)> = self
             .series
             .iter()
             .map(|s| (s.name.clone(), s.color.clone(), false))
@@ -423,47 +478,32 @@ impl Chart<'_> {
             let kind = m.label.split(':').next().unwrap_or("").to_string();
             if !seen.contains(&kind) {
                 seen.push(kind.clone());
-                legend.push((kind, m.color.to_string(), true));
+                entries.push((kind, m.color.to_string(), true));
             }
         }
-        let shown_gaps = self.gaps.iter().any(|&(a, b)| b > x0 && a < x1);
-        if shown_gaps {
-            legend.push(("no data".into(), GAP_FILL.into(), false));
+        if self.gaps.iter().any(|&(a, b)| b > x0 && a < x1) {
+            entries.push(("no data".into(), GAP_FILL.into(), false));
         }
-        for (name, color, dashed) in legend {
-            if dashed {
-                let _ = write!(
-                    svg,
-                    r#"<line x1="{lx:.1}" y1="{y:.1}" x2="{x2:.1}" y2="{y:.1}" stroke="{color}" stroke-width="2" stroke-dasharray="4 3"/>"#,
-                    y = ly - 4.0,
-                    x2 = lx + 14.0
-                );
-            } else {
-                let _ = write!(
-                    svg,
-                    r##"<rect x="{lx:.1}" y="{y:.1}" width="14" height="9" fill="{color}" stroke="{edge}" stroke-width="0.6"/>"##,
-                    edge = if color == GAP_FILL {
-                        "#999"
-                    } else {
-                        color.as_str()
-                    },
-                    y = ly - 9.0
-                );
+        let mut items = Vec::new();
+        let (mut x, mut row) = (LEFT, 0);
+        for (name, color, dashed) in entries {
+            let width = 30.0 + LABEL_CHAR_PX * name.chars().count() as f64;
+            if x > LEFT && x + width > WIDTH - RIGHT {
+                x = LEFT;
+                row += 1;
             }
-            let label = escape(&name);
-            let _ = write!(
-                svg,
-                r#"<text x="{tx:.1}" y="{ly}" font-size="11">{label}</text>"#,
-                tx = lx + 18.0
-            );
-            lx += 30.0 + 6.5 * name.chars().count() as f64;
+            items.push(LegendItem {
+                name,
+                color,
+                dashed,
+                x,
+                row,
+            });
+            x += width;
         }
-        svg.push_str("</svg>");
-        svg
+        items
     }
-}
 
-impl Chart<'_> {
     /// Index ranges of consecutive points with no gap of the data between them.
     fn runs(&self) -> Vec<std::ops::Range<usize>> {
         let mut runs = Vec::new();
