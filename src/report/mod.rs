@@ -365,6 +365,14 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
             rows.iter().map(|a| a.index as IdxSize).collect::<Vec<_>>(),
         ))?)
     };
+    let sections: Vec<&ActorRow> = undeclared
+        .iter()
+        .take(TOP_ACTORS)
+        .chain(declared_rows.iter().take(TOP_ACTORS / 2))
+        .copied()
+        .collect();
+    let with_section: BTreeSet<String> = sections.iter().map(|a| a.id.clone()).collect();
+    let actor_links = Some(("actor_id", &with_section));
     html.push_str("<h2 id=\"undeclared\">Undeclared groups</h2><p>Relays held together by behaviour and configuration only: no shared contact and no mutual family declaration links them. KAX17-style actors look like this. Ranked by their highest guard, middle or exit probability in one consensus, then by size; each row says why it is listed.</p>");
     if undeclared.is_empty() {
         html.push_str("<p>None found.</p>");
@@ -372,7 +380,7 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
         html.push_str(&html_table(
             &take(&undeclared)?,
             &actor_columns,
-            Some("actor_id"),
+            actor_links,
         )?);
     }
     if !charted.is_empty() {
@@ -399,18 +407,12 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
                 "last_seen",
                 "relays_removed",
             ],
-            Some("actor_id"),
+            actor_links,
         )?);
     }
 
     // One section per top actor of each kind, with its members' evidence.
     let m_ids = texts(&members, "actor_id")?;
-    let sections: Vec<&ActorRow> = undeclared
-        .iter()
-        .take(TOP_ACTORS)
-        .chain(declared_rows.iter().take(TOP_ACTORS / 2))
-        .copied()
-        .collect();
     for a in &sections {
         let row = actors.slice(a.index as i64, 1);
         let value = |c: &str| -> Result<String> {

@@ -2,6 +2,7 @@
 //! minute), sortable by a click on a column header (a few lines of inline script), long ones
 //! folded into `<details>`.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use anyhow::Result;
@@ -100,9 +101,12 @@ fn header(column: &str) -> String {
     column.replace('_', " ")
 }
 
+/// Cells of one column that link to `#<value>`, for the values that have such a section.
+pub type Links<'a> = Option<(&'a str, &'a BTreeSet<String>)>;
+
 /// An HTML table of some columns of a frame (the first [`TABLE_ROWS`] rows), sortable, folded
-/// into `<details>` when long. `link` makes the cells of one column links to `#<value>`.
-pub fn html_table(frame: &DataFrame, columns: &[&str], link: Option<&str>) -> Result<String> {
+/// into `<details>` when long.
+pub fn html_table(frame: &DataFrame, columns: &[&str], link: Links) -> Result<String> {
     let rows: Vec<Vec<(String, String)>> = (0..frame.height().min(TABLE_ROWS))
         .map(|row| {
             columns
@@ -129,7 +133,7 @@ pub fn table_html(
     columns: &[&str],
     rows: &[Vec<(String, String)>],
     total: usize,
-    link: Option<&str>,
+    link: Links,
 ) -> String {
     let table = |rows: &[Vec<(String, String)>]| {
         let mut html = String::from("<table class=\"sortable\"><thead><tr>");
@@ -140,7 +144,8 @@ pub fn table_html(
         for row in rows {
             html.push_str("<tr>");
             for (column, text) in row {
-                if Some(column.as_str()) == link && !text.is_empty() {
+                let linked = link.is_some_and(|(c, targets)| c == column && targets.contains(text));
+                if linked {
                     let _ = write!(
                         html,
                         "<td><a href=\"#{}\">{}</a></td>",
@@ -224,7 +229,12 @@ mod tests {
         let rows: Vec<Vec<(String, String)>> = (0..20)
             .map(|i| vec![("actor_id".to_string(), format!("actor-{i:04}"))])
             .collect();
-        let html = table_html(&["actor_id"], &rows, 20, Some("actor_id"));
+        let targets: BTreeSet<String> = (0..20)
+            .map(|i| format!("actor-{i:04}"))
+            .filter(|a| a != "actor-0005")
+            .collect();
+        let html = table_html(&["actor_id"], &rows, 20, Some(("actor_id", &targets)));
+        assert!(html.contains("<td>actor-0005</td>"), "no section, no link");
         let (visible, folded) = html.split_once("<details>").unwrap();
         assert!(visible.contains("<a href=\"#actor-0011\">actor-0011</a>"));
         assert!(folded.starts_with("<summary>8 more rows</summary>"));

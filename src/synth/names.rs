@@ -148,14 +148,30 @@ fn obfuscated_email(rng: &mut Rng, user: &str, domain: &str) -> String {
     }
 }
 
+/// A placeholder contact line, the same for many unrelated operators.
+pub fn placeholder_contact(rng: &mut Rng) -> String {
+    const PLACEHOLDERS: [&str; 5] = [
+        "Random Person <nobody AT example dot com>",
+        "0xFFFFFFFF Random Person <nobody AT example dot com>",
+        "none",
+        "n/a",
+        "tor-operator@your-emailaddress-domain",
+    ];
+    rng.pick(&PLACEHOLDERS).to_string()
+}
+
 /// A realistic free-text (or ContactInfo-spec) contact line for one operator.
 pub fn contact(rng: &mut Rng, ciiss_fraction: f64) -> String {
     let first = *rng.pick(FIRST);
     let last = *rng.pick(LAST);
+    // Mailbox names carry a number, as real ones mostly do: two unrelated operators must not
+    // share a contact by accident (the attribution rightly takes a shared contact for one
+    // operator).
+    let number = rng.range(1, 9999);
     let user = match rng.below(3) {
-        0 => first.to_lowercase(),
-        1 => format!("{}.{}", first.to_lowercase(), last.to_lowercase()),
-        _ => format!("tor-{}", word(rng)),
+        0 => format!("{}{number}", first.to_lowercase()),
+        1 => format!("{}.{}{number}", first.to_lowercase(), last.to_lowercase()),
+        _ => format!("tor-{}{number}", word(rng)),
     };
     if rng.chance(ciiss_fraction) {
         let org = format!(

@@ -64,6 +64,9 @@ pub struct BackgroundCfg {
     pub contact_fraction: f64,
     /// Share of ContactInfo lines in the ContactInfo-spec form (`email:… url:… ciissversion:2`).
     pub ciiss_fraction: f64,
+    /// Share of contact lines that are placeholders (`none`, torrc's sample `Random Person
+    /// <nobody AT example dot com>`, …): many unrelated operators write the same one.
+    pub placeholder_contact_fraction: f64,
     /// Share of background relays run by honest multi-relay operators with mutual MyFamily.
     pub family_fraction: f64,
     /// New background fingerprints per month, as a fraction of `--relays`.
@@ -89,6 +92,16 @@ pub struct BackgroundCfg {
     pub bandwidth_median_kbs: f64,
     /// Sigma of the log-normal bandwidth distribution.
     pub bandwidth_sigma: f64,
+    /// Shared causes of restarts among unrelated relays, as on the real network: maintenance
+    /// windows per hosting AS (per month; in each, this share of the AS's hosted relays
+    /// restarts in the same hour)...
+    pub hoster_maintenance_per_month: f64,
+    pub hoster_maintenance_share: f64,
+    /// ...and tor releases (per month), after which the relays with an automatic nightly
+    /// upgrade (this share of the hosted ones) restart at 06:00 local time the next night, in
+    /// a handful of time zones.
+    pub releases_per_month: f64,
+    pub nightly_upgrade_fraction: f64,
 }
 
 impl Default for BackgroundCfg {
@@ -98,6 +111,7 @@ impl Default for BackgroundCfg {
             ipv6_fraction: 0.30,
             contact_fraction: 0.78,
             ciiss_fraction: 0.12,
+            placeholder_contact_fraction: 0.0,
             family_fraction: 0.25,
             new_relays_per_month: 0.25,
             short_lived_fraction: 0.55,
@@ -109,6 +123,10 @@ impl Default for BackgroundCfg {
             weight_update_probability: 0.12,
             descriptor_interval_hours: 18.0,
             bandwidth_median_kbs: 2200.0,
+            hoster_maintenance_per_month: 0.0,
+            hoster_maintenance_share: 0.8,
+            releases_per_month: 0.0,
+            nightly_upgrade_fraction: 0.25,
             bandwidth_sigma: 1.3,
         }
     }

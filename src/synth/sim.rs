@@ -4,7 +4,7 @@
 //! (removals, return waves, outages, missing consensus hours). Rendering reads the resulting
 //! [`World`]; nothing here produces text.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use anyhow::Context;
 use rayon::prelude::*;
@@ -466,9 +466,13 @@ impl<'a> Builder<'a> {
             _ => 80,
         };
         let os = versions::OSES[rng.weighted(versions::OS_WEIGHTS)];
-        let contact = rng
-            .chance(bg.contact_fraction)
-            .then(|| names::contact(rng, bg.ciiss_fraction));
+        let contact = rng.chance(bg.contact_fraction).then(|| {
+            if rng.chance(bg.placeholder_contact_fraction) {
+                names::placeholder_contact(rng)
+            } else {
+                names::contact(rng, bg.ciiss_fraction)
+            }
+        });
         Proto {
             nickname: names::background(rng),
             asn,
@@ -637,6 +641,7 @@ pub fn build(sc: &Scenario, p: &SimParams) -> anyhow::Result<World> {
     });
 
     synchronized_restarts(&mut b, &plans);
+    shared_cause_restarts(&mut b);
     let removals = apply_removals(&mut b, &plans, &actor_relays);
     let returns = collect_returns(&b, &plans, &actor_relays, &removals);
     let outages = apply_outages(&mut b)?;
@@ -1080,6 +1085,65 @@ fn synchronized_restarts(b: &mut Builder, plans: &[ActorPlan]) {
                 .collect();
             split_procs(&mut r.procs, &jittered);
         }
+    }
+}
+
+/// Restarts that unrelated relays share, as on the real network: a hosting AS's maintenance
+/// window restarts most of the relays it hosts in one hour, and after a tor release the
+/// relays upgraded by a nightly timer restart at 06:00 local time the next night. Only the
+/// tor process restarts (descriptors show a new uptime); presence is unchanged, so the planted
+/// truth is too. Residential (flaky) relays take part in neither.
+fn shared_cause_restarts(b: &mut Builder) {
+    let bg = &b.sc.background;
+    let start = b.clock.start;
+    let hours = b.clock.hours;
+    let months = hours as f64 / (30.44 * 24.0);
+    let mut by_as: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for (i, r) in b.relays.iter().enumerate() {
+        if !r.flaky {
+            by_as.entry(r.asn).or_default().push(i);
+        }
+    }
+    let mut restarts: Vec<Vec<Ts>> = vec![Vec::new(); b.relays.len()];
+    if bg.hoster_maintenance_per_month > 0.0 {
+        for (asn, members) in &by_as {
+            if members.len() < 5 {
+                continue;
+            }
+            let mut rng = Rng::stream(&[b.seed, tag("maintenance"), u64::from(*asn)]);
+            for _ in 0..rng.poisson(bg.hoster_maintenance_per_month * months) {
+                let at = start + rng.range(0, hours) * HOUR + rng.range(2, 30) * 60;
+                for &i in members {
+                    if rng.chance(bg.hoster_maintenance_share) {
+                        restarts[i].push(outside_vote_window(at + rng.range(0, 900)));
+                    }
+                }
+            }
+        }
+    }
+    if bg.releases_per_month > 0.0 {
+        // The few zones most relays' nightly timers run in (UTC offsets).
+        const ZONES: [i64; 5] = [-5, 0, 1, 2, 8];
+        let mut rng = Rng::stream(&[b.seed, tag("releases")]);
+        let releases: Vec<i64> = (0..rng.poisson(bg.releases_per_month * months))
+            .map(|_| rng.range(0, hours / 24))
+            .collect();
+        for (i, r) in b.relays.iter().enumerate() {
+            let mut own = Rng::stream(&[b.seed, tag("nightly"), r.key_seed]);
+            if r.flaky || r.os != "Linux" || !own.chance(bg.nightly_upgrade_fraction) {
+                continue;
+            }
+            let zone = ZONES[own.below(ZONES.len() as u64) as usize];
+            for &day in &releases {
+                // 06:00 local the night after the release day, within the timer's minutes.
+                let at = start + (day + 1) * DAY + (6 - zone) * HOUR + own.range(1, 20) * 60;
+                restarts[i].push(at);
+            }
+        }
+    }
+    for (r, mut times) in b.relays.iter_mut().zip(restarts) {
+        times.sort_unstable();
+        split_procs(&mut r.procs, &times);
     }
 }
 

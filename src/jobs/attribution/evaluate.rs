@@ -31,8 +31,11 @@ pub struct ActorScore {
 #[derive(Debug, Clone, Default)]
 pub struct Evaluation {
     pub actors: Vec<ActorScore>,
-    /// (planted actor, wave time, linked?)
+    /// (planted actor, wave time, linked: at least 90 % of its relays in the actor's
+    /// attributed actor)
     pub return_waves: Vec<(String, String, bool)>,
+    /// Share of each return wave's relays attributed to its actor (same order).
+    pub return_wave_shares: Vec<f64>,
     /// Hard-negative relays placed in a planted actor's attributed actor.
     pub hard_negatives_merged: usize,
     pub hard_negatives: usize,
@@ -41,6 +44,16 @@ pub struct Evaluation {
     pub false_removal_events: usize,
     pub honest_families: usize,
     pub honest_families_mean_f1: f64,
+    /// Actors predicted, and the sizes of those with no planted member (made of background
+    /// relays only), largest first.
+    pub predicted_actors: usize,
+    pub spurious_actors: Vec<usize>,
+    /// The largest predicted actor and how many distinct contacts its relays declare.
+    pub largest_actor: Option<(String, usize, usize)>,
+    /// The most distinct contacts in one actor.
+    pub most_contacts: usize,
+    /// From the attribution's summary (`_jobs/attribution-summary.json`), when present.
+    pub cross_contact_sync_links: Option<usize>,
 }
 
 fn read_json(truth: &Path, name: &str) -> Result<Value> {
@@ -176,11 +189,13 @@ pub fn evaluate(root: &Path, truth: &Path) -> Result<Evaluation> {
             .iter()
             .filter(|fp| attributed.get(**fp) == target && target.is_some())
             .count();
+        let share = linked as f64 / fps.len().max(1) as f64;
         eval.return_waves.push((
             actor,
             w["first_seen"].as_str().unwrap_or_default().to_string(),
-            !fps.is_empty() && linked * 2 > fps.len(),
+            !fps.is_empty() && share >= 0.9,
         ));
+        eval.return_wave_shares.push(share);
     }
 
     let planted_targets: BTreeSet<&String> = eval
@@ -215,11 +230,61 @@ pub fn evaluate(root: &Path, truth: &Path) -> Result<Evaluation> {
             .collect(),
         None => BTreeSet::new(),
     };
+    // Found within one consensus (an hour) of when it was planted.
+    let near = |t: &i64, set: &BTreeSet<i64>| set.range(t - HOUR_MS..=t + HOUR_MS).next().is_some();
     eval.removal_events_planted = planted_times.len();
-    eval.removal_events_found = planted_times.intersection(&found).count();
-    eval.false_removal_events = found.difference(&planted_times).count();
+    eval.removal_events_found = planted_times.iter().filter(|t| near(t, &found)).count();
+    eval.false_removal_events = found.iter().filter(|t| !near(t, &planted_times)).count();
+
+    // What goes wrong: actors of background relays only, the largest actor, mixed contacts.
+    let planted_relays: BTreeSet<&String> = planted.values().flatten().collect();
+    let mut actor_relays: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
+    for (fp, a) in &attributed {
+        actor_relays.entry(a).or_default().push(fp);
+    }
+    eval.predicted_actors = actor_relays.len();
+    eval.spurious_actors = actor_relays
+        .values()
+        .filter(|m| !m.iter().any(|fp| planted_relays.contains(fp)))
+        .map(Vec::len)
+        .collect();
+    eval.spurious_actors.sort_unstable_by(|a, b| b.cmp(a));
+    let contacts_of: BTreeMap<String, String> = match scan_dataset(root, "relays")? {
+        Some(scan) if scan.clone().collect_schema()?.contains("contact") => {
+            let frame = scan
+                .select([col("fingerprint"), col("contact")])
+                .collect()?;
+            crate::jobs::columns::strings(&frame, "fingerprint")?
+                .into_iter()
+                .zip(crate::jobs::columns::strings(&frame, "contact")?)
+                .filter_map(|(f, c)| Some((f?, crate::jobs::identity::normalise_contact(&c?)?)))
+                .collect()
+        }
+        _ => BTreeMap::new(),
+    };
+    let distinct_contacts = |m: &[&String]| -> usize {
+        m.iter()
+            .filter_map(|fp| contacts_of.get(*fp))
+            .collect::<BTreeSet<_>>()
+            .len()
+    };
+    eval.most_contacts = actor_relays
+        .values()
+        .map(|m| distinct_contacts(m))
+        .max()
+        .unwrap_or(0);
+    eval.largest_actor = actor_relays
+        .iter()
+        .max_by_key(|(a, m)| (m.len(), std::cmp::Reverse(**a)))
+        .map(|(a, m)| (a.to_string(), m.len(), distinct_contacts(m)));
+    eval.cross_contact_sync_links = std::fs::read_to_string(super::summary_path(root))
+        .ok()
+        .and_then(|t| serde_json::from_str::<super::AttributionSummary>(&t).ok())
+        .map(|s| s.cross_contact_sync_links);
     Ok(eval)
 }
+
+const HOUR_MS: i64 = 3_600_000;
 
 impl Evaluation {
     /// The report `relaytrail evaluate` prints.
@@ -245,10 +310,11 @@ impl Evaluation {
             "\nhonest families: {} (mean F1 {:.3})\n",
             self.honest_families, self.honest_families_mean_f1
         ));
-        for (actor, at, linked) in &self.return_waves {
+        for ((actor, at, linked), share) in self.return_waves.iter().zip(&self.return_wave_shares) {
             out.push_str(&format!(
-                "return wave of {actor} first seen {at}: {}\n",
-                if *linked { "linked" } else { "NOT linked" }
+                "return wave of {actor} first seen {at}: {} ({:.0} % of its relays in the actor)\n",
+                if *linked { "linked" } else { "NOT linked" },
+                share * 100.0
             ));
         }
         out.push_str(&format!(
@@ -256,9 +322,41 @@ impl Evaluation {
             self.hard_negatives_merged, self.hard_negatives
         ));
         out.push_str(&format!(
-            "removal events: {} of {} found, {} false\n",
+            "removal events: {} of {} found (within one consensus), {} false\n",
             self.removal_events_found, self.removal_events_planted, self.false_removal_events
         ));
+        let spurious_share =
+            self.spurious_actors.len() as f64 / self.predicted_actors.max(1) as f64;
+        out.push_str(&format!(
+            "spurious actors (no planted member): {} of {} ({:.1} %){}\n",
+            self.spurious_actors.len(),
+            self.predicted_actors,
+            spurious_share * 100.0,
+            if self.spurious_actors.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", sizes {}",
+                    self.spurious_actors
+                        .iter()
+                        .take(10)
+                        .map(usize::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        ));
+        if let Some((id, size, contacts)) = &self.largest_actor {
+            out.push_str(&format!(
+                "largest actor: {id}, {size} relays, {contacts} distinct contacts; most contacts in one actor: {}\n",
+                self.most_contacts
+            ));
+        }
+        if let Some(n) = self.cross_contact_sync_links {
+            out.push_str(&format!(
+                "links whose only behaviour evidence is sync between different contacts: {n}\n"
+            ));
+        }
         out
     }
 }

@@ -9,17 +9,24 @@
 //!    are weighted by rarity, `ln(N/df)/ln(N)` for a value held by `df` of `N` relays, so a
 //!    popular AS, a default nickname or the most common version count for little.
 //!    Behaviour signals: restarts in the same hours (descriptor `published − uptime`) and
-//!    sessions ending in the same hours (sybilhunter's identical uptime sequences), as the
-//!    Jaccard index of the two hour sets when at least two hours are shared; joining within
-//!    `join_window_hours` of each other (weighted by how rare joins were then); leaving in the
-//!    same removal event.
-//! 3. A pair links when its score reaches `link_threshold` **and** it has a behaviour signal
-//!    or its configuration score alone reaches `config_only_threshold`: configuration
-//!    likeness alone (same AS + same version + same port) never groups relays.
-//! 4. Linked relays form groups (union–find). Groups of at least `min_group_relays` are actors
-//!    (groups held together by a strong signal from two relays).
+//!    sessions ending in the same hours (sybilhunter's identical uptime sequences), each hour
+//!    weighted by its rarity (an hour in which a fifth of the network restarted says little),
+//!    as the rarity-weighted Jaccard index of the two hour sets, scaled by how much rare
+//!    evidence is shared (`sync_full_evidence`); joining within `join_window_hours` of each
+//!    other (weighted by how rare joins were then; relays first seen at the start of the data
+//!    or right after a gap are no joiners); the same IPv4 address within `same_address_days`;
+//!    leaving in the same removal event.
+//! 3. A pair links when its score reaches `link_threshold` **and** its behaviour evidence
+//!    reaches `behaviour_min` or its configuration score alone reaches
+//!    `config_only_threshold`: configuration likeness alone (same AS + same version + same
+//!    port) never groups relays.
+//! 4. Groups: the strong signals' groups, merged along the accepted links only where several
+//!    links support a merge and never between two groups that each declare a contact
+//!    ([`merge_with_support`]). Groups of at least `min_group_relays` are actors (groups held
+//!    together by a strong signal from two relays).
 //! 5. **Across removals**: a group whose relays were removed in an event is compared with each
-//!    later group that first appeared after the event (within `return_window_days`) on its
+//!    later group that appeared after the event (half of its relays first seen after it, within
+//!    `return_window_days`) on its
 //!    infrastructure signature: ASes, /16s, ORPorts, OS, version line, nickname shapes,
 //!    contact status. A later group whose similarity reaches `return_similarity` joins the
 //!    removed group's actor.
@@ -49,8 +56,26 @@ impl Link {
     pub fn score(&self) -> f64 {
         self.signals.iter().map(|s| s.weight).sum()
     }
-    fn has_behaviour(&self) -> bool {
-        self.signals.iter().any(|s| BEHAVIOUR.contains(&s.name))
+    /// Whether restart / session-end sync is the link's only behaviour evidence.
+    pub fn sync_is_only_behaviour(&self) -> bool {
+        let behaviour: Vec<&str> = self
+            .signals
+            .iter()
+            .map(|s| s.name)
+            .filter(|n| BEHAVIOUR.contains(n))
+            .collect();
+        !behaviour.is_empty()
+            && behaviour
+                .iter()
+                .all(|n| *n == "restart_sync" || *n == "session_end_sync")
+    }
+
+    fn behaviour_score(&self) -> f64 {
+        self.signals
+            .iter()
+            .filter(|s| BEHAVIOUR.contains(&s.name))
+            .map(|s| s.weight)
+            .sum()
     }
     fn config_score(&self) -> f64 {
         self.signals
@@ -195,17 +220,80 @@ fn config_weight(config: &AttributionConfig, signal: &str) -> f64 {
     }
 }
 
-fn jaccard(a: &BTreeSet<i64>, b: &BTreeSet<i64>) -> (usize, f64) {
-    let shared = a.intersection(b).count();
-    let union = a.len() + b.len() - shared;
-    (
-        shared,
-        if union == 0 {
-            0.0
+/// The rarity-weighted overlap of two hour sets: the summed rarity of the shared hours, and
+/// that sum over the summed rarity of all their hours (hours missing from `rarity`, which
+/// no relay of the blocks held, count fully).
+fn weighted_jaccard(
+    a: &BTreeSet<i64>,
+    b: &BTreeSet<i64>,
+    rarity: &HashMap<i64, f64>,
+) -> (f64, f64) {
+    let w = |h: &i64| rarity.get(h).copied().unwrap_or(1.0);
+    let shared: f64 = a.intersection(b).map(w).sum();
+    let union: f64 = a.union(b).map(w).sum();
+    (shared, if union > 0.0 { shared / union } else { 0.0 })
+}
+
+/// Merges the groups the strong signals formed (in `uf`) along the accepted links, resisting
+/// the chaining of single-link clustering: two groups merge only when enough links join them
+/// (one for two lone relays; otherwise at least two, and a tenth of the smaller group's
+/// relays), the best-supported merges first, repeated until nothing changes; and never two
+/// groups that each declare their own contact (had they declared a shared one, or a mutual
+/// family, the strong signals would have joined them already).
+fn merge_with_support(
+    profiles: &[Profile],
+    links: &BTreeMap<(usize, usize), Link>,
+    uf: &mut UnionFind,
+) {
+    let n = profiles.len();
+    let mut size = vec![0usize; n];
+    let mut declares = vec![false; n];
+    for (i, profile) in profiles.iter().enumerate() {
+        let root = uf.find(i);
+        size[root] += 1;
+        declares[root] |= profile.contact.is_some();
+    }
+    let required = |a: usize, b: usize| -> usize {
+        if a == 1 && b == 1 {
+            1
         } else {
-            shared as f64 / union as f64
-        },
-    )
+            2.max(a.min(b).div_ceil(10))
+        }
+    };
+    loop {
+        // Links and summed scores between current groups.
+        let mut between: BTreeMap<(usize, usize), (usize, f64)> = BTreeMap::new();
+        for (&(a, b), link) in links {
+            let (ra, rb) = (uf.find(a), uf.find(b));
+            if ra != rb {
+                let e = between.entry((ra.min(rb), ra.max(rb))).or_default();
+                e.0 += 1;
+                e.1 += link.score();
+            }
+        }
+        let mut ready: Vec<((usize, usize), f64)> = between
+            .into_iter()
+            .filter(|((a, b), (count, _))| *count >= required(size[*a], size[*b]))
+            .map(|(key, (_, score))| (key, score))
+            .collect();
+        ready.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+        let mut merged = false;
+        for ((a, b), _) in ready {
+            let (ra, rb) = (uf.find(a), uf.find(b));
+            if ra == rb || (declares[ra] && declares[rb]) {
+                continue;
+            }
+            uf.union(ra, rb);
+            let root = uf.find(ra);
+            let other = if root == ra { rb } else { ra };
+            size[root] += size[other];
+            declares[root] |= declares[other];
+            merged = true;
+        }
+        if !merged {
+            break;
+        }
+    }
 }
 
 /// The result of grouping.
@@ -316,10 +404,24 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
             }
         }
     }
+    // Relays on one address: the same operator only while they are near in time (cloud
+    // providers hand a released address to the next customer).
+    let near = i64::from(config.same_address_days) * DAY_MS;
     for members in by_address.values() {
         let mut m = members.clone();
         m.dedup();
-        add_block(&m, Some(("same_address", config.weights.same_address)));
+        if m.len() > config.max_block_relays {
+            continue;
+        }
+        for (k, &a) in m.iter().enumerate() {
+            for &b in &m[k + 1..] {
+                let (pa, pb) = (&profiles[a], &profiles[b]);
+                let apart = (pa.first_seen - pb.last_seen).max(pb.first_seen - pa.last_seen);
+                if apart <= near {
+                    add_block(&[a, b], Some(("same_address", config.weights.same_address)));
+                }
+            }
+        }
     }
     for members in by_slash24.values() {
         let mut m = members.clone();
@@ -381,7 +483,23 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
         }
     }
 
-    // 3. Score candidates with configuration likeness and the sync signals.
+    // 3. Score candidates with configuration likeness and the sync signals. A shared hour
+    // counts by how rare it is: ln(N/k)/ln(N) for an hour k of the N relays share.
+    let hour_rarity = |buckets: &BTreeMap<i64, Vec<usize>>| -> HashMap<i64, f64> {
+        let relays: BTreeSet<usize> = buckets.values().flatten().copied().collect();
+        let total = relays.len().max(2) as f64;
+        buckets
+            .iter()
+            .map(|(h, m)| {
+                (
+                    *h,
+                    ((total / m.len() as f64).ln() / total.ln()).clamp(0.0, 1.0),
+                )
+            })
+            .collect()
+    };
+    let restart_rarity = hour_rarity(&by_restart);
+    let end_rarity = hour_rarity(&by_end);
     let mut rarity: HashMap<&'static str, Rarity> = HashMap::new();
     let values: Vec<Vec<(&'static str, String)>> = profiles.iter().map(config_values).collect();
     for v in &values {
@@ -398,20 +516,26 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
         let (a, b) = key;
         let mut link = candidates.remove(&key).unwrap();
         let (pa, pb) = (&profiles[a], &profiles[b]);
-        for (name, set_a, set_b) in [
-            ("restart_sync", &pa.restarts, &pb.restarts),
-            ("session_end_sync", &pa.session_ends, &pb.session_ends),
+        for (name, set_a, set_b, rarity) in [
+            ("restart_sync", &pa.restarts, &pb.restarts, &restart_rarity),
+            (
+                "session_end_sync",
+                &pa.session_ends,
+                &pb.session_ends,
+                &end_rarity,
+            ),
         ] {
-            let (shared, j) = jaccard(set_a, set_b);
-            if shared >= 2 && j >= config.sync_min_jaccard {
+            let (shared, j) = weighted_jaccard(set_a, set_b, rarity);
+            if shared > 0.0 && j >= config.sync_min_jaccard {
                 let weight = if name == "restart_sync" {
                     config.weights.restart_sync
                 } else {
                     config.weights.session_end_sync
                 };
+                let strength = (shared / config.sync_full_evidence).min(1.0);
                 link.signals.push(Signal {
                     name,
-                    weight: weight * j,
+                    weight: weight * j * strength,
                 });
             }
         }
@@ -451,13 +575,14 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
             }
         }
         let accepted = link.score() >= config.link_threshold
-            && (link.has_behaviour() || link.config_score() >= config.config_only_threshold);
+            && (link.behaviour_score() >= config.behaviour_min
+                || link.config_score() >= config.config_only_threshold);
         if accepted {
-            uf.union(a, b);
             let entry = links.entry(key).or_default();
             entry.signals.extend(link.signals);
         }
     }
+    merge_with_support(profiles, &links, &mut uf);
 
     // 4. Groups.
     let mut members_of: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -674,8 +799,11 @@ pub fn link_across_removals(
     let window = i64::from(config.return_window_days) * DAY_MS;
     let mut result = vec![None; groups.len()];
     for (later, members) in groups.iter().enumerate() {
-        let starts: Vec<i64> = members.iter().map(|&i| profiles[i].first_seen).collect();
-        let first = *starts.iter().min().unwrap();
+        // When the group appeared: by the time half of its relays had (a few survivors of a
+        // partial removal that joined the return wave do not make it "earlier").
+        let mut starts: Vec<i64> = members.iter().map(|&i| profiles[i].first_seen).collect();
+        starts.sort_unstable();
+        let first = starts[(starts.len() - 1) / 2];
         let mut best: Option<ReturnMatch> = None;
         for (earlier, times) in removals.iter().enumerate() {
             if earlier == later {

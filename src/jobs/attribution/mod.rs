@@ -81,8 +81,19 @@ pub struct AttributionConfig {
     /// Relays with more restarts / session ends than this are left out of the sync signals
     /// (residential relays that come and go every day).
     pub sync_max_events: usize,
-    /// Jaccard index of restart / session-end hours needed for a sync signal.
+    /// Jaccard index of restart / session-end hours needed for a sync signal (each hour
+    /// weighted by how rare it is: see `sync_full_evidence`).
     pub sync_min_jaccard: f64,
+    /// Shared hours give their full sync weight when the rarity of the shared hours adds up
+    /// to this (an hour shared by k of N relays counts ln(N/k)/ln(N): a lone pair's hour
+    /// counts ~1, an hour in which a fifth of the network restarted ~0.2).
+    pub sync_full_evidence: f64,
+    /// Behaviour evidence (sync, joins, same address, removals) a link needs before it may
+    /// link on behaviour; below it, only `config_only_threshold` can.
+    pub behaviour_min: f64,
+    /// Relays on one IPv4 address are `same_address` only when their times in the network
+    /// are at most this many days apart (cloud addresses are handed to the next customer).
+    pub same_address_days: u32,
     /// Relays first seen within this many hours of each other form a join batch.
     pub join_window_hours: u32,
     /// A group appearing up to this many days after another group's removal may continue it...
@@ -101,6 +112,9 @@ impl Default for AttributionConfig {
             max_block_relays: 2000,
             sync_max_events: 60,
             sync_min_jaccard: 0.5,
+            sync_full_evidence: 2.0,
+            behaviour_min: 0.5,
+            same_address_days: 30,
             join_window_hours: 3,
             return_window_days: 120,
             return_similarity: 0.75,
@@ -110,13 +124,22 @@ impl Default for AttributionConfig {
 }
 
 /// What `run` found.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct AttributionSummary {
     pub relays: usize,
     pub links: usize,
     pub groups: usize,
     pub actors: usize,
     pub return_links: usize,
+    /// Accepted links whose only behaviour evidence is restart / session-end sync between
+    /// relays declaring different contacts: the kind of link shared causes (hoster
+    /// maintenance, upgrade timers) produce between strangers.
+    pub cross_contact_sync_links: usize,
+}
+
+/// Where `run` keeps its summary for `evaluate`.
+pub fn summary_path(root: &Path) -> std::path::PathBuf {
+    root.join("_jobs").join("attribution-summary.json")
 }
 
 /// One actor: its groups and members.
@@ -178,13 +201,26 @@ pub fn run(root: &Path, config: &AttributionConfig) -> Result<AttributionSummary
     )?;
     // The listed relays now have their actors.
     crate::jobs::watchlist::write_relays(root)?;
-    Ok(AttributionSummary {
+    let summary = AttributionSummary {
         relays: profiles.len(),
         links: grouping.links.len(),
         groups: grouping.groups.len(),
         actors: actors.len(),
         return_links: continues.iter().filter(|c| c.is_some()).count(),
-    })
+        cross_contact_sync_links: grouping
+            .links
+            .iter()
+            .filter(|((a, b), link)| {
+                let (ca, cb) = (&profiles[*a].contact, &profiles[*b].contact);
+                ca.is_some() && cb.is_some() && ca != cb && link.sync_is_only_behaviour()
+            })
+            .count(),
+    };
+    crate::jobs::write_atomic(
+        &summary_path(root),
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
+    )?;
+    Ok(summary)
 }
 
 /// Evidence of one relay: its strongest links, best first.
