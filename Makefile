@@ -138,6 +138,8 @@ lint:
 	cargo fmt --check
 	cargo clippy --release --all-targets -- -D warnings
 
-## Every derived dataset and report (downloads in $(RAW) and the demo archive stay).
+## Every derived dataset and report (downloads in $(RAW), the demo archive and the kept report
+## screenshots stay).
 clean:
-	rm -rf $(DEMO_WAREHOUSE) $(WAREHOUSE) data/real-sample $(BENCH_DIR)/work data/reports
+	rm -rf $(DEMO_WAREHOUSE) $(WAREHOUSE) data/real-sample $(BENCH_DIR)/work
+	if [ -d data/reports ]; then find data/reports -type f ! -name screenshot.png -delete; find data/reports -type d -empty -delete; fi

@@ -67,38 +67,20 @@ fn truth(archive: &Path, name: &str) -> Value {
     .unwrap()
 }
 
+/// A timestamp column without nulls, as milliseconds.
 fn times(frame: &DataFrame, name: &str) -> Vec<i64> {
-    frame
-        .column(name)
-        .unwrap()
-        .cast(&DataType::Int64)
-        .unwrap()
-        .i64()
-        .unwrap()
-        .into_no_null_iter()
+    ms_column(frame, name)
+        .into_iter()
+        .map(Option::unwrap)
         .collect()
 }
 
-fn strings(frame: &DataFrame, name: &str) -> Vec<String> {
-    frame
-        .column(name)
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .map(|s| s.unwrap_or("").to_string())
-        .collect()
-}
+use common::frames::{ms_column, str_column as strings, u32_column};
 
+/// An integer column as `u32`, nulls as 0.
 fn u32s(frame: &DataFrame, name: &str) -> Vec<u32> {
-    frame
-        .column(name)
-        .unwrap()
-        .cast(&DataType::UInt32)
-        .unwrap()
-        .u32()
-        .unwrap()
-        .iter()
+    u32_column(frame, name)
+        .into_iter()
         .map(|v| v.unwrap_or(0))
         .collect()
 }
@@ -276,17 +258,7 @@ fn jobs_match_the_ground_truth_of_a_generated_archive() {
             .map(|(i, v)| (i > 0).then_some(v))
             .collect()
     };
-    let optional = |name: &str| -> Vec<Option<u32>> {
-        hourly
-            .column(name)
-            .unwrap()
-            .cast(&DataType::UInt32)
-            .unwrap()
-            .u32()
-            .unwrap()
-            .iter()
-            .collect()
-    };
+    let optional = |name: &str| u32_column(&hourly, name);
     assert_eq!(optional("joins"), counted(joins.clone()));
     assert_eq!(optional("returns"), counted(returns.clone()));
     assert_eq!(optional("departures"), counted(departures));

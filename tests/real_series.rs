@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 
 use polars::prelude::*;
 
+use common::frames::{bool_column, ms_column, read_frame as read, str_column, u32_column};
 use common::*;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -221,7 +222,7 @@ fn warehouse() -> &'static Path {
             &summary.errors[..summary.errors.len().min(3)]
         );
         for (name, file) in LISTS {
-            let out = relaytrail(&[
+            relaytrail_ok(&[
                 "watchlist".as_ref(),
                 "add".as_ref(),
                 series_dir().join("watchlists").join(file).as_os_str(),
@@ -230,88 +231,16 @@ fn warehouse() -> &'static Path {
                 "--warehouse".as_ref(),
                 warehouse.as_os_str(),
             ]);
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
         }
-        let out = relaytrail(&[
+        relaytrail_ok(&[
             "jobs".as_ref(),
             "--quiet".as_ref(),
             "--warehouse".as_ref(),
             warehouse.as_os_str(),
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
         (dir, warehouse)
     });
     path
-}
-
-fn read(warehouse: &Path, dataset: &str) -> DataFrame {
-    let base = warehouse.join(dataset);
-    let pattern = if base.join("part-0.parquet").is_file() {
-        base.join("part-0.parquet")
-    } else {
-        base.join("**/*.parquet")
-    };
-    LazyFrame::scan_parquet(
-        PlRefPath::new(pattern.to_string_lossy().as_ref()),
-        ScanArgsParquet::default(),
-    )
-    .unwrap()
-    .collect()
-    .unwrap()
-}
-
-fn ms_column(frame: &DataFrame, name: &str) -> Vec<Option<i64>> {
-    frame
-        .column(name)
-        .unwrap()
-        .cast(&DataType::Int64)
-        .unwrap()
-        .i64()
-        .unwrap()
-        .iter()
-        .collect()
-}
-
-fn str_column(frame: &DataFrame, name: &str) -> Vec<String> {
-    frame
-        .column(name)
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .map(|s| s.unwrap_or_default().to_string())
-        .collect()
-}
-
-fn bool_column(frame: &DataFrame, name: &str) -> Vec<bool> {
-    frame
-        .column(name)
-        .unwrap()
-        .bool()
-        .unwrap()
-        .iter()
-        .map(|b| b.unwrap())
-        .collect()
-}
-
-fn u32_column(frame: &DataFrame, name: &str) -> Vec<Option<u32>> {
-    frame
-        .column(name)
-        .unwrap()
-        .cast(&DataType::UInt32)
-        .unwrap()
-        .u32()
-        .unwrap()
-        .iter()
-        .collect()
 }
 
 #[test]
@@ -688,17 +617,12 @@ fn the_published_lists_load_whole_and_the_2020_group_is_88_relays_every_2021_08_
     );
 
     // evaluate prints the table for the real sample.
-    let out = relaytrail(&[
+    relaytrail_ok(&[
         "attribute".as_ref(),
         "--warehouse".as_ref(),
         warehouse.as_os_str(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = relaytrail(&[
+    let out = relaytrail_ok(&[
         "evaluate".as_ref(),
         "--warehouse".as_ref(),
         warehouse.as_os_str(),
@@ -706,11 +630,6 @@ fn the_published_lists_load_whole_and_the_2020_group_is_88_relays_every_2021_08_
         "unknown-middle-2020".as_ref(),
     ]);
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(
         table.contains("watchlist unknown-middle-2020: 608 relays listed, "),
         "{table}"

@@ -197,32 +197,6 @@ fn parse_text(text: &str) -> Parsed {
     // A CSV/TSV header: its delimiter and table.
     let mut delimited: Option<(char, Table)> = None;
     let mut data_started = false;
-    let mut add = |parsed: &mut Parsed, fingerprint: String, line: u32, columns| match seen
-        .get(&fingerprint)
-    {
-        Some(first) => parsed.notes.push(Note {
-            line,
-            kind: "duplicate",
-            text: format!("{fingerprint} (first listed at line {first})"),
-        }),
-        None => {
-            seen.insert(fingerprint.clone(), line);
-            parsed.relays.push(Listed {
-                fingerprint,
-                line,
-                columns,
-            });
-        }
-    };
-    let row_columns = |header: &[String], cells: &[String], skip: usize| -> Vec<(String, String)> {
-        header
-            .iter()
-            .zip(cells)
-            .enumerate()
-            .filter(|(i, (_, v))| *i != skip && !v.is_empty() && !v.eq_ignore_ascii_case("null"))
-            .map(|(_, (h, v))| (h.clone(), v.clone()))
-            .collect()
-    };
     for (index, raw) in text.lines().enumerate() {
         let line = index as u32 + 1;
         let trimmed = raw.trim();
@@ -286,17 +260,7 @@ fn parse_text(text: &str) -> Parsed {
                 }
             };
             data_started = true;
-            match cells.get(k).and_then(|c| normalise_fingerprint(c)) {
-                Some(fp) => {
-                    let columns = row_columns(&t.header, &cells, k);
-                    add(&mut parsed, fp, line, columns);
-                }
-                None => parsed.notes.push(Note {
-                    line,
-                    kind: "not_a_fingerprint",
-                    text: trimmed.to_string(),
-                }),
-            }
+            add_row(&mut parsed, &mut seen, &t.header, &cells, k, line, trimmed);
             continue;
         }
         // CSV / TSV: a header row naming a fingerprint column, then rows.
@@ -324,17 +288,7 @@ fn parse_text(text: &str) -> Parsed {
                 let cells = delimited_cells(trimmed, *delimiter);
                 let k = t.fingerprint.expect("header names it");
                 data_started = true;
-                match cells.get(k).and_then(|c| normalise_fingerprint(c)) {
-                    Some(fp) => {
-                        let columns = row_columns(&t.header, &cells, k);
-                        add(&mut parsed, fp, line, columns);
-                    }
-                    None => parsed.notes.push(Note {
-                        line,
-                        kind: "not_a_fingerprint",
-                        text: trimmed.to_string(),
-                    }),
-                }
+                add_row(&mut parsed, &mut seen, &t.header, &cells, k, line, trimmed);
                 continue;
             }
         }
@@ -375,7 +329,7 @@ fn parse_text(text: &str) -> Parsed {
                 if let Some(c) = comment.filter(|c| !c.is_empty()) {
                     columns.push(("comment".to_string(), c.to_string()));
                 }
-                add(&mut parsed, fp, line, columns);
+                add_listed(&mut parsed, &mut seen, fp, line, columns);
             }
             None if !data_started && looks_like_prose(content) => {
                 parsed.description.push(trimmed.to_string());
@@ -401,6 +355,61 @@ fn parse_text(text: &str) -> Parsed {
         }
     }
     parsed
+}
+
+/// Adds a listed relay, or a `duplicate` note when the list named it before.
+fn add_listed(
+    parsed: &mut Parsed,
+    seen: &mut HashMap<String, u32>,
+    fingerprint: String,
+    line: u32,
+    columns: Vec<(String, String)>,
+) {
+    match seen.get(&fingerprint) {
+        Some(first) => parsed.notes.push(Note {
+            line,
+            kind: "duplicate",
+            text: format!("{fingerprint} (first listed at line {first})"),
+        }),
+        None => {
+            seen.insert(fingerprint.clone(), line);
+            parsed.relays.push(Listed {
+                fingerprint,
+                line,
+                columns,
+            });
+        }
+    }
+}
+
+/// A table row: its fingerprint cell (column `k`) with the other cells as the list's own
+/// columns (NULL and empty cells left out), or a note when that cell is no fingerprint.
+fn add_row(
+    parsed: &mut Parsed,
+    seen: &mut HashMap<String, u32>,
+    header: &[String],
+    cells: &[String],
+    k: usize,
+    line: u32,
+    text: &str,
+) {
+    match cells.get(k).and_then(|c| normalise_fingerprint(c)) {
+        Some(fp) => {
+            let columns = header
+                .iter()
+                .zip(cells)
+                .enumerate()
+                .filter(|(i, (_, v))| *i != k && !v.is_empty() && !v.eq_ignore_ascii_case("null"))
+                .map(|(_, (h, v))| (h.clone(), v.clone()))
+                .collect();
+            add_listed(parsed, seen, fp, line, columns);
+        }
+        None => parsed.notes.push(Note {
+            line,
+            kind: "not_a_fingerprint",
+            text: text.to_string(),
+        }),
+    }
 }
 
 /// Free text (a sentence), as opposed to a mangled fingerprint: several words, not one token

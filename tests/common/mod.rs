@@ -15,6 +15,9 @@ use arrow::util::display::array_value_to_string;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use relaytrail::import::{import, ImportOptions, ImportSummary};
 
+#[cfg(feature = "analytics")]
+pub mod frames;
+
 pub fn fixture(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -66,6 +69,19 @@ pub fn relaytrail_command() -> std::process::Command {
 #[cfg(feature = "analytics")]
 pub fn relaytrail(args: &[&std::ffi::OsStr]) -> std::process::Output {
     run_with_timeout(relaytrail_command().args(args), Duration::from_secs(120))
+}
+
+/// Runs `relaytrail` with `args`, which must succeed; returns its output.
+#[cfg(feature = "analytics")]
+pub fn relaytrail_ok(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let out = relaytrail(args);
+    assert!(
+        out.status.success(),
+        "relaytrail {:?}: {}",
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// Runs a command, killing it and failing the test if it runs longer than `limit` (a hang
