@@ -11,6 +11,7 @@ use std::process::Command;
 
 use polars::prelude::*;
 
+use common::frames::read_frame;
 use common::*;
 
 struct Entry {
@@ -110,18 +111,7 @@ fn probabilities_match_hand_computed_values_on_a_real_consensus() {
         (t.0 + e.bandwidth, t.1 + g, t.2 + m, t.3 + x)
     });
 
-    let table = LazyFrame::scan_parquet(
-        PlRefPath::new(
-            dir.path()
-                .join("relay_probabilities/**/*.parquet")
-                .to_string_lossy()
-                .as_ref(),
-        ),
-        ScanArgsParquet::default(),
-    )
-    .unwrap()
-    .collect()
-    .unwrap();
+    let table = read_frame(dir.path(), "relay_probabilities");
     assert_eq!(table.height(), entries.len());
     let fps = table.column("fingerprint").unwrap().str().unwrap();
     let row_of: BTreeMap<&str, usize> = fps
@@ -240,18 +230,7 @@ fn shared_real_series(relative: &str) -> std::path::PathBuf {
 /// The relay_probabilities of a warehouse, keyed by (fingerprint, valid_after ms):
 /// (consensus weight fraction, guard, middle, exit).
 fn probabilities(warehouse: &Path) -> BTreeMap<(String, i64), [Option<f64>; 4]> {
-    let table = LazyFrame::scan_parquet(
-        PlRefPath::new(
-            warehouse
-                .join("relay_probabilities/**/*.parquet")
-                .to_string_lossy()
-                .as_ref(),
-        ),
-        ScanArgsParquet::default(),
-    )
-    .unwrap()
-    .collect()
-    .unwrap();
+    let table = read_frame(warehouse, "relay_probabilities");
     let column = |name: &str| -> Vec<Option<f64>> {
         table
             .column(name)
@@ -405,20 +384,7 @@ fn a_microdesc_only_warehouse_gives_what_the_ns_consensuses_give() {
     jobs(&ns);
     jobs(&md);
 
-    let read = |wh: &Path, dataset: &str| {
-        LazyFrame::scan_parquet(
-            PlRefPath::new(
-                wh.join(dataset)
-                    .join("part-0.parquet")
-                    .to_string_lossy()
-                    .as_ref(),
-            ),
-            ScanArgsParquet::default(),
-        )
-        .unwrap()
-        .collect()
-        .unwrap()
-    };
+    let read = read_frame;
     // Sessions: identical columns but the flavour-free ones.
     let columns = [
         "fingerprint",
