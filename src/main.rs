@@ -127,6 +127,9 @@ struct AttributeArgs {
     /// (see docs/attribution.md).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     settings: Vec<String>,
+    /// Do not draw the progress line.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -401,7 +404,7 @@ fn run_attribute(args: AttributeArgs) -> anyhow::Result<ExitCode> {
         &args.settings,
     )?;
     let started = std::time::Instant::now();
-    let s = attribution::run(&args.warehouse, &config)?;
+    let s = attribution::run(&args.warehouse, &config, args.quiet)?;
     eprintln!(
         "attribute: {} relays, {} links, {} groups -> {} actors ({} linked across removals) in {:.1} s",
         s.relays,

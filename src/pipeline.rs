@@ -140,7 +140,7 @@ pub fn run(path: &Path, threads: usize, force: bool, quiet: bool) -> Result<usiz
             jobs.seconds
         );
     }
-    let actors = crate::jobs::attribution::run(&p.inputs.warehouse, &p.attribution)?;
+    let actors = crate::jobs::attribution::run(&p.inputs.warehouse, &p.attribution, quiet)?;
     eprintln!(
         "attribute: {} actors ({} linked across removals)",
         actors.actors, actors.return_links

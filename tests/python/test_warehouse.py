@@ -133,3 +133,22 @@ def test_new_datasets_join_and_count(more_warehouse):
     assert joined.height == 5
     assert sorted(joined["nickname"]) == ["Akka", "Ukko", "d2d4", "lisdex", "moria1"]
     assert micro.select(pl.len()).collect().item() == 3 + 5
+
+
+def test_duckdb_reads_the_whole_history_out_of_core(warehouse, tmp_path):
+    """scripts/history_duckdb.py: per month, consensus hours and relays, from the Hive
+    partitions as they are, under a small memory limit with a spill folder."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("history_duckdb", ROOT / "scripts" / "history_duckdb.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.history(warehouse, "256MB", tmp_path).pl().sort("month")
+    assert rows["consensuses"].to_list() == [1, 1]
+    assert rows["relays_per_consensus"].to_list() == [
+        count_lines(CONSENSUS_2016, b"r "),
+        count_lines(CONSENSUS_2017, b"r "),
+    ]
+    out = tmp_path / "history.parquet"
+    assert module.main([str(warehouse), "--memory", "256MB", "--out", str(out)]) == 0
+    assert pl.read_parquet(out).height == 2

@@ -152,12 +152,27 @@ struct Actor {
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
-/// Runs attribution over a warehouse the jobs have processed.
-pub fn run(root: &Path, config: &AttributionConfig) -> Result<AttributionSummary> {
+/// Runs attribution over a warehouse the jobs have processed; each phase is shown on a
+/// progress line (hidden with `quiet` or when stderr is not a terminal).
+pub fn run(root: &Path, config: &AttributionConfig, quiet: bool) -> Result<AttributionSummary> {
     let _lock = crate::warehouse::store::Warehouse::open(root)?;
+    let progress = crate::jobs::progress_bar(5, "attribute: relay profiles", quiet);
     let profiles = profile::load(root)?;
+    progress.inc(1);
+    progress.set_message(format!(
+        "attribute: links between {} relays",
+        profiles.len()
+    ));
     let grouping = link::group(&profiles, config);
+    progress.inc(1);
+    progress.set_message(format!(
+        "attribute: {} links, {} groups; returns after removals",
+        grouping.links.len(),
+        grouping.groups.len()
+    ));
     let continues = link::link_across_removals(&profiles, &grouping, config);
+    progress.inc(1);
+    progress.set_message("attribute: actors, members, timeline");
 
     // Actors: each group joins the actor of the earlier group it continues.
     let mut actor_of_group: Vec<usize> = Vec::with_capacity(grouping.groups.len());
@@ -199,8 +214,11 @@ pub fn run(root: &Path, config: &AttributionConfig) -> Result<AttributionSummary
         &mut timeline,
         &root.join("actor_timeline").join("part-0.parquet"),
     )?;
+    progress.inc(1);
+    progress.set_message("attribute: watchlist relays");
     // The listed relays now have their actors.
     crate::jobs::watchlist::write_relays(root)?;
+    progress.finish_and_clear();
     let summary = AttributionSummary {
         relays: profiles.len(),
         links: grouping.links.len(),
