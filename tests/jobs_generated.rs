@@ -615,6 +615,44 @@ fn a_hole_in_the_archive_invents_no_event_and_splits_every_session() {
         assert!(holed.is_subset(&whole), "{dataset}: {holed:?} vs {whole:?}");
         assert!(!holed.contains(&after));
     }
+    // A planted removal whose return window runs past the end of the data is reported as
+    // provisional (observed for less than the return window), not left out.
+    let whole = read(&full, "removal_events");
+    let (at, observed) = (times(&whole, "event_time"), {
+        whole
+            .column("observed_days_after")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect::<Vec<f64>>()
+    });
+    let provisional = common::frames::bool_column(&whole, "provisional");
+    let data_end = *times(&read(&full, "network_hourly"), "valid_after")
+        .last()
+        .unwrap();
+    let mut late = 0;
+    for planted in truth(&archive, "removal_events").as_array().unwrap() {
+        // Large enough to stand out of the hour's churn (event_min_relays 10).
+        if planted["relays_removed"].as_u64().unwrap() < 15 {
+            continue;
+        }
+        let t = ms(planted["event_time"].as_str().unwrap());
+        let i = at
+            .iter()
+            .position(|x| (x - t).abs() <= 3_600_000)
+            .unwrap_or_else(|| panic!("planted removal at {t} not reported: {at:?}"));
+        if data_end - t < 7 * 86_400_000 {
+            late += 1;
+            assert!(
+                provisional[i] && observed[i] < 7.0,
+                "{}",
+                planted["event_time"]
+            );
+        }
+    }
+    assert!(late > 0, "the scenario removes relays in the last week");
+
     let bursts = read(&with_hole, "join_bursts");
     for (a, b) in times(&bursts, "burst_start")
         .into_iter()

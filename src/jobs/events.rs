@@ -16,7 +16,11 @@
 //! is `event_min_relays` above the baseline and `event_min_score` spreads above it; anomalous
 //! hours at most `event_merge_hours` consensuses apart (within one segment) form one event,
 //! dated by its first hour. A removal event is provisional while less than 30 days of
-//! continuous data follow it (its `returned_within_30d` may still grow). When at least half
+//! continuous data follow it (its `returned_within_30d` may still grow). Hours whose return
+//! window is not covered get provisional removal events of their own: the relays that left
+//! and are not back yet, against the baseline of all departures of the hour (a conservative
+//! one: it includes the relays that will come back), so a removal near the end of the data or
+//! before a gap is reported, marked, and decided once the data covers it. When at least half
 //! of its relays declare one operator (the same contact, or mutual family), its `kind` is
 //! `operator_departure` rather than `removal`: presence alone cannot tell an authority
 //! removal from an operator switching its relays off, the declarations can.
@@ -90,8 +94,14 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-/// The anomalous hours of a departure series (`None`: not known at that hour).
-fn anomalies(series: &[Option<u32>], times: &[i64], jobs: &Jobs) -> Vec<Anomaly> {
+/// The anomalous hours of a departure series (`None`: not known at that hour), each compared
+/// with the same hours of `baseline` (the series itself, or a broader one).
+fn anomalies(
+    series: &[Option<u32>],
+    baseline: &[Option<u32>],
+    times: &[i64],
+    jobs: &Jobs,
+) -> Vec<Anomaly> {
     let config = jobs.config;
     let half_window = i64::from(config.baseline_days) * DAY_MS;
     let mut found = Vec::new();
@@ -113,7 +123,7 @@ fn anomalies(series: &[Option<u32>], times: &[i64], jobs: &Jobs) -> Vec<Anomaly>
         while j < times.len() && times[j] <= t + half_window {
             let apart = (times[j] - t).abs();
             if apart >= DAY_MS / 2 && (times[j] - t).rem_euclid(DAY_MS) == 0 {
-                if let Some(value) = series[j] {
+                if let Some(value) = baseline[j] {
                     window.push(f64::from(value));
                 }
             }
@@ -221,19 +231,34 @@ pub fn detect<'a>(
     let mut coming_back: Vec<Option<u32>> = (0..n)
         .map(|h| (!coverage.starts_segment(h as u32)).then_some(0))
         .collect();
+    // Where the return window is not covered, the departures not back yet: a removal there
+    // can only be provisional.
+    let mut undecided: Vec<Option<u32>> = (0..n)
+        .map(|h| (!decided(h) && !coverage.starts_segment(h as u32)).then_some(0))
+        .collect();
     let mut by_hour: HashMap<u32, Vec<&'a Departure>> = HashMap::new();
     for d in departures {
+        let at = d.at as usize;
         let series = if comes_back(d) {
             &mut coming_back
-        } else {
+        } else if staying_away[at].is_some() {
             &mut staying_away
+        } else {
+            &mut undecided
         };
-        match &mut series[d.at as usize] {
+        match &mut series[at] {
             Some(count) => *count += 1,
             None => continue,
         }
         by_hour.entry(d.at).or_default().push(d);
     }
+    // All departures of each hour: the (conservative) baseline of the undecided series.
+    let all_departures: Vec<Option<u32>> = (0..n)
+        .map(|h| {
+            let back = coming_back[h]?;
+            Some(back + staying_away[h].or(undecided[h]).unwrap_or(0))
+        })
+        .collect();
     // Continuous data after an hour (days).
     let covered_days_after = |h: usize| {
         (times[coverage.segment_end(h as u32) as usize] - times[h]) as f64 / DAY_MS as f64
@@ -328,11 +353,25 @@ pub fn detect<'a>(
     // Removals.
     let mut removal = EventColumns::default();
     let mut members = MemberColumns::default();
-    for group in group_anomalies(
-        anomalies(&staying_away, times, jobs),
-        jobs.config.event_merge_hours,
+    let merge = jobs.config.event_merge_hours;
+    let decided_events = group_anomalies(
+        anomalies(&staying_away, &staying_away, times, jobs),
+        merge,
         presence,
-    ) {
+    );
+    // Hours whose return window runs into a gap or past the end of the data: relays that
+    // left and are not back yet, against the baseline of all departures (a removal reported
+    // before it can be decided; it stays provisional).
+    let provisional_events = group_anomalies(
+        anomalies(&undecided, &all_departures, times, jobs),
+        merge,
+        presence,
+    );
+    let groups = decided_events
+        .into_iter()
+        .map(|g| (g, false))
+        .chain(provisional_events.into_iter().map(|g| (g, true)));
+    for (group, undecided_hours) in groups {
         let hours: Vec<u32> = group.iter().map(|a| a.at).collect();
         let gone: Vec<&Departure> = hours
             .iter()
@@ -362,7 +401,7 @@ pub fn detect<'a>(
             .push(gone.iter().filter(|d| comes_back(d)).count() as u32);
         let observed = covered_days_after(group[0].at as usize);
         removal.observed_days_after.push(observed);
-        removal.provisional.push(observed < 30.0);
+        removal.provisional.push(undecided_hours || observed < 30.0);
         // Most of the relays declaring one operator: that operator switched them off.
         let (share, operator) = operator_of(&removed);
         let departure = share >= OPERATOR_DEPARTURE_SHARE;
@@ -384,7 +423,7 @@ pub fn detect<'a>(
     let mut max_down: Vec<Option<f64>> = Vec::new();
     let mut outage_fingerprints: Vec<Vec<String>> = Vec::new();
     for group in group_anomalies(
-        anomalies(&coming_back, times, jobs),
+        anomalies(&coming_back, &coming_back, times, jobs),
         jobs.config.event_merge_hours,
         presence,
     ) {
@@ -435,7 +474,10 @@ pub fn detect<'a>(
     outage_columns.push(Column::new("max_hours_down".into(), max_down));
     outage_columns.push(string_list_column("fingerprints", &outage_fingerprints));
     Ok(Detected {
-        removal_events: DataFrame::new_infer_height(removal_columns)?,
+        removal_events: DataFrame::new_infer_height(removal_columns)?.sort(
+            ["event_time"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )?,
         removal_event_relays: members.frame()?,
         outages: DataFrame::new_infer_height(outage_columns)?,
     })
