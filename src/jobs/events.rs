@@ -298,25 +298,13 @@ pub fn detect<'a>(
                 (fp, contact.as_deref(), family.as_slice())
             })
             .collect();
-        let groups = super::identity::declared_groups(&facts);
-        let mut sizes: BTreeMap<usize, usize> = BTreeMap::new();
-        for g in &groups {
-            *sizes.entry(*g).or_default() += 1;
-        }
-        let Some((&group, &size)) = sizes
-            .iter()
-            .max_by_key(|(g, n)| (**n, std::cmp::Reverse(**g)))
-        else {
+        let Some(group) = super::identity::largest_declared_group(&facts) else {
             return (0.0, None);
         };
-        if size < 2 {
-            return (0.0, None);
-        }
-        let contact = facts
+        let size = group.len();
+        let contact = group
             .iter()
-            .zip(&groups)
-            .filter(|(_, g)| **g == group)
-            .find_map(|(f, _)| f.1.and_then(super::identity::normalise_contact));
+            .find_map(|&k| facts[k].1.and_then(super::identity::normalise_contact));
         let who = contact.unwrap_or_else(|| format!("mutual family of {size} relays"));
         (size as f64 / removed.len() as f64, Some(who))
     };

@@ -98,6 +98,20 @@ pub fn declared_groups(relays: &[(&str, Option<&str>, &[String])]) -> Vec<usize>
     (0..n).map(|i| find(&mut parent, i)).collect()
 }
 
+/// The largest group of relays declaring one operator (see [`declared_groups`]), as indices
+/// into `relays`, when it has at least two relays (ties: the group of the earliest relay).
+pub fn largest_declared_group(relays: &[(&str, Option<&str>, &[String])]) -> Option<Vec<usize>> {
+    let groups = declared_groups(relays);
+    let mut sizes: std::collections::BTreeMap<usize, usize> = Default::default();
+    for g in &groups {
+        *sizes.entry(*g).or_default() += 1;
+    }
+    let (&group, &size) = sizes
+        .iter()
+        .max_by_key(|(g, n)| (**n, std::cmp::Reverse(**g)))?;
+    (size >= 2).then(|| (0..relays.len()).filter(|&i| groups[i] == group).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +155,8 @@ mod tests {
         assert_ne!(g[0], g[2]);
         assert_eq!(g[2], g[3]);
         assert_ne!(g[4], g[2]);
+        // Two groups of two: the earlier one.
+        assert_eq!(largest_declared_group(&relays), Some(vec![0, 1]));
+        assert_eq!(largest_declared_group(&relays[3..]), None);
     }
 }

@@ -205,7 +205,6 @@ pub fn run(
 
     let consensuses = network::consensus_index(root)?;
     summary.consensuses = consensuses.times.len();
-    let coverage = coverage::Coverage::new(&consensuses.times, config.max_gap_hours);
     let months = entry_months(root)?;
     if months.is_empty() {
         bail!(
@@ -215,7 +214,10 @@ pub fn run(
         );
     }
     let progress = progress_bar(months.len() as u64, "jobs: consensus entries", quiet);
-    let mut presence = Presence::new(consensuses.times.clone(), coverage.clone());
+    let mut presence = Presence::new(
+        consensuses.times.clone(),
+        coverage::Coverage::new(&consensuses.times, config.max_gap_hours),
+    );
     let lists = watchlist::load(root)?;
     let mut listed = watchlist::PresenceAccumulator::new(&lists, consensuses.times.len());
     // Each month's probabilities are written by a second thread while the next month is read.
@@ -288,7 +290,9 @@ pub fn run(
         summary
             .written
             .push(jobs.write("network_hourly", &mut hourly)?);
-        let mut segments = coverage.table(&consensuses.times, &consensuses.flavors)?;
+        let mut segments = presence
+            .coverage
+            .table(&consensuses.times, &consensuses.flavors)?;
         summary.written.push(jobs.write("coverage", &mut segments)?);
         let presence_file = root.join("watchlist_presence").join("part-0.parquet");
         if listed.is_empty() {
@@ -302,7 +306,7 @@ pub fn run(
                 .push(jobs.write("watchlist_presence", &mut table)?);
         }
     }
-    summary.segments = coverage.len();
+    summary.segments = presence.coverage.len();
     if wants(JobSet::Events) {
         let departures = events::departures(&presence, &next_starts);
         let detected = events::detect(&jobs, &presence, &departures, &relays)?;

@@ -136,17 +136,10 @@ pub fn month_frame(files: &MonthFiles, index: &ConsensusIndex) -> Result<DataFra
         .transpose()?
         .map(|frame| {
             // Only the hours the index takes from the microdesc flavour (no ns consensus).
-            let hours: Vec<i64> = index
-                .times
-                .iter()
-                .zip(&index.flavors)
-                .filter(|(_, f)| **f == Flavor::Microdesc)
-                .map(|(t, _)| *t)
-                .collect();
-            frame.filter(col("valid_after_ms").is_in(
-                lit(Series::new("hours".into(), hours)).implode(false),
-                false,
-            ))
+            frame.filter(
+                col("valid_after_ms")
+                    .is_in(lit(index.microdesc_hours.clone()).implode(false), false),
+            )
         });
     let mut entries = match (ns, microdesc) {
         (Some(ns), None) => ns.collect()?,
@@ -210,6 +203,8 @@ pub struct ConsensusIndex {
     pub times: Vec<i64>,
     /// The flavour whose entries are used for each consensus number.
     pub flavors: Vec<Flavor>,
+    /// The hours whose entries come from the microdesc flavour (no ns consensus).
+    microdesc_hours: Series,
     weights: Vec<Option<[f64; 8]>>,
 }
 
@@ -242,7 +237,14 @@ impl ConsensusIndex {
                 Some(values)
             })
             .collect();
+        let microdesc_hours: Vec<i64> = times
+            .iter()
+            .zip(&flavors)
+            .filter(|(_, f)| **f == Flavor::Microdesc)
+            .map(|(t, _)| *t)
+            .collect();
         Ok(ConsensusIndex {
+            microdesc_hours: Series::new("hours".into(), microdesc_hours),
             times,
             flavors,
             weights,

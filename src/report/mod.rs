@@ -892,7 +892,7 @@ fn watchlist_section(
         ));
     }
     // Removal events its relays left in.
-    let events = string_lists_of(&mine, "removal_events")?;
+    let events = crate::jobs::columns::string_lists(&mine, "removal_events")?;
     let mut per_event: BTreeMap<&str, usize> = BTreeMap::new();
     for e in events.iter().flatten() {
         *per_event.entry(e).or_default() += 1;
@@ -921,10 +921,6 @@ fn watchlist_section(
         );
     }
     Ok(html)
-}
-
-fn string_lists_of(frame: &DataFrame, name: &str) -> Result<Vec<Vec<String>>> {
-    crate::jobs::columns::string_lists(frame, name)
 }
 
 /// One paragraph on how continuous the data is.

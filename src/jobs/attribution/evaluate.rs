@@ -284,7 +284,7 @@ pub fn evaluate(root: &Path, truth: &Path) -> Result<Evaluation> {
     Ok(eval)
 }
 
-const HOUR_MS: i64 = 3_600_000;
+use super::HOUR_MS;
 
 impl Evaluation {
     /// The report `relaytrail evaluate` prints.
@@ -527,13 +527,7 @@ pub fn evaluate_watchlist(root: &Path, name: &str) -> Result<ListEvaluation> {
         removal_events = per_event
             .into_iter()
             .filter(|(_, (_, hits))| *hits > 0)
-            .map(|(t, (n, hits))| {
-                (
-                    crate::descriptor::values::format_timestamp(t / 1000)[..16].to_string(),
-                    n,
-                    hits,
-                )
-            })
+            .map(|(t, (n, hits))| (crate::report::format_time(t), n, hits))
             .collect();
     }
     Ok(ListEvaluation {

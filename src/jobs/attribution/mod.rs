@@ -620,18 +620,10 @@ fn declaration(profiles: &[Profile], members: &[usize]) -> Option<String> {
             )
         })
         .collect();
-    let groups = crate::jobs::identity::declared_groups(&facts);
-    let mut sizes: BTreeMap<usize, usize> = BTreeMap::new();
-    for g in &groups {
-        *sizes.entry(*g).or_default() += 1;
-    }
-    let (&group, &size) = sizes
-        .iter()
-        .max_by_key(|(g, n)| (**n, std::cmp::Reverse(**g)))?;
-    if size < 2 || 2 * size < members.len() {
+    let inside = crate::jobs::identity::largest_declared_group(&facts)?;
+    if 2 * inside.len() < members.len() {
         return None;
     }
-    let inside: Vec<usize> = (0..members.len()).filter(|&k| groups[k] == group).collect();
     let contacts: BTreeSet<&str> = inside.iter().filter_map(|&k| facts[k].1).collect();
     let by_family = inside.iter().any(|&k| !facts[k].2.is_empty());
     Some(match (contacts.len(), by_family) {
