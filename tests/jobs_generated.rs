@@ -724,3 +724,112 @@ fn a_declared_operator_switching_off_is_an_operator_departure() {
         "{seen:?}"
     );
 }
+
+/// A removal the authorities carry out over four consensuses (about eight relays each, fewer
+/// than `event_min_relays` in any one), a tenth of the actor surviving, the consensus before
+/// it missing: one event dated at its first consensus, spanning the four, holding the removed
+/// relays and not the survivors. Tested one consensus at a time (the old detector), the same
+/// departures make no event.
+#[test]
+fn a_removal_spread_over_consensuses_is_one_event_of_the_removed_relays() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenarios/spread-removal.toml");
+    let status = Command::new(env!("CARGO_BIN_EXE_relaytrail"))
+        .args(["generate", "--out"])
+        .arg(&archive)
+        .arg("--scenario")
+        .arg(&scenario)
+        .args([
+            "--start", "2021-08", "--months", "2", "--relays", "400", "--seed", "37", "--quiet",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let warehouse = dir.path().join("wh");
+    assert!(import_into(&warehouse, std::slice::from_ref(&archive), 2)
+        .errors
+        .is_empty());
+    let asn = archive.join("asn/ip2asn-v4.tsv").display().to_string();
+    run_jobs(&warehouse, &["--asn-db", &asn]);
+
+    let planted = truth(&archive, "removal_events");
+    let planted = &planted.as_array().unwrap()[0];
+    let planted_at = ms(planted["event_time"].as_str().unwrap());
+    let removed: BTreeSet<String> = planted["fingerprints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(planted["consensuses"], 4);
+    // The scenario: the consensus before the removal is missing, no hour holds
+    // event_min_relays (10) of the removed relays.
+    let missing: BTreeSet<i64> = truth(&archive, "missing_consensuses")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| ms(t.as_str().unwrap()))
+        .collect();
+    assert!(missing.contains(&(planted_at - 3_600_000)));
+    let sessions = read(&warehouse, "relay_sessions");
+    let ends = times(&sessions, "session_end");
+    let fps = strings(&sessions, "fingerprint");
+    let mut last_session_end: BTreeMap<&String, i64> = BTreeMap::new();
+    for (fp, end) in fps.iter().zip(&ends) {
+        if removed.contains(fp) {
+            let last = last_session_end.entry(fp).or_insert(*end);
+            *last = (*last).max(*end);
+        }
+    }
+    let mut last_seen: BTreeMap<i64, usize> = BTreeMap::new();
+    for end in last_session_end.values() {
+        *last_seen.entry(*end).or_default() += 1;
+    }
+    assert_eq!(last_seen.len(), 4, "{last_seen:?}");
+    assert!(last_seen.values().all(|n| *n < 10), "{last_seen:?}");
+
+    let events = read(&warehouse, "removal_events");
+    assert_eq!(events.height(), 1, "{events}");
+    assert_eq!(times(&events, "event_time"), vec![planted_at]);
+    assert_eq!(u32s(&events, "consensuses"), vec![4]);
+    let members = read(&warehouse, "removal_event_relays");
+    let held: BTreeSet<String> = strings(&members, "fingerprint").into_iter().collect();
+    assert!(
+        held.is_superset(&removed),
+        "every removed relay is a member"
+    );
+    assert!(held.len() <= removed.len() + 2, "{} members", held.len());
+    // The survivors (the actor's relays listed after the event) are not members.
+    let actor: BTreeSet<String> = truth(&archive, "relays")
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["actor_id"] == "spread")
+        .map(|r| r["fingerprint"].as_str().unwrap().to_string())
+        .collect();
+    let survivors: Vec<&String> = fps
+        .iter()
+        .zip(&ends)
+        .filter(|(fp, end)| {
+            actor.contains(*fp) && !removed.contains(*fp) && **end > planted_at + 4 * 3_600_000
+        })
+        .map(|(fp, _)| fp)
+        .collect();
+    assert!(!survivors.is_empty(), "a tenth of the actor survives");
+    assert!(survivors.iter().all(|fp| !held.contains(*fp)));
+
+    // One consensus at a time, as before: no hour stands out.
+    run_jobs(
+        &warehouse,
+        &[
+            "--asn-db",
+            &asn,
+            "--force",
+            "--set",
+            "event_window_consensuses=1",
+        ],
+    );
+    assert_eq!(read(&warehouse, "removal_events").height(), 0);
+}

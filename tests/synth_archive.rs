@@ -450,11 +450,26 @@ fn removals_outages_and_returns_are_visible_in_the_consensuses() {
         assert!(i > 0);
         let before = present(hours[i - 1]);
         assert_eq!(ev.fingerprints.len(), ev.relays_removed);
+        // Spread over `consensuses` consecutive consensuses from the event's first: every
+        // relay listed before it, each consensus of the spread losing some, none listed after.
+        let spread = ev.consensuses as usize;
         for fp in &ev.fingerprints {
             assert!(before.contains(fp), "{fp} listed before the removal");
-            for h in &hours[i..] {
+            for h in &hours[i + spread - 1..] {
                 assert!(!present(h).contains(fp), "{fp} never returns");
             }
+        }
+        for k in 0..spread {
+            let listed = |h: &str| {
+                ev.fingerprints
+                    .iter()
+                    .filter(|fp| present(h).contains(*fp))
+                    .count()
+            };
+            assert!(
+                listed(hours[i + k]) < listed(hours[i + k - 1]),
+                "consensus {k} of the removal loses relays"
+            );
         }
     }
     for o in &a.outages {

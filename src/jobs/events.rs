@@ -12,10 +12,15 @@
 //! compared with its own baseline, the median of the same hour of the day on the other days
 //! within `baseline_days` on either side where the series is known, and a robust spread
 //! (1.4826 × MAD of those, at least √median and 1); an hour with fewer than
-//! `event_min_baseline_hours` such hours is not judged. An hour is anomalous when its count
-//! is `event_min_relays` above the baseline and `event_min_score` spreads above it; anomalous
-//! hours at most `event_merge_hours` consensuses apart (within one segment) form one event,
-//! dated by its first hour. A removal event is provisional while less than 30 days of
+//! `event_min_baseline_hours` such hours is not judged. Windows of 1 to
+//! `event_window_consensuses` consecutive consensuses are tested against the same windows
+//! on the other days (a removal carried out over a few consensuses need not stand out in any
+//! one hour): a window is anomalous when its count is `event_min_relays` above the baseline
+//! and `event_min_score` spreads above it; anomalous windows overlapping or at most
+//! `event_merge_hours` consensuses apart (within one segment) form one event, dated by its
+//! first consensus. Its members are the departures that share its evidence (AS, contact,
+//! tenure and version against the churn of the baseline hours; see
+//! [`sharing_the_evidence`]), not every relay that left in those hours. A removal event is provisional while less than 30 days of
 //! continuous data follow it (its `returned_within_30d` may still grow). Hours whose return
 //! window is not covered get provisional removal events of their own: the relays that left
 //! and are not back yet, against the baseline of all departures of the hour (a conservative
@@ -38,6 +43,8 @@ const HOUR_MS: i64 = 3_600_000;
 /// family) is that operator switching them off, not the authorities removing them.
 const OPERATOR_DEPARTURE_SHARE: f64 = 0.5;
 const DAY_MS: i64 = 24 * HOUR_MS;
+/// The first and last consensus of an event stand out on their own by this many spreads.
+const EDGE_MIN_SCORE: f64 = 2.0;
 
 /// A session's end, seen at the first consensus without the relay.
 #[derive(Debug, Clone)]
@@ -72,12 +79,12 @@ pub fn departures(presence: &Presence, next_starts: &[Option<u32>]) -> Vec<Depar
         .collect()
 }
 
-/// An anomalous consensus of a departure series.
+/// An anomalous window of a departure series: `len` consecutive consensuses from `at`
+/// (within one segment) whose summed count is far above the same windows on other days.
 #[derive(Debug, Clone, Copy)]
 struct Anomaly {
     at: u32,
-    count: u32,
-    baseline: f64,
+    len: u32,
     score: f64,
 }
 
@@ -94,80 +101,251 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-/// The anomalous hours of a departure series (`None`: not known at that hour), each compared
-/// with the same hours of `baseline` (the series itself, or a broader one).
+/// The sum of `series` over the `len` consensuses from `at`, when all are known and in the
+/// segment of `at`.
+fn window_sum(series: &[Option<u32>], at: usize, len: usize, presence: &Presence) -> Option<u32> {
+    let last = at + len - 1;
+    if last >= series.len()
+        || presence.coverage.segment(last as u32) != presence.coverage.segment(at as u32)
+    {
+        return None;
+    }
+    series[at..=last].iter().copied().sum()
+}
+
+/// The consensuses at the same hour of the day as consensus `h` on the other days within
+/// `baseline_days` (departures follow a daily rhythm: residential relays go away in the
+/// evening).
+fn baseline_hours<'p>(
+    h: usize,
+    presence: &'p Presence,
+    jobs: &Jobs,
+) -> impl Iterator<Item = usize> + 'p {
+    let times = &presence.times;
+    let half_window = i64::from(jobs.config.baseline_days) * DAY_MS;
+    let t = times[h];
+    let lo = times.partition_point(|&x| x < t - half_window);
+    let hi = times.partition_point(|&x| x <= t + half_window);
+    (lo..hi).filter(move |&j| {
+        (times[j] - t).abs() >= DAY_MS / 2 && (times[j] - t).rem_euclid(DAY_MS) == 0
+    })
+}
+
+/// The robust baseline of the window of `len` consensuses from `h`: the median and spread
+/// (1.4826 × MAD, at least √median and 1) of the same windows (same start hour of the day)
+/// on the other days within `baseline_days`; `None` with fewer than
+/// `event_min_baseline_hours` known windows.
+fn window_baseline(
+    baseline: &[Option<u32>],
+    h: usize,
+    len: usize,
+    presence: &Presence,
+    jobs: &Jobs,
+) -> Option<(f64, f64)> {
+    let mut window: Vec<f64> = baseline_hours(h, presence, jobs)
+        .filter_map(|j| window_sum(baseline, j, len, presence))
+        .map(f64::from)
+        .collect();
+    if window.len() < jobs.config.event_min_baseline_hours as usize {
+        return None;
+    }
+    let center = median(&mut window);
+    let mut deviations: Vec<f64> = window.iter().map(|v| (v - center).abs()).collect();
+    let spread = (1.4826 * median(&mut deviations))
+        .max(center.sqrt())
+        .max(1.0);
+    Some((center, spread))
+}
+
+/// The anomalous windows of a departure series (`None`: not known at that hour), each
+/// compared with the same windows of `baseline` (the series itself, or a broader one).
+/// Windows of 1 to `event_window_consensuses` consecutive consensuses are tested: a removal
+/// the authorities carry out over a few consensuses (reject lines added one by one) may pass
+/// no single hour's test.
 fn anomalies(
     series: &[Option<u32>],
     baseline: &[Option<u32>],
-    times: &[i64],
+    presence: &Presence,
     jobs: &Jobs,
 ) -> Vec<Anomaly> {
     let config = jobs.config;
-    let half_window = i64::from(config.baseline_days) * DAY_MS;
     let mut found = Vec::new();
-    let mut lo = 0;
-    let mut window = Vec::new();
-    for (h, &count) in series.iter().enumerate() {
-        let Some(count) = count else { continue };
-        if count < config.event_min_relays {
-            continue;
-        }
-        let t = times[h];
-        while times[lo] < t - half_window {
-            lo += 1;
-        }
-        // The same hour of the day on the other days of the window (departures follow a
-        // daily rhythm: residential relays go away in the evening).
-        window.clear();
-        let mut j = lo;
-        while j < times.len() && times[j] <= t + half_window {
-            let apart = (times[j] - t).abs();
-            if apart >= DAY_MS / 2 && (times[j] - t).rem_euclid(DAY_MS) == 0 {
-                if let Some(value) = baseline[j] {
-                    window.push(f64::from(value));
-                }
+    for len in 1..=config.event_window_consensuses.max(1) as usize {
+        for h in 0..series.len() {
+            let Some(count) = window_sum(series, h, len, presence) else {
+                continue;
+            };
+            // The window's first consensus must carry departures of its own (a window is
+            // not started on a quiet hour before the event).
+            if count < config.event_min_relays || series[h] == Some(0) {
+                continue;
             }
-            j += 1;
-        }
-        if window.len() < config.event_min_baseline_hours as usize {
-            continue;
-        }
-        let baseline = median(&mut window);
-        let mut deviations: Vec<f64> = window.iter().map(|v| (v - baseline).abs()).collect();
-        let spread = (1.4826 * median(&mut deviations))
-            .max(baseline.sqrt())
-            .max(1.0);
-        let excess = f64::from(count) - baseline;
-        let score = excess / spread;
-        if excess >= f64::from(config.event_min_relays) && score >= config.event_min_score {
-            found.push(Anomaly {
-                at: h as u32,
-                count,
-                baseline,
-                score,
-            });
+            let Some((center, spread)) = window_baseline(baseline, h, len, presence, jobs) else {
+                continue;
+            };
+            let excess = f64::from(count) - center;
+            let score = excess / spread;
+            if excess >= f64::from(config.event_min_relays) && score >= config.event_min_score {
+                found.push(Anomaly {
+                    at: h as u32,
+                    len: len as u32,
+                    score,
+                });
+            }
         }
     }
+    found.sort_by_key(|a| (a.at, a.len));
     found
 }
 
-/// Anomalous hours grouped into events (consecutive within `event_merge_hours`, never across
-/// a gap of the data).
-fn group_anomalies(found: Vec<Anomaly>, merge: u32, presence: &Presence) -> Vec<Vec<Anomaly>> {
-    let segment = |a: &Anomaly| presence.coverage.segment(a.at);
-    let mut groups: Vec<Vec<Anomaly>> = Vec::new();
+/// An event: consecutive consensuses `first..=last` of one segment.
+#[derive(Debug, Clone, Copy)]
+struct EventSpan {
+    first: u32,
+    last: u32,
+    score: f64,
+}
+
+/// Anomalous windows merged into events (overlapping or within `event_merge_hours`
+/// consensuses, never across a gap of the data), each cut to its run of consecutive
+/// consensuses with the highest score, then to begin and end with consensuses whose own
+/// count is `EDGE_MIN_SCORE` spreads above their baseline.
+fn group_anomalies(
+    found: Vec<Anomaly>,
+    series: &[Option<u32>],
+    baseline: &[Option<u32>],
+    presence: &Presence,
+    jobs: &Jobs,
+) -> Vec<EventSpan> {
+    let merge = jobs.config.event_merge_hours;
+    let segment = |at: u32| presence.coverage.segment(at);
+    let mut spans: Vec<EventSpan> = Vec::new();
     for a in found {
-        match groups.last_mut() {
-            Some(g)
-                if a.at - g.last().unwrap().at <= merge
-                    && segment(&a) == segment(g.last().unwrap()) =>
-            {
-                g.push(a)
+        let last = a.at + a.len - 1;
+        match spans.last_mut() {
+            Some(s) if a.at <= s.last + merge && segment(a.at) == segment(s.last) => {
+                s.last = s.last.max(last);
+                s.score = s.score.max(a.score);
             }
-            _ => groups.push(vec![a]),
+            _ => spans.push(EventSpan {
+                first: a.at,
+                last,
+                score: a.score,
+            }),
         }
     }
-    groups
+    // Of the consensuses the windows cover, the run that stands out most: a window may
+    // reach over an ordinary consensus before or after the event, which would date it early
+    // or add the churn of an extra hour.
+    for s in &mut spans {
+        let mut best = (f64::NEG_INFINITY, s.first, s.last);
+        for a in s.first..=s.last {
+            for b in a..=s.last {
+                let len = (b - a + 1) as usize;
+                let (Some(count), Some((center, spread))) = (
+                    window_sum(series, a as usize, len, presence),
+                    window_baseline(baseline, a as usize, len, presence, jobs),
+                ) else {
+                    continue;
+                };
+                let score = (f64::from(count) - center) / spread;
+                if score > best.0 {
+                    best = (score, a, b);
+                }
+            }
+        }
+        (s.score, s.first, s.last) = best;
+        // The score favours any consensus a little above its baseline; the event begins and
+        // ends with consensuses that stand out on their own.
+        let stands_out = |h: u32| {
+            let count = f64::from(series[h as usize].unwrap_or(0));
+            window_baseline(baseline, h as usize, 1, presence, jobs)
+                .is_none_or(|(center, spread)| count - center >= EDGE_MIN_SCORE * spread)
+        };
+        while s.first < s.last && !stands_out(s.first) {
+            s.first += 1;
+        }
+        while s.last > s.first && !stands_out(s.last) {
+            s.last -= 1;
+        }
+    }
+    spans
+}
+
+/// The expected departures (sum of the per-consensus baseline medians) of a span.
+fn span_baseline(
+    span: &EventSpan,
+    baseline: &[Option<u32>],
+    presence: &Presence,
+    jobs: &Jobs,
+) -> f64 {
+    (span.first..=span.last)
+        .filter_map(|h| window_baseline(baseline, h as usize, 1, presence, jobs))
+        .map(|b| b.0)
+        .sum()
+}
+
+/// What a departure is described by when an event's members are told from the hour's
+/// ordinary churn: its AS (or /16 without AS data), whether it has a contact, how long the
+/// relay had been known, and its tor version.
+type Traits = [String; 4];
+
+/// Which of an event's departures share its evidence. The departures of an event's
+/// consensuses are a mixture of the event (the excess over the baseline) and ordinary churn
+/// (`expected` of them, distributed over each trait like `baseline`, the departures of the
+/// baseline hours). The event's distribution of each trait is what the observed counts have
+/// beyond the churn's expected counts; a departure is a member when the event explains it
+/// at least as well as churn does (naive Bayes over the traits, prior = excess / count).
+/// Ordinary churn then drops out where it differs from the event in any trait (a relay
+/// with a contact in a removal of contactless ones, a days-old relay in a removal of
+/// months-old ones).
+fn sharing_the_evidence(candidates: &[Traits], baseline: &[Traits], expected: f64) -> Vec<bool> {
+    let count = candidates.len() as f64;
+    let excess = count - expected;
+    if baseline.is_empty() || expected <= 0.0 || excess >= count {
+        return vec![true; candidates.len()];
+    }
+    if excess <= 0.0 {
+        return vec![false; candidates.len()];
+    }
+    let prior = (excess / count).ln() - (expected / count).ln();
+    let mut log_odds = vec![prior; candidates.len()];
+    for t in 0..4 {
+        let mut observed: HashMap<&str, f64> = HashMap::new();
+        for c in candidates {
+            *observed.entry(c[t].as_str()).or_default() += 1.0;
+        }
+        let mut base: HashMap<&str, f64> = HashMap::new();
+        for b in baseline {
+            *base.entry(b[t].as_str()).or_default() += 1.0;
+        }
+        let values = observed
+            .keys()
+            .chain(base.keys())
+            .collect::<std::collections::HashSet<_>>()
+            .len() as f64;
+        let churn_share = |v: &str| {
+            (base.get(v).copied().unwrap_or(0.0) + 0.5) / (baseline.len() as f64 + 0.5 * values)
+        };
+        let event_count = |v: &str, n: f64| (n - expected * churn_share(v)).max(0.0);
+        let event_total: f64 = observed.iter().map(|(v, &n)| event_count(v, n)).sum();
+        for (c, odds) in candidates.iter().zip(&mut log_odds) {
+            let v = c[t].as_str();
+            let event_share = (event_count(v, observed[v]) + 0.1) / (event_total + 0.1 * values);
+            *odds += event_share.ln() - churn_share(v).ln();
+        }
+    }
+    log_odds.into_iter().map(|o| o >= 0.0).collect()
+}
+
+/// The tenure bucket of a relay known for `ms` when it left.
+fn tenure(ms: i64) -> &'static str {
+    match ms / DAY_MS {
+        0 => "under a day",
+        1..=6 => "days",
+        7..=29 => "weeks",
+        _ => "months",
+    }
 }
 
 /// The datasets `detect` builds.
@@ -341,33 +519,102 @@ pub fn detect<'a>(
     // Removals.
     let mut removal = EventColumns::default();
     let mut members = MemberColumns::default();
-    let merge = jobs.config.event_merge_hours;
+    // When each relay was first seen (for the tenure trait).
+    let mut first_seen: HashMap<&str, i64> = HashMap::new();
+    for s in &presence.sessions {
+        let t = times[s.start as usize];
+        first_seen
+            .entry(s.fingerprint.as_str())
+            .and_modify(|f| *f = (*f).min(t))
+            .or_insert(t);
+    }
+    let traits = |m: &Member| -> Traits {
+        let s = &presence.sessions[m.departure.session];
+        let place = match m.asn {
+            Some(asn) => format!("AS{asn}"),
+            None => s
+                .last_address
+                .as_deref()
+                .and_then(|a| a.rsplitn(3, '.').nth(2).map(str::to_string))
+                .unwrap_or_default(),
+        };
+        let known = times[m.departure.at as usize] - first_seen[s.fingerprint.as_str()];
+        [
+            place,
+            format!("{:?}", m.has_contact),
+            tenure(known).to_string(),
+            s.last_version.clone().unwrap_or_default(),
+        ]
+    };
     let decided_events = group_anomalies(
-        anomalies(&staying_away, &staying_away, times, jobs),
-        merge,
+        anomalies(&staying_away, &staying_away, presence, jobs),
+        &staying_away,
+        &staying_away,
         presence,
+        jobs,
     );
     // Hours whose return window runs into a gap or past the end of the data: relays that
     // left and are not back yet, against the baseline of all departures (a removal reported
     // before it can be decided; it stays provisional).
     let provisional_events = group_anomalies(
-        anomalies(&undecided, &all_departures, times, jobs),
-        merge,
+        anomalies(&undecided, &all_departures, presence, jobs),
+        &undecided,
+        &all_departures,
         presence,
+        jobs,
     );
     let groups = decided_events
         .into_iter()
-        .map(|g| (g, false))
-        .chain(provisional_events.into_iter().map(|g| (g, true)));
-    for (group, undecided_hours) in groups {
-        let hours: Vec<u32> = group.iter().map(|a| a.at).collect();
-        let gone: Vec<&Departure> = hours
-            .iter()
-            .flat_map(|h| by_hour.get(h).into_iter().flatten().copied())
+        .map(|g| (g, &staying_away, false))
+        .chain(
+            provisional_events
+                .into_iter()
+                .map(|g| (g, &all_departures, true)),
+        );
+    for (span, baseline_series, undecided_hours) in groups {
+        let gone: Vec<&Departure> = (span.first..=span.last)
+            .flat_map(|h| by_hour.get(&h).into_iter().flatten().copied())
             .collect();
-        let removed = members_where(&gone, false);
-        let event_time = times[group[0].at as usize];
-        removal.push_common(presence, &group, &removed, gone.len());
+        let candidates = members_where(&gone, false);
+        // The departures the baseline was made of, for what ordinary churn looks like.
+        let mut baseline_hours_seen: Vec<usize> = (span.first..=span.last)
+            .flat_map(|h| baseline_hours(h as usize, presence, jobs))
+            .filter(|&j| baseline_series[j].is_some())
+            .collect();
+        baseline_hours_seen.sort_unstable();
+        baseline_hours_seen.dedup();
+        let baseline_gone: Vec<&Departure> = baseline_hours_seen
+            .iter()
+            .flat_map(|j| by_hour.get(&(*j as u32)).into_iter().flatten().copied())
+            .collect();
+        let churn = members_where(&baseline_gone, false)
+            .into_iter()
+            .chain(if undecided_hours {
+                members_where(&baseline_gone, true)
+            } else {
+                Vec::new()
+            });
+        let churn_traits: Vec<Traits> = churn.map(|m| traits(&m)).collect();
+        let expected = span_baseline(&span, baseline_series, presence, jobs);
+        let candidate_traits: Vec<Traits> = candidates.iter().map(traits).collect();
+        let keep = sharing_the_evidence(&candidate_traits, &churn_traits, expected);
+        let churn_excluded = keep.iter().filter(|k| !**k).count() as u32;
+        let removed: Vec<Member> = candidates
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(m, k)| k.then_some(m))
+            .collect();
+        let event_time = times[span.first as usize];
+        let series = if undecided_hours {
+            &undecided
+        } else {
+            &staying_away
+        };
+        let count: u32 = (span.first..=span.last)
+            .filter_map(|h| series[h as usize])
+            .sum();
+        removal.push_common(presence, &span, expected, count, &removed, gone.len());
+        removal.churn_excluded.push(churn_excluded);
         removal.returned_30d.push(
             removed
                 .iter()
@@ -387,7 +634,7 @@ pub fn detect<'a>(
         removal
             .came_back_7d
             .push(gone.iter().filter(|d| comes_back(d)).count() as u32);
-        let observed = covered_days_after(group[0].at as usize);
+        let observed = covered_days_after(span.first as usize);
         removal.observed_days_after.push(observed);
         removal.provisional.push(undecided_hours || observed < 30.0);
         // Most of the relays declaring one operator: that operator switched them off.
@@ -410,17 +657,26 @@ pub fn detect<'a>(
     let mut hours_down: Vec<Option<f64>> = Vec::new();
     let mut max_down: Vec<Option<f64>> = Vec::new();
     let mut outage_fingerprints: Vec<Vec<String>> = Vec::new();
-    for group in group_anomalies(
-        anomalies(&coming_back, &coming_back, times, jobs),
-        jobs.config.event_merge_hours,
+    for span in group_anomalies(
+        anomalies(&coming_back, &coming_back, presence, jobs),
+        &coming_back,
+        &coming_back,
         presence,
+        jobs,
     ) {
-        let gone: Vec<&Departure> = group
-            .iter()
-            .flat_map(|a| by_hour.get(&a.at).into_iter().flatten().copied())
+        let gone: Vec<&Departure> = (span.first..=span.last)
+            .flat_map(|h| by_hour.get(&h).into_iter().flatten().copied())
             .collect();
         let down = members_where(&gone, true);
-        outage.push_common(presence, &group, &down, gone.len());
+        let expected = span_baseline(&span, &coming_back, presence, jobs);
+        outage.push_common(
+            presence,
+            &span,
+            expected,
+            down.len() as u32,
+            &down,
+            gone.len(),
+        );
         let mut durations: Vec<f64> = down
             .iter()
             .filter_map(|m| m.departure.back_after_ms)
@@ -445,6 +701,7 @@ pub fn detect<'a>(
         "returned_after_30d".into(),
         removal.returned_later,
     ));
+    removal_columns.push(Column::new("churn_excluded".into(), removal.churn_excluded));
     removal_columns.push(Column::new(
         "came_back_within_return_days".into(),
         removal.came_back_7d,
@@ -490,6 +747,7 @@ struct EventColumns {
     returned_30d: Vec<u32>,
     returned_later: Vec<u32>,
     came_back_7d: Vec<u32>,
+    churn_excluded: Vec<u32>,
     observed_days_after: Vec<f64>,
     provisional: Vec<bool>,
     kind: Vec<&'static str>,
@@ -498,26 +756,27 @@ struct EventColumns {
 }
 
 impl EventColumns {
+    /// One event's common columns: `count` departures of its series over its consensuses
+    /// against `baseline` expected.
     fn push_common(
         &mut self,
         presence: &Presence,
-        group: &[Anomaly],
+        span: &EventSpan,
+        baseline: f64,
+        count: u32,
         members: &[Member],
         departures: usize,
     ) {
-        let first = group[0].at as usize;
+        let first = span.first as usize;
         self.event_time.push(Some(presence.times[first]));
         self.last_seen_before
             .push(first.checked_sub(1).map(|p| presence.times[p]));
-        self.hours.push(group.len() as u32);
+        self.hours.push(span.last - span.first + 1);
         self.relays.push(members.len() as u32);
         self.departures.push(departures as u32);
-        let baseline: f64 = group.iter().map(|a| a.baseline).sum();
         self.baseline.push(baseline);
-        self.excess
-            .push(group.iter().map(|a| f64::from(a.count)).sum::<f64>() - baseline);
-        self.score
-            .push(group.iter().map(|a| a.score).fold(f64::MIN, f64::max));
+        self.excess.push(f64::from(count) - baseline);
+        self.score.push(span.score);
         let session = |m: &Member| &presence.sessions[m.departure.session];
         let sums = [
             members
@@ -567,7 +826,7 @@ impl EventColumns {
         Ok(vec![
             datetime_column("event_time", self.event_time.clone())?,
             datetime_column("last_seen_before", self.last_seen_before.clone())?,
-            Column::new("anomalous_hours".into(), self.hours.clone()),
+            Column::new("consensuses".into(), self.hours.clone()),
             Column::new(relays_name.into(), self.relays.clone()),
             Column::new("departures_total".into(), self.departures.clone()),
             Column::new("baseline_departures".into(), self.baseline.clone()),
@@ -808,4 +1067,54 @@ fn bursts(joins: &[(i64, &str)], window: i64, threshold: usize) -> Vec<Burst> {
         b.fingerprints = fps;
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn traits(place: &str, contact: bool, tenure: &str, version: &str) -> Traits {
+        [
+            place.to_string(),
+            format!("{:?}", Some(contact)),
+            tenure.to_string(),
+            version.to_string(),
+        ]
+    }
+
+    /// The removal of 40 months-old contactless relays on hosters, during an hour with the
+    /// usual churn (days-old relays, mostly with contacts, on residential ASes): the churn
+    /// drops out, the removed relays stay, also the one on a residential AS.
+    #[test]
+    fn ordinary_churn_does_not_share_a_removals_evidence() {
+        let mut candidates: Vec<Traits> = (0..40)
+            .map(|i| traits(&format!("AS{}", 100 + i % 8), false, "months", "0.4.8.9"))
+            .collect();
+        candidates.push(traits("AS3320", false, "months", "0.4.8.9"));
+        let churn = [
+            traits("AS3320", true, "under a day", "0.4.8.9"),
+            traits("AS7922", true, "days", "0.4.7.16"),
+            traits("AS3215", false, "under a day", "0.4.8.9"),
+            traits("AS3320", true, "weeks", "0.4.8.9"),
+        ];
+        candidates.extend(churn.iter().cloned());
+        // A week of the same hours: 3 to 5 departures each, like `churn`.
+        let baseline: Vec<Traits> = (0..28)
+            .map(|i| {
+                let mut t = churn[i % churn.len()].clone();
+                t[0] = ["AS3320", "AS7922", "AS3215", "AS6830", "AS100"][i % 5].to_string();
+                t
+            })
+            .collect();
+        let keep = sharing_the_evidence(&candidates, &baseline, 4.0);
+        assert!(keep[..41].iter().all(|k| *k), "{keep:?}");
+        assert!(keep[41..].iter().all(|k| !*k), "{keep:?}");
+        // Nothing expected: every departure is a member; only the expected: none.
+        assert!(sharing_the_evidence(&candidates, &baseline, 0.0)
+            .iter()
+            .all(|k| *k));
+        assert!(sharing_the_evidence(&churn, &baseline, 4.0)
+            .iter()
+            .all(|k| !*k));
+    }
 }

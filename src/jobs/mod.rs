@@ -51,6 +51,9 @@ pub struct JobConfig {
     pub outage_return_days: u32,
     /// Anomalous hours this close (consensuses) are one event.
     pub event_merge_hours: u32,
+    /// Departures are tested over windows of 1 up to this many consecutive consensuses: the
+    /// authorities may remove a group over a few consensuses (reject lines added one by one).
+    pub event_window_consensuses: u32,
     /// Join bursts: never-seen relays within one hour / within 24 hours, overall and per
     /// AS, /16, version and nickname prefix (DocTor alerts at 50).
     pub burst_min_relays_1h: u32,
@@ -73,6 +76,7 @@ impl Default for JobConfig {
             event_min_baseline_hours: 4,
             outage_return_days: 7,
             event_merge_hours: 2,
+            event_window_consensuses: 3,
             burst_min_relays_1h: 50,
             burst_min_relays_24h: 50,
             burst_min_history_hours: 24,

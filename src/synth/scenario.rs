@@ -38,6 +38,9 @@ pub struct NetworkCfg {
     pub missing_consensuses_per_month: f64,
     /// Explicit missing consensus hours (date expressions), in addition to the random ones.
     pub missing_consensuses: Vec<String>,
+    /// The consensus just before every planted removal is missing too (real archives have
+    /// holes next to events: the departures then show at the first consensus after the hole).
+    pub missing_before_removals: bool,
     /// xz preset for the tarballs: "0".."9" (0-4 with an 8 MiB dictionary), optional "e"
     /// (extreme), optional "hc" (hash-chain match finder). CLI `--xz-preset` overrides.
     pub xz_preset: String,
@@ -48,6 +51,7 @@ impl Default for NetworkCfg {
         NetworkCfg {
             missing_consensuses_per_month: 2.5,
             missing_consensuses: Vec::new(),
+            missing_before_removals: false,
             xz_preset: "4hc".into(),
         }
     }
@@ -256,13 +260,17 @@ pub struct WaveCfg {
 }
 
 /// A bulk removal by the directory authorities: `fraction` of the actor's relays listed just
-/// before `at` disappear at `at` and never come back with those fingerprints.
+/// before `at` disappear over `consensuses` consecutive consensuses from `at` (authorities
+/// adding the reject lines one after another; 1–4) and never come back with those
+/// fingerprints; the rest of the actor's relays survive it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RemovalCfg {
     pub at: String,
     #[serde(default = "one_f")]
     pub fraction: f64,
+    #[serde(default = "one")]
+    pub consensuses: u32,
 }
 
 /// A return wave after removal number `after_removal` (1-based): new fingerprints on the same

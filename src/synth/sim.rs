@@ -91,7 +91,10 @@ pub struct ActorInfo {
 #[derive(Debug, Clone)]
 pub struct RemovalEvent {
     pub actor: usize,
+    /// The first hour without some of the relays...
     pub hour: i64,
+    /// ...and the number of consecutive hours over which they went.
+    pub consensuses: i64,
     pub relays: Vec<usize>,
 }
 
@@ -703,7 +706,8 @@ struct ActorPlan {
     delay_seed: u64,
     /// (wave number, join hour start, count, spread hours, is_return, after_removal index)
     waves: Vec<(u32, i64, usize, f64, Option<usize>)>,
-    removals: Vec<(i64, f64)>,
+    /// (first hour, fraction, consensuses it is spread over)
+    removals: Vec<(i64, f64, i64)>,
 }
 
 fn plan_actors(b: &mut Builder) -> anyhow::Result<Vec<ActorPlan>> {
@@ -747,7 +751,19 @@ fn plan_actors(b: &mut Builder) -> anyhow::Result<Vec<ActorPlan>> {
         }
         let mut removals = Vec::new();
         for r in &cfg.removals {
-            removals.push((b.clock.hour_of(&r.at)?, r.fraction.clamp(0.0, 1.0)));
+            if !(1..=4).contains(&r.consensuses) {
+                anyhow::bail!(
+                    "actor {}: removal at {:?} spread over {} consensuses (1 to 4)",
+                    cfg.id,
+                    r.at,
+                    r.consensuses
+                );
+            }
+            removals.push((
+                b.clock.hour_of(&r.at)?,
+                r.fraction.clamp(0.0, 1.0),
+                i64::from(r.consensuses),
+            ));
         }
         for (ri, r) in cfg.returns.iter().enumerate() {
             let at = b.clock.hour_of(&r.at)?;
@@ -1154,7 +1170,7 @@ fn apply_removals(
 ) -> Vec<RemovalEvent> {
     let mut events = Vec::new();
     for (pi, plan) in plans.iter().enumerate() {
-        for (ri, &(at, fraction)) in plan.removals.iter().enumerate() {
+        for (ri, &(at, fraction, spread)) in plan.removals.iter().enumerate() {
             let mut rng = Rng::stream(&[b.seed, tag("removal"), pi as u64, ri as u64]);
             // candidates: alive at `at`, joined at least 4 hours earlier
             let mut cands: Vec<usize> = actor_relays[pi]
@@ -1170,9 +1186,11 @@ fn apply_removals(
                 .collect();
             rng.shuffle(&mut cands);
             let k = (fraction * cands.len() as f64).round() as usize;
+            // The first k of the shuffled candidates, each gone at one of the `spread`
+            // consensuses from `at` in turn.
             let mut removed: Vec<usize> = cands[..k].to_vec();
-            removed.sort();
-            for &r in &removed {
+            for (i, &r) in removed.iter().enumerate() {
+                let at = at + i as i64 % spread;
                 let rel = &mut b.relays[r];
                 force_up(&mut rel.up, at - 3, at);
                 force_down(&mut rel.up, at, i64::MAX);
@@ -1183,10 +1201,12 @@ fn apply_removals(
                     last.1 = last.1.min(cut);
                 }
             }
+            removed.sort();
             if !removed.is_empty() {
                 events.push(RemovalEvent {
                     actor: plan.actor,
                     hour: at,
+                    consensuses: spread.min(removed.len() as i64),
                     relays: removed,
                 });
             }
@@ -1318,8 +1338,11 @@ fn choose_missing(
             set.insert(h);
         }
     }
+    if b.sc.network.missing_before_removals {
+        set.extend(removals.iter().map(|e| e.hour - 1).filter(|&h| h > 0));
+    }
     let mut avoid: Vec<i64> = vec![0, hours - 1];
-    avoid.extend(removals.iter().map(|e| e.hour));
+    avoid.extend(removals.iter().flat_map(|e| e.hour..e.hour + e.consensuses));
     avoid.extend(outages.iter().flat_map(|o| [o.start, o.end]));
     let mut rng = Rng::stream(&[b.seed, tag("missing")]);
     let want = (p.missing_per_month * p.months as f64).round() as usize;

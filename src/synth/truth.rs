@@ -38,6 +38,8 @@ pub struct RemovalJson {
     pub event_time: String,
     pub fingerprints: Vec<String>,
     pub relays_removed: usize,
+    /// Consecutive consensuses over which the relays went (the first at `event_time`).
+    pub consensuses: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -145,6 +147,7 @@ pub fn write(w: &World, dir: &Path) -> anyhow::Result<usize> {
             event_time: t(next_published(e.hour)),
             fingerprints: sorted(e.relays.iter().map(|&r| fp(w, r))),
             relays_removed: e.relays.len(),
+            consensuses: e.consensuses,
         })
         .collect();
     write_json(dir, "removal_events.json", &removals)?;

@@ -42,6 +42,11 @@ pub struct Evaluation {
     pub removal_events_found: usize,
     pub removal_events_planted: usize,
     pub false_removal_events: usize,
+    /// Relays of the planted removals, those of them in the event found for it, and the
+    /// other relays of those events (ordinary churn or other actors' relays).
+    pub removal_members_planted: usize,
+    pub removal_members_found: usize,
+    pub removal_members_other: usize,
     pub honest_families: usize,
     pub honest_families_mean_f1: f64,
     /// Actors predicted, and the sizes of those with no planted member (made of background
@@ -235,6 +240,40 @@ pub fn evaluate(root: &Path, truth: &Path) -> Result<Evaluation> {
     eval.removal_events_planted = planted_times.len();
     eval.removal_events_found = planted_times.iter().filter(|t| near(t, &found)).count();
     eval.false_removal_events = found.iter().filter(|t| !near(t, &planted_times)).count();
+    // Who the found events hold, against who was planted.
+    let mut planted_members: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
+    for e in removals.as_array().into_iter().flatten() {
+        let Some(t) = e["event_time"].as_str().and_then(ms) else {
+            continue;
+        };
+        let fps = e["fingerprints"].as_array().into_iter().flatten();
+        planted_members
+            .entry(t)
+            .or_default()
+            .extend(fps.filter_map(|f| f.as_str().map(str::to_string)));
+    }
+    let mut found_members: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
+    if let Some(scan) = scan_dataset(root, "removal_event_relays")? {
+        let frame = scan
+            .select([col("event_time").cast(DataType::Int64), col("fingerprint")])
+            .collect()?;
+        let times = frame.column("event_time")?.i64()?;
+        let fps = frame.column("fingerprint")?.str()?;
+        for (t, f) in times.iter().zip(fps.iter()) {
+            if let (Some(t), Some(f)) = (t, f) {
+                found_members.entry(t).or_default().insert(f.to_string());
+            }
+        }
+    }
+    for (t, planted) in &planted_members {
+        let held: BTreeSet<&String> = found_members
+            .range(t - HOUR_MS..=t + HOUR_MS)
+            .flat_map(|(_, m)| m)
+            .collect();
+        eval.removal_members_planted += planted.len();
+        eval.removal_members_found += held.iter().filter(|f| planted.contains(**f)).count();
+        eval.removal_members_other += held.iter().filter(|f| !planted.contains(**f)).count();
+    }
 
     // What goes wrong: actors of background relays only, the largest actor, mixed contacts.
     let planted_relays: BTreeSet<&String> = planted.values().flatten().collect();
@@ -324,6 +363,10 @@ impl Evaluation {
         out.push_str(&format!(
             "removal events: {} of {} found (within one consensus), {} false\n",
             self.removal_events_found, self.removal_events_planted, self.false_removal_events
+        ));
+        out.push_str(&format!(
+            "removal event members: {} of {} planted relays, {} others\n",
+            self.removal_members_found, self.removal_members_planted, self.removal_members_other
         ));
         let spurious_share =
             self.spurious_actors.len() as f64 / self.predicted_actors.max(1) as f64;
