@@ -28,8 +28,11 @@
 //!    later group that appeared after the event (half of its relays first seen after it, within
 //!    `return_window_days`) on its
 //!    infrastructure signature: ASes, /16s, ORPorts, OS, version line, nickname shapes,
-//!    contact status. A later group whose similarity reaches `return_similarity` joins the
-//!    removed group's actor.
+//!    contact status. A later group whose similarity reaches `return_similarity`, and whose
+//!    ASes, /16s and ORPorts the removed group used to at least
+//!    `return_min_rare_infrastructure` (each shared value credited by how rare it is among
+//!    the groups, [`SignatureRarity`]), joins the removed group's actor; each adoption is
+//!    judged between the two groups' own signatures and recorded with its components.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -707,8 +710,73 @@ fn shape_class(nickname: &str) -> String {
     }
 }
 
-/// Share of `later`'s relays whose value the earlier group also used (weighted overlap).
-fn coverage<K: Ord>(earlier: &BTreeMap<K, f64>, later: &BTreeMap<K, f64>) -> Option<f64> {
+/// A shared value that every group uses still earns this much of full credit.
+const COMMON_VALUE_CREDIT: f64 = 0.25;
+
+/// How rare each AS, /16 and ORPort is among the groups: `ln(G/g)/ln(G/2)` for a value that
+/// `g` of the `G` groups use, at most 1 (a value only the two compared groups use counts
+/// fully, one that every group uses not at all). Sharing two big hosters' ASes or port 9001
+/// with a removed group is what any group would; sharing its small hosters is evidence.
+#[derive(Debug, Default)]
+pub struct SignatureRarity {
+    asns: HashMap<u32, f64>,
+    slash16: HashMap<String, f64>,
+    or_ports: HashMap<u32, f64>,
+}
+
+impl SignatureRarity {
+    pub fn of(signatures: &[Signature]) -> SignatureRarity {
+        fn rarity<K: Clone + Eq + std::hash::Hash>(
+            maps: impl Iterator<Item = Vec<K>>,
+            groups: f64,
+        ) -> HashMap<K, f64> {
+            let mut used: HashMap<K, f64> = HashMap::new();
+            for keys in maps {
+                for k in keys {
+                    *used.entry(k).or_default() += 1.0;
+                }
+            }
+            let scale = (groups / 2.0).ln();
+            used.into_iter()
+                .map(|(k, g)| {
+                    let r = if scale > 0.0 {
+                        ((groups / g).ln() / scale).clamp(0.0, 1.0)
+                    } else {
+                        1.0
+                    };
+                    (k, r)
+                })
+                .collect()
+        }
+        let groups = signatures.len() as f64;
+        SignatureRarity {
+            asns: rarity(
+                signatures.iter().map(|s| s.asns.keys().copied().collect()),
+                groups,
+            ),
+            slash16: rarity(
+                signatures
+                    .iter()
+                    .map(|s| s.slash16.keys().cloned().collect()),
+                groups,
+            ),
+            or_ports: rarity(
+                signatures
+                    .iter()
+                    .map(|s| s.or_ports.keys().copied().collect()),
+                groups,
+            ),
+        }
+    }
+}
+
+/// Share of `later`'s relays whose value the earlier group also used (weighted overlap),
+/// each shared value credited by `credit` (1 = fully).
+fn coverage<K: Ord>(
+    earlier: &BTreeMap<K, f64>,
+    later: &BTreeMap<K, f64>,
+    credit: impl Fn(&K) -> f64,
+) -> Option<f64> {
     if later.is_empty() || earlier.is_empty() {
         return None;
     }
@@ -716,31 +784,70 @@ fn coverage<K: Ord>(earlier: &BTreeMap<K, f64>, later: &BTreeMap<K, f64>) -> Opt
     let covered: f64 = later
         .iter()
         .filter(|(k, _)| earlier.contains_key(k))
-        .map(|(_, v)| v)
-        .sum();
+        .map(|(k, v)| v * credit(k))
+        .fold(0.0, |a, b| a + b);
     Some((covered / total).min(1.0))
 }
 
-/// Similarity of a later group to an earlier one, with its components.
-pub fn signature_similarity(earlier: &Signature, later: &Signature) -> (f64, Vec<(String, f64)>) {
+/// The credit of a shared value of rarity `r` (unknown values count as rare).
+fn rare_credit<K: Eq + std::hash::Hash>(rarity: &HashMap<K, f64>, k: &K) -> f64 {
+    let r = rarity.get(k).copied().unwrap_or(1.0);
+    COMMON_VALUE_CREDIT + (1.0 - COMMON_VALUE_CREDIT) * r
+}
+
+/// Similarity of a later group to an earlier one, with its components (every shared value
+/// counted fully), and how much of the later group's infrastructure (ASes, /16s, ORPorts) the
+/// earlier group used, each shared value credited by its `rarity` among the groups: any
+/// contactless Linux group resembles a removed one in OS, version, nickname style and contact
+/// status, and shares big hosters and port 9001 with it; only the rare infrastructure it
+/// shares says it is the same operator.
+pub fn signature_similarity(
+    earlier: &Signature,
+    later: &Signature,
+    rarity: &SignatureRarity,
+) -> (f64, f64, Vec<(String, f64)>) {
+    let full = |_: &String| 1.0;
+    let full_u32 = |_: &u32| 1.0;
+    let infrastructure: Vec<(f64, Option<f64>)> = vec![
+        (
+            3.0,
+            coverage(&earlier.asns, &later.asns, |k| rare_credit(&rarity.asns, k)),
+        ),
+        (
+            1.0,
+            coverage(&earlier.slash16, &later.slash16, |k| {
+                rare_credit(&rarity.slash16, k)
+            }),
+        ),
+        (
+            1.5,
+            coverage(&earlier.or_ports, &later.or_ports, |k| {
+                rare_credit(&rarity.or_ports, k)
+            }),
+        ),
+    ];
     let components: Vec<(&str, f64, Option<f64>)> = vec![
-        ("asns", 3.0, coverage(&earlier.asns, &later.asns)),
-        ("slash16", 1.0, coverage(&earlier.slash16, &later.slash16)),
+        ("asns", 3.0, coverage(&earlier.asns, &later.asns, full_u32)),
+        (
+            "slash16",
+            1.0,
+            coverage(&earlier.slash16, &later.slash16, full),
+        ),
         (
             "or_ports",
             1.5,
-            coverage(&earlier.or_ports, &later.or_ports),
+            coverage(&earlier.or_ports, &later.or_ports, full_u32),
         ),
-        ("os", 1.0, coverage(&earlier.os, &later.os)),
+        ("os", 1.0, coverage(&earlier.os, &later.os, full)),
         (
             "version_line",
             1.0,
-            coverage(&earlier.version_line, &later.version_line),
+            coverage(&earlier.version_line, &later.version_line, full),
         ),
         (
             "nickname_style",
             1.5,
-            coverage(&earlier.nickname_shape, &later.nickname_shape),
+            coverage(&earlier.nickname_shape, &later.nickname_shape, full),
         ),
         (
             "contact_status",
@@ -748,17 +855,30 @@ pub fn signature_similarity(earlier: &Signature, later: &Signature) -> (f64, Vec
             Some(1.0 - (earlier.contactless - later.contactless).abs()),
         ),
     ];
-    let mut total = 0.0;
-    let mut weight = 0.0;
-    let mut parts = Vec::new();
-    for (name, w, value) in components {
-        if let Some(v) = value {
-            total += w * v;
-            weight += w;
-            parts.push((name.to_string(), v));
+    let mean = |parts: &[(f64, Option<f64>)]| {
+        let (total, weight) = parts
+            .iter()
+            .filter_map(|(w, v)| v.map(|v| (w * v, *w)))
+            .fold((0.0, 0.0), |(t, w), (a, b)| (t + a, w + b));
+        if weight > 0.0 {
+            total / weight
+        } else {
+            0.0
         }
-    }
-    (if weight > 0.0 { total / weight } else { 0.0 }, parts)
+    };
+    let similarity = mean(
+        &components
+            .iter()
+            .map(|(_, w, v)| (*w, *v))
+            .collect::<Vec<_>>(),
+    );
+    let rare_shared = mean(&infrastructure);
+    let mut parts: Vec<(String, f64)> = components
+        .into_iter()
+        .filter_map(|(name, _, v)| Some((name.to_string(), v?)))
+        .collect();
+    parts.push(("rare_infrastructure".to_string(), rare_shared));
+    (similarity, rare_shared, parts)
 }
 
 /// A later group's match with an earlier, removed group.
@@ -778,6 +898,7 @@ pub fn link_across_removals(
 ) -> Vec<Option<ReturnMatch>> {
     let groups = &grouping.groups;
     let signatures: Vec<Signature> = groups.iter().map(|m| signature(profiles, m)).collect();
+    let rarity = SignatureRarity::of(&signatures);
     // Removal times of each group (events in which at least half of the relays it had
     // running then were removed is approximated by: at least min_group_relays removed).
     let removals: Vec<Vec<i64>> = groups
@@ -814,9 +935,10 @@ pub fn link_across_removals(
             if !after {
                 continue;
             }
-            let (similarity, parts) =
-                signature_similarity(&signatures[earlier], &signatures[later]);
+            let (similarity, rare_shared, parts) =
+                signature_similarity(&signatures[earlier], &signatures[later], &rarity);
             if similarity >= config.return_similarity
+                && rare_shared >= config.return_min_rare_infrastructure
                 && best.as_ref().is_none_or(|b| similarity > b.similarity)
             {
                 best = Some(ReturnMatch {
@@ -829,4 +951,59 @@ pub fn link_across_removals(
         result[later] = best;
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shares<K: Ord + Clone>(values: &[K]) -> BTreeMap<K, f64> {
+        let mut map = BTreeMap::new();
+        for v in values {
+            *map.entry(v.clone()).or_default() += 1.0 / values.len() as f64;
+        }
+        map
+    }
+
+    fn group(asns: &[u32], ports: &[u32]) -> Signature {
+        Signature {
+            asns: shares(asns),
+            or_ports: shares(ports),
+            os: shares(&["linux".to_string()]),
+            version_line: shares(&["0.4.8".to_string()]),
+            nickname_shape: shares(&["word".to_string()]),
+            contactless: 1.0,
+            ..Signature::default()
+        }
+    }
+
+    /// A removed group on ten hosters (two of them the network's biggest); an unrelated
+    /// contactless group on the two big hosters with port 9001, like forty other groups;
+    /// the real return wave on eight of the small hosters. Counting every shared value fully,
+    /// both pass `return_similarity` (the issue measured 0.909 for such a group); credited by
+    /// rarity, only the return wave's shared infrastructure passes.
+    #[test]
+    fn common_hosters_and_ports_do_not_make_a_return() {
+        let removed = group(
+            &[1, 2, 101, 102, 103, 104, 105, 106, 107, 108],
+            &[9001, 443, 9100],
+        );
+        let unrelated = group(&[1, 2, 1, 2, 1, 2, 1, 2], &[9001]);
+        let wave = group(
+            &[101, 102, 103, 104, 105, 106, 107, 108, 1],
+            &[9001, 443, 9100],
+        );
+        let mut all = vec![removed, unrelated, wave];
+        for k in 0..40 {
+            all.push(group(&[1 + k % 2, 200 + k], &[9001, 443]));
+        }
+        let rarity = SignatureRarity::of(&all);
+        let config = AttributionConfig::default();
+        let (similarity, rare, parts) = signature_similarity(&all[0], &all[1], &rarity);
+        assert!(similarity >= config.return_similarity, "{similarity}");
+        assert!(rare < config.return_min_rare_infrastructure, "{parts:?}");
+        let (similarity, rare, parts) = signature_similarity(&all[0], &all[2], &rarity);
+        assert!(similarity >= config.return_similarity, "{parts:?}");
+        assert!(rare >= config.return_min_rare_infrastructure, "{parts:?}");
+    }
 }

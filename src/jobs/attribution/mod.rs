@@ -98,8 +98,11 @@ pub struct AttributionConfig {
     pub join_window_hours: u32,
     /// A group appearing up to this many days after another group's removal may continue it...
     pub return_window_days: u32,
-    /// ...when its infrastructure signature is at least this similar.
+    /// ...when its infrastructure signature is at least this similar...
     pub return_similarity: f64,
+    /// ...and the ASes, /16s and ORPorts it shares with the removed group, each credited by
+    /// how rare it is among the groups, cover at least this share of it.
+    pub return_min_rare_infrastructure: f64,
     pub weights: Weights,
 }
 
@@ -118,6 +121,7 @@ impl Default for AttributionConfig {
             join_window_hours: 3,
             return_window_days: 120,
             return_similarity: 0.75,
+            return_min_rare_infrastructure: 0.5,
             weights: Weights::default(),
         }
     }
