@@ -14,7 +14,7 @@ DEMO_RAW ?= data/demo/raw
 DEMO_WAREHOUSE ?= data/demo/warehouse
 BENCH_DIR ?= data/bench
 
-.PHONY: build test test-rust test-python browser-test venv download import jobs attribute report notebooks screenshot demo demo-data real-sample bench fuzz fmt lint clean
+.PHONY: build test test-rust test-python browser-test venv download import jobs attribute report notebooks screenshot demo demo-data real-sample bench bench-scale fuzz fmt lint clean
 
 build:
 	cargo build --release
@@ -124,6 +124,12 @@ real-sample: build
 ## Import throughput against decode-only time and peak RSS; results in $(BENCH_DIR)/results.md.
 bench: build venv
 	PYTHON=$(PYTHON) scripts/bench.sh $(BIN) $(BENCH_DIR)
+
+## Jobs, attribution and report over 1, 2, 5 and 10 years: a generated half year (7000 relays) and
+## copies of it with new identities (scripts/replicate_warehouse.py); $(BENCH_DIR)/scale.md, spliced
+## into $(BENCH_DIR)/results.md. SCALE_YEARS, SCALE_RELAYS, SCALE_STAGE_TIMEOUT: see scripts/bench_scale.sh.
+bench-scale: build venv
+	PYTHON=$(PYTHON) scripts/bench_scale.sh $(BIN) $(BENCH_DIR)
 
 ## cargo fuzz over every parser and the archive layer, FUZZ_SECONDS each (nightly + cargo-fuzz:
 ## `cargo install cargo-fuzz`); execs and crashes in fuzz/results.md. Not part of `make test`.
