@@ -431,7 +431,10 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
             "<h3 id=\"{id}\">{id} {tag}</h3><p>{}.</p><p><b>Strongest signals:</b> {}<br><b>ASes:</b> {}<br><b>Removals:</b> {}<br><b>Contact:</b> {}</p>",
             escape(&value("why")?),
             escape(&value("strongest_signals")?),
-            escape(&value("top_asns")?),
+            escape(&match value("top_asns")? {
+                ases if ases.is_empty() => "unknown (no AS data given to the jobs)".to_string(),
+                ases => ases,
+            }),
             escape(&or_none(value("removal_events")?)),
             escape(&or_none(value("contact")?)),
             id = escape(&a.id),

@@ -49,6 +49,8 @@ pub struct Evaluation {
     pub removal_members_other: usize,
     pub honest_families: usize,
     pub honest_families_mean_f1: f64,
+    /// Relays of the largest honest family (what an actor of honest operators may reach).
+    pub largest_honest_family: usize,
     /// Actors predicted, and the sizes of those with no planted member (made of background
     /// relays only), largest first.
     pub predicted_actors: usize,
@@ -170,6 +172,7 @@ pub fn evaluate(root: &Path, truth: &Path) -> Result<Evaluation> {
         };
         if kind == "honest-family" {
             family_f1.push(score.f1);
+            eval.largest_honest_family = eval.largest_honest_family.max(fps.len());
         } else {
             eval.actors.push(score);
         }
@@ -346,8 +349,8 @@ impl Evaluation {
             ));
         }
         out.push_str(&format!(
-            "\nhonest families: {} (mean F1 {:.3})\n",
-            self.honest_families, self.honest_families_mean_f1
+            "\nhonest families: {} (mean F1 {:.3}), the largest {} relays\n",
+            self.honest_families, self.honest_families_mean_f1, self.largest_honest_family
         ));
         for ((actor, at, linked), share) in self.return_waves.iter().zip(&self.return_wave_shares) {
             out.push_str(&format!(

@@ -580,8 +580,8 @@ fn actors_table(
             removed.last().copied().unwrap_or(0),
             returns.last().copied().unwrap_or(0),
         ));
-        declared.push(declaration.is_some());
-        declared_by.push(declaration);
+        declared.push(declaration.is_ok());
+        declared_by.push(declaration.ok());
     }
     let mut columns = vec![
         Column::new("actor_id".into(), id),
@@ -612,7 +612,9 @@ fn actors_table(
 /// non-placeholder contact or are tied by mutual family declarations. Honest operators
 /// usually declare themselves; groups held together only by behaviour and configuration do
 /// not.
-fn declaration(profiles: &[Profile], members: &[usize]) -> Option<String> {
+/// Who declares an actor's relays: `Ok(text)` when most of them (at least two) declare one
+/// operator, else `Err(n)`: the number in the largest group that does declare one.
+fn declaration(profiles: &[Profile], members: &[usize]) -> Result<String, usize> {
     let facts: Vec<(&str, Option<&str>, &[String])> = members
         .iter()
         .map(|&m| {
@@ -624,13 +626,13 @@ fn declaration(profiles: &[Profile], members: &[usize]) -> Option<String> {
             )
         })
         .collect();
-    let inside = crate::jobs::identity::largest_declared_group(&facts)?;
+    let inside = crate::jobs::identity::largest_declared_group(&facts).ok_or(0usize)?;
     if 2 * inside.len() < members.len() {
-        return None;
+        return Err(inside.len());
     }
     let contacts: BTreeSet<&str> = inside.iter().filter_map(|&k| facts[k].1).collect();
     let by_family = inside.iter().any(|&k| !facts[k].2.is_empty());
-    Some(match (contacts.len(), by_family) {
+    Ok(match (contacts.len(), by_family) {
         (1, false) => format!("contact {}", contacts.iter().next().unwrap()),
         (0, _) => "mutual family".to_string(),
         (1, true) => format!(
@@ -643,15 +645,19 @@ fn declaration(profiles: &[Profile], members: &[usize]) -> Option<String> {
 
 /// One line on why an actor is worth a look.
 fn why_interesting(
-    declared_by: &Option<String>,
+    declared_by: &Result<String, usize>,
     relays: usize,
     peaks: &[f64; 5],
     relays_removed: u32,
     returns: u32,
 ) -> String {
     let mut parts = vec![match declared_by {
-        Some(d) => format!("declared operator ({d})"),
-        None => "undeclared: no shared contact or family links its relays".to_string(),
+        Ok(d) => format!("declared operator ({d})"),
+        Err(0) => "undeclared: no shared contact or family links its relays".to_string(),
+        Err(n) => format!(
+            "undeclared: only {n} of its relays declare one operator (shared contact or family), \
+             fewer than half"
+        ),
     }];
     let [peak_relays, _, guard, middle, exit] = *peaks;
     parts.push(format!("{relays} relays, up to {peak_relays:.0} at once"));
