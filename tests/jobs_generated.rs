@@ -379,6 +379,18 @@ fn jobs_match_the_ground_truth_of_a_generated_archive() {
     );
     assert!(evaluation.hard_negatives > 0);
     assert_eq!(evaluation.hard_negatives_merged, 0, "{report}");
+    // Among them relays on a removed actor's former (cloud) address: the address, its /24,
+    // /16 and AS are one piece of evidence, not enough to join the actor.
+    let reused = truth(&g.archive, "relays")
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["hard_negative"] == "reused_address")
+        .count();
+    assert!(
+        reused > 0,
+        "the default scenario reuses removed relays' addresses"
+    );
     assert!(evaluation.honest_families_mean_f1 >= 0.9, "{report}");
     assert_eq!(
         evaluation.removal_events_found,

@@ -106,6 +106,11 @@ pub struct BackgroundCfg {
     /// a handful of time zones.
     pub releases_per_month: f64,
     pub nightly_upgrade_fraction: f64,
+    /// Cloud addresses are handed to the next customer: this share of the hosted background
+    /// relays born at least `address_reuse_min_days` after a planted actor's relay left for
+    /// good takes over its address (they are hard negatives, `reused_address`).
+    pub address_reuse_fraction: f64,
+    pub address_reuse_min_days: f64,
 }
 
 impl Default for BackgroundCfg {
@@ -132,6 +137,8 @@ impl Default for BackgroundCfg {
             releases_per_month: 0.0,
             nightly_upgrade_fraction: 0.25,
             bandwidth_sigma: 1.3,
+            address_reuse_fraction: 0.0,
+            address_reuse_min_days: 14.0,
         }
     }
 }

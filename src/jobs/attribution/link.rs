@@ -89,6 +89,10 @@ impl Link {
     }
 }
 
+/// Nested location signals, most specific first: a pair sharing several counts only the
+/// strongest.
+const LOCATION: [&str; 4] = ["same_address", "same_slash24", "same_slash16", "same_as"];
+
 const STRONG: [&str; 3] = ["same_contact", "mutual_family", "same_ed25519_key"];
 const BEHAVIOUR: [&str; 5] = [
     "same_address",
@@ -572,10 +576,31 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
         {
             best.insert("similar_nickname", config.weights.similar_nickname);
         }
+        // One place, counted once: the same address is in the same /24, /16 and AS, so of
+        // these nested location signals only the strongest counts (a cloud address handed
+        // to the next customer would otherwise score as four pieces of evidence).
+        let strongest_location = LOCATION
+            .iter()
+            .map(|name| match *name {
+                "same_address" => link
+                    .signals
+                    .iter()
+                    .filter(|s| s.name == "same_address")
+                    .map(|s| s.weight)
+                    .fold(0.0, f64::max),
+                name => best.get(name).copied().unwrap_or(0.0),
+            })
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(k, _)| LOCATION[k]);
         for (name, weight) in best {
-            if weight > 0.0 {
+            let nested = LOCATION.contains(&name) && Some(name) != strongest_location;
+            if weight > 0.0 && !nested {
                 link.signals.push(Signal { name, weight });
             }
+        }
+        if strongest_location != Some("same_address") {
+            link.signals.retain(|s| s.name != "same_address");
         }
         let accepted = link.score() >= config.link_threshold
             && (link.behaviour_score() >= config.behaviour_min
