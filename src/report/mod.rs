@@ -373,7 +373,7 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
         .collect();
     let with_section: BTreeSet<String> = sections.iter().map(|a| a.id.clone()).collect();
     let actor_links = Some(("actor_id", &with_section));
-    html.push_str("<h2 id=\"undeclared\">Undeclared groups</h2><p>Relays held together by behaviour and configuration only: no shared contact and no mutual family declaration links them. KAX17-style actors look like this. Ranked by their highest guard, middle or exit probability in one consensus, then by size; each row says why it is listed.</p>");
+    html.push_str("<h2 id=\"undeclared\">Undeclared groups</h2><p>Relays held together by behaviour and configuration: fewer than half of them declare one operator (a shared contact or mutual family declarations). KAX17-style actors look like this. Ranked by their highest guard, middle or exit probability in one consensus, then by size; each row says why it is listed.</p>");
     if undeclared.is_empty() {
         html.push_str("<p>None found.</p>");
     } else {
