@@ -136,6 +136,34 @@ fn generated(months: &str, relays: &str, seed: &str) -> Generated {
     }
 }
 
+/// Two generated months of 400 relays of `tests/fixtures/scenarios/<name>.toml`, imported.
+fn generated_scenario(name: &str, seed: &str) -> Generated {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/scenarios/{name}.toml"));
+    let status = Command::new(env!("CARGO_BIN_EXE_relaytrail"))
+        .args(["generate", "--out"])
+        .arg(&archive)
+        .arg("--scenario")
+        .arg(&scenario)
+        .args([
+            "--start", "2021-08", "--months", "2", "--relays", "400", "--seed", seed, "--quiet",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let warehouse = dir.path().join("wh");
+    assert!(import_into(&warehouse, std::slice::from_ref(&archive), 2)
+        .errors
+        .is_empty());
+    Generated {
+        _dir: dir,
+        archive,
+        warehouse,
+    }
+}
+
 #[test]
 fn jobs_match_the_ground_truth_of_a_generated_archive() {
     let g = generated("3", "400", "11");
@@ -682,27 +710,10 @@ fn a_hole_in_the_archive_invents_no_event_and_splits_every_session() {
 /// operator departure; the undeclared KAX17-like actor's removals stay removals.
 #[test]
 fn a_declared_operator_switching_off_is_an_operator_departure() {
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("archive");
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/scenarios/operator-departure.toml");
-    let status = Command::new(env!("CARGO_BIN_EXE_relaytrail"))
-        .args(["generate", "--out"])
-        .arg(&archive)
-        .arg("--scenario")
-        .arg(&scenario)
-        .args([
-            "--start", "2021-08", "--months", "2", "--relays", "400", "--seed", "31", "--quiet",
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let warehouse = dir.path().join("wh");
-    assert!(import_into(&warehouse, std::slice::from_ref(&archive), 2)
-        .errors
-        .is_empty());
-    run_jobs(&warehouse, &[]);
-    let events = read(&warehouse, "removal_events");
+    let g = generated_scenario("operator-departure", "31");
+    let (archive, warehouse) = (&g.archive, &g.warehouse);
+    run_jobs(warehouse, &[]);
+    let events = read(warehouse, "removal_events");
     let at = times(&events, "event_time");
     let kinds = strings(&events, "kind");
     let operators = strings(&events, "operator");
@@ -713,7 +724,7 @@ fn a_declared_operator_switching_off_is_an_operator_departure() {
         .unwrap()
         .into_no_null_iter()
         .collect();
-    let planted = truth(&archive, "removal_events");
+    let planted = truth(archive, "removal_events");
     let mut seen = BTreeSet::new();
     for e in planted.as_array().unwrap() {
         let t = ms(e["event_time"].as_str().unwrap());
@@ -744,29 +755,12 @@ fn a_declared_operator_switching_off_is_an_operator_departure() {
 /// departures make no event.
 #[test]
 fn a_removal_spread_over_consensuses_is_one_event_of_the_removed_relays() {
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("archive");
-    let scenario =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenarios/spread-removal.toml");
-    let status = Command::new(env!("CARGO_BIN_EXE_relaytrail"))
-        .args(["generate", "--out"])
-        .arg(&archive)
-        .arg("--scenario")
-        .arg(&scenario)
-        .args([
-            "--start", "2021-08", "--months", "2", "--relays", "400", "--seed", "37", "--quiet",
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let warehouse = dir.path().join("wh");
-    assert!(import_into(&warehouse, std::slice::from_ref(&archive), 2)
-        .errors
-        .is_empty());
+    let g = generated_scenario("spread-removal", "37");
+    let (archive, warehouse) = (&g.archive, &g.warehouse);
     let asn = archive.join("asn/ip2asn-v4.tsv").display().to_string();
-    run_jobs(&warehouse, &["--asn-db", &asn]);
+    run_jobs(warehouse, &["--asn-db", &asn]);
 
-    let planted = truth(&archive, "removal_events");
+    let planted = truth(archive, "removal_events");
     let planted = &planted.as_array().unwrap()[0];
     let planted_at = ms(planted["event_time"].as_str().unwrap());
     let removed: BTreeSet<String> = planted["fingerprints"]
@@ -778,14 +772,14 @@ fn a_removal_spread_over_consensuses_is_one_event_of_the_removed_relays() {
     assert_eq!(planted["consensuses"], 4);
     // The scenario: the consensus before the removal is missing, no hour holds
     // event_min_relays (10) of the removed relays.
-    let missing: BTreeSet<i64> = truth(&archive, "missing_consensuses")
+    let missing: BTreeSet<i64> = truth(archive, "missing_consensuses")
         .as_array()
         .unwrap()
         .iter()
         .map(|t| ms(t.as_str().unwrap()))
         .collect();
     assert!(missing.contains(&(planted_at - 3_600_000)));
-    let sessions = read(&warehouse, "relay_sessions");
+    let sessions = read(warehouse, "relay_sessions");
     let ends = times(&sessions, "session_end");
     let fps = strings(&sessions, "fingerprint");
     let mut last_session_end: BTreeMap<&String, i64> = BTreeMap::new();
@@ -802,11 +796,11 @@ fn a_removal_spread_over_consensuses_is_one_event_of_the_removed_relays() {
     assert_eq!(last_seen.len(), 4, "{last_seen:?}");
     assert!(last_seen.values().all(|n| *n < 10), "{last_seen:?}");
 
-    let events = read(&warehouse, "removal_events");
+    let events = read(warehouse, "removal_events");
     assert_eq!(events.height(), 1, "{events}");
     assert_eq!(times(&events, "event_time"), vec![planted_at]);
     assert_eq!(u32s(&events, "consensuses"), vec![4]);
-    let members = read(&warehouse, "removal_event_relays");
+    let members = read(warehouse, "removal_event_relays");
     let held: BTreeSet<String> = strings(&members, "fingerprint").into_iter().collect();
     assert!(
         held.is_superset(&removed),
@@ -814,7 +808,7 @@ fn a_removal_spread_over_consensuses_is_one_event_of_the_removed_relays() {
     );
     assert!(held.len() <= removed.len() + 2, "{} members", held.len());
     // The survivors (the actor's relays listed after the event) are not members.
-    let actor: BTreeSet<String> = truth(&archive, "relays")
+    let actor: BTreeSet<String> = truth(archive, "relays")
         .as_array()
         .unwrap()
         .iter()
@@ -834,7 +828,7 @@ fn a_removal_spread_over_consensuses_is_one_event_of_the_removed_relays() {
 
     // One consensus at a time, as before: no hour stands out.
     run_jobs(
-        &warehouse,
+        warehouse,
         &[
             "--asn-db",
             &asn,
@@ -843,5 +837,5 @@ fn a_removal_spread_over_consensuses_is_one_event_of_the_removed_relays() {
             "event_window_consensuses=1",
         ],
     );
-    assert_eq!(read(&warehouse, "removal_events").height(), 0);
+    assert_eq!(read(warehouse, "removal_events").height(), 0);
 }
