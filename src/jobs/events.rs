@@ -20,12 +20,14 @@
 //! `event_merge_hours` consensuses apart (within one segment) form one event, dated by its
 //! first consensus. Its members are the departures that share its evidence (AS, contact,
 //! tenure and version against the churn of the baseline hours; see
-//! [`sharing_the_evidence`]), not every relay that left in those hours. A removal event is provisional while less than 30 days of
-//! continuous data follow it (its `returned_within_30d` may still grow). Hours whose return
-//! window is not covered get provisional removal events of their own: the relays that left
-//! and are not back yet, against the baseline of all departures of the hour (a conservative
-//! one: it includes the relays that will come back), so a removal near the end of the data or
-//! before a gap is reported, marked, and decided once the data covers it. When at least half
+//! [`sharing_the_evidence`]), not every relay that left in those hours; an excess whose
+//! departures look like ordinary churn in every trait is no removal ([`looks_like_churn`]).
+//! A removal event is provisional while less than 30 days of continuous data follow it (its
+//! `returned_within_30d` may still grow). Hours whose return window is not covered get
+//! provisional removal events of their own once a day has been observed after them: the
+//! relays that left and are not back yet, against the departures of the baseline hours not
+//! back within as long (like for like), so a removal near the end of the data or before a gap
+//! is reported, marked, and decided once the data covers it. When at least half
 //! of its relays declare one operator (the same contact, or mutual family), its `kind` is
 //! `operator_departure` rather than `removal`: presence alone cannot tell an authority
 //! removal from an operator switching its relays off, the declarations can.
@@ -131,19 +133,68 @@ fn baseline_hours<'p>(
     })
 }
 
+/// What a series is compared with at the baseline hours.
+#[derive(Clone, Copy)]
+enum Baseline<'s> {
+    /// A series (the judged one itself, where every hour is decided).
+    Series(&'s [Option<u32>]),
+    /// For hours whose return window is not covered (the departures there are "not back
+    /// yet"), like for like: the departures of the baseline hour not back within as long as
+    /// the judged hour has been observed (`known`: the hours departures are counted at).
+    NotBackWithin {
+        departures: &'s HashMap<u32, Vec<&'s Departure>>,
+        known: &'s [Option<u32>],
+    },
+}
+
+impl Baseline<'_> {
+    /// The baseline's value at hour `j` for judging hour `judged`.
+    fn value(&self, judged: usize, j: usize, presence: &Presence) -> Option<u32> {
+        match *self {
+            Baseline::Series(series) => series[j],
+            Baseline::NotBackWithin { departures, known } => {
+                known[j]?;
+                let times = &presence.times;
+                let observed =
+                    times[presence.coverage.segment_end(judged as u32) as usize] - times[judged];
+                Some(
+                    departures
+                        .get(&(j as u32))
+                        .into_iter()
+                        .flatten()
+                        .filter(|d| d.back_after_ms.is_none_or(|ms| ms > observed))
+                        .count() as u32,
+                )
+            }
+        }
+    }
+
+    /// The sum over the `len` consensuses from `at` (for judging the window from `judged`),
+    /// when all are known and in the segment of `at`.
+    fn window_sum(&self, judged: usize, at: usize, len: usize, presence: &Presence) -> Option<u32> {
+        let last = at + len - 1;
+        if last >= presence.times.len()
+            || presence.coverage.segment(last as u32) != presence.coverage.segment(at as u32)
+        {
+            return None;
+        }
+        (at..=last).map(|j| self.value(judged, j, presence)).sum()
+    }
+}
+
 /// The robust baseline of the window of `len` consensuses from `h`: the median and spread
 /// (1.4826 × MAD, at least √median and 1) of the same windows (same start hour of the day)
 /// on the other days within `baseline_days`; `None` with fewer than
 /// `event_min_baseline_hours` known windows.
 fn window_baseline(
-    baseline: &[Option<u32>],
+    baseline: Baseline,
     h: usize,
     len: usize,
     presence: &Presence,
     jobs: &Jobs,
 ) -> Option<(f64, f64)> {
     let mut window: Vec<f64> = baseline_hours(h, presence, jobs)
-        .filter_map(|j| window_sum(baseline, j, len, presence))
+        .filter_map(|j| baseline.window_sum(h, j, len, presence))
         .map(f64::from)
         .collect();
     if window.len() < jobs.config.event_min_baseline_hours as usize {
@@ -164,7 +215,7 @@ fn window_baseline(
 /// no single hour's test.
 fn anomalies(
     series: &[Option<u32>],
-    baseline: &[Option<u32>],
+    baseline: Baseline,
     presence: &Presence,
     jobs: &Jobs,
 ) -> Vec<Anomaly> {
@@ -213,7 +264,7 @@ struct EventSpan {
 fn group_anomalies(
     found: Vec<Anomaly>,
     series: &[Option<u32>],
-    baseline: &[Option<u32>],
+    baseline: Baseline,
     presence: &Presence,
     jobs: &Jobs,
 ) -> Vec<EventSpan> {
@@ -234,51 +285,56 @@ fn group_anomalies(
             }),
         }
     }
-    // Of the consensuses the windows cover, the run that stands out most: a window may
-    // reach over an ordinary consensus before or after the event, which would date it early
-    // or add the churn of an extra hour.
+    // Of the consensuses the windows cover, the run that stands out most (and is itself
+    // anomalous): a window may reach over an ordinary consensus before or after the event,
+    // which would date it early or add the churn of an extra hour.
+    let config = jobs.config;
+    let judge = |a: u32, b: u32| -> Option<f64> {
+        let len = (b - a + 1) as usize;
+        let count = f64::from(window_sum(series, a as usize, len, presence)?);
+        let (center, spread) = window_baseline(baseline, a as usize, len, presence, jobs)?;
+        let score = (count - center) / spread;
+        (count - center >= f64::from(config.event_min_relays) && score >= config.event_min_score)
+            .then_some(score)
+    };
     for s in &mut spans {
-        let mut best = (f64::NEG_INFINITY, s.first, s.last);
+        let mut best = (s.score, s.first, s.last);
+        let mut found = false;
         for a in s.first..=s.last {
             for b in a..=s.last {
-                let len = (b - a + 1) as usize;
-                let (Some(count), Some((center, spread))) = (
-                    window_sum(series, a as usize, len, presence),
-                    window_baseline(baseline, a as usize, len, presence, jobs),
-                ) else {
-                    continue;
-                };
-                let score = (f64::from(count) - center) / spread;
-                if score > best.0 {
-                    best = (score, a, b);
+                if let Some(score) = judge(a, b) {
+                    if !found || score > best.0 {
+                        best = (score, a, b);
+                        found = true;
+                    }
                 }
             }
         }
         (s.score, s.first, s.last) = best;
         // The score favours any consensus a little above its baseline; the event begins and
-        // ends with consensuses that stand out on their own.
+        // ends with consensuses that stand out on their own (when the rest still is an
+        // anomaly).
         let stands_out = |h: u32| {
             let count = f64::from(series[h as usize].unwrap_or(0));
             window_baseline(baseline, h as usize, 1, presence, jobs)
                 .is_none_or(|(center, spread)| count - center >= EDGE_MIN_SCORE * spread)
         };
-        while s.first < s.last && !stands_out(s.first) {
-            s.first += 1;
+        let (mut first, mut last) = (s.first, s.last);
+        while first < last && !stands_out(first) {
+            first += 1;
         }
-        while s.last > s.first && !stands_out(s.last) {
-            s.last -= 1;
+        while last > first && !stands_out(last) {
+            last -= 1;
+        }
+        if let Some(score) = judge(first, last) {
+            (s.score, s.first, s.last) = (score, first, last);
         }
     }
     spans
 }
 
 /// The expected departures (sum of the per-consensus baseline medians) of a span.
-fn span_baseline(
-    span: &EventSpan,
-    baseline: &[Option<u32>],
-    presence: &Presence,
-    jobs: &Jobs,
-) -> f64 {
+fn span_baseline(span: &EventSpan, baseline: Baseline, presence: &Presence, jobs: &Jobs) -> f64 {
     (span.first..=span.last)
         .filter_map(|h| window_baseline(baseline, h as usize, 1, presence, jobs))
         .map(|b| b.0)
@@ -336,6 +392,45 @@ fn sharing_the_evidence(candidates: &[Traits], baseline: &[Traits], expected: f6
         }
     }
     log_odds.into_iter().map(|o| o >= 0.0).collect()
+}
+
+/// Whether an event's departures look like ordinary churn in every trait but the AS: a
+/// G-test of their contact, tenure and version counts against the churn's distribution
+/// (`baseline`, smoothed), with the Wilson–Hilferty approximation of the χ² tail; churn-like
+/// when p ≥ 0.01. An authority removal targets something (contactless relays of one actor,
+/// months-old relays of a kind, a version); a random excess of ordinary departures does not.
+/// (The AS is left out: its many sparse values would make any small sample look unusual.)
+fn looks_like_churn(candidates: &[Traits], baseline: &[Traits]) -> bool {
+    let count = candidates.len() as f64;
+    let (mut g, mut df) = (0.0, 0.0);
+    for t in 1..4 {
+        let mut observed: BTreeMap<&str, f64> = BTreeMap::new();
+        for c in candidates {
+            *observed.entry(c[t].as_str()).or_default() += 1.0;
+        }
+        let mut base: BTreeMap<&str, f64> = BTreeMap::new();
+        for b in baseline {
+            *base.entry(b[t].as_str()).or_default() += 1.0;
+        }
+        let values: std::collections::BTreeSet<&str> =
+            observed.keys().chain(base.keys()).copied().collect();
+        let k = values.len() as f64;
+        for v in &values {
+            let share =
+                (base.get(v).copied().unwrap_or(0.0) + 0.5) / (baseline.len() as f64 + 0.5 * k);
+            let o = observed.get(v).copied().unwrap_or(0.0);
+            if o > 0.0 {
+                g += 2.0 * o * (o / (count * share)).ln();
+            }
+        }
+        df += k - 1.0;
+    }
+    if df <= 0.0 {
+        return true;
+    }
+    // P(χ²_df ≥ g) < 0.01 ⇔ z ≥ 2.326 (Wilson–Hilferty).
+    let z = ((g.max(0.0) / df).cbrt() - (1.0 - 2.0 / (9.0 * df))) / (2.0 / (9.0 * df)).sqrt();
+    z < 2.326
 }
 
 /// The tenure bucket of a relay known for `ms` when it left.
@@ -411,8 +506,14 @@ pub fn detect<'a>(
         .collect();
     // Where the return window is not covered, the departures not back yet: a removal there
     // can only be provisional.
+    // Judged once a day has been observed after the hour: a relay not back after a day did
+    // not just restart (an upgrade wave in the last hours of the data is no removal yet).
+    let observed_a_day =
+        |h: usize| times[coverage.segment_end(h as u32) as usize] - times[h] >= DAY_MS;
     let mut undecided: Vec<Option<u32>> = (0..n)
-        .map(|h| (!decided(h) && !coverage.starts_segment(h as u32)).then_some(0))
+        .map(|h| {
+            (!decided(h) && !coverage.starts_segment(h as u32) && observed_a_day(h)).then_some(0)
+        })
         .collect();
     let mut by_hour: HashMap<u32, Vec<&'a Departure>> = HashMap::new();
     for d in departures {
@@ -430,13 +531,12 @@ pub fn detect<'a>(
         }
         by_hour.entry(d.at).or_default().push(d);
     }
-    // All departures of each hour: the (conservative) baseline of the undecided series.
-    let all_departures: Vec<Option<u32>> = (0..n)
-        .map(|h| {
-            let back = coming_back[h]?;
-            Some(back + staying_away[h].or(undecided[h]).unwrap_or(0))
-        })
-        .collect();
+    // The baseline of the undecided series: at the baseline hours, the departures not back
+    // within as long as the judged hour has been observed.
+    let not_back_yet = Baseline::NotBackWithin {
+        departures: &by_hour,
+        known: &coming_back,
+    };
     // Continuous data after an hour (days).
     let covered_days_after = |h: usize| {
         (times[coverage.segment_end(h as u32) as usize] - times[h]) as f64 / DAY_MS as f64
@@ -546,40 +646,42 @@ pub fn detect<'a>(
             s.last_version.clone().unwrap_or_default(),
         ]
     };
+    let decided = Baseline::Series(&staying_away);
     let decided_events = group_anomalies(
-        anomalies(&staying_away, &staying_away, presence, jobs),
+        anomalies(&staying_away, decided, presence, jobs),
         &staying_away,
-        &staying_away,
+        decided,
         presence,
         jobs,
     );
     // Hours whose return window runs into a gap or past the end of the data: relays that
-    // left and are not back yet, against the baseline of all departures (a removal reported
-    // before it can be decided; it stays provisional).
+    // left and are not back yet, against the departures of the baseline hours not back
+    // within as long (a removal reported before it can be decided; it stays provisional).
     let provisional_events = group_anomalies(
-        anomalies(&undecided, &all_departures, presence, jobs),
+        anomalies(&undecided, not_back_yet, presence, jobs),
         &undecided,
-        &all_departures,
+        not_back_yet,
         presence,
         jobs,
     );
     let groups = decided_events
         .into_iter()
-        .map(|g| (g, &staying_away, false))
+        .map(|g| (g, decided, false))
         .chain(
             provisional_events
                 .into_iter()
-                .map(|g| (g, &all_departures, true)),
+                .map(|g| (g, not_back_yet, true)),
         );
-    for (span, baseline_series, undecided_hours) in groups {
+    for (span, baseline, undecided_hours) in groups {
         let gone: Vec<&Departure> = (span.first..=span.last)
             .flat_map(|h| by_hour.get(&h).into_iter().flatten().copied())
             .collect();
         let candidates = members_where(&gone, false);
         // The departures the baseline was made of, for what ordinary churn looks like.
+        let first = span.first as usize;
         let mut baseline_hours_seen: Vec<usize> = (span.first..=span.last)
             .flat_map(|h| baseline_hours(h as usize, presence, jobs))
-            .filter(|&j| baseline_series[j].is_some())
+            .filter(|&j| baseline.value(first, j, presence).is_some())
             .collect();
         baseline_hours_seen.sort_unstable();
         baseline_hours_seen.dedup();
@@ -587,16 +689,39 @@ pub fn detect<'a>(
             .iter()
             .flat_map(|j| by_hour.get(&(*j as u32)).into_iter().flatten().copied())
             .collect();
-        let churn = members_where(&baseline_gone, false)
-            .into_iter()
-            .chain(if undecided_hours {
-                members_where(&baseline_gone, true)
-            } else {
-                Vec::new()
-            });
-        let churn_traits: Vec<Traits> = churn.map(|m| traits(&m)).collect();
-        let expected = span_baseline(&span, baseline_series, presence, jobs);
+        // The departures the baseline counted: not back within the return window, or (for
+        // undecided hours) within as long as the event has been observed.
+        let observed = times[coverage.segment_end(span.first) as usize] - times[first];
+        let churn_traits: Vec<Traits> = if undecided_hours {
+            baseline_gone
+                .iter()
+                .filter(|d| d.back_after_ms.is_none_or(|ms| ms > observed))
+                .map(|d| {
+                    let (asn, as_name, has_contact) = describe(d);
+                    traits(&Member {
+                        departure: d,
+                        asn,
+                        as_name,
+                        has_contact,
+                    })
+                })
+                .collect()
+        } else {
+            members_where(&baseline_gone, false)
+                .iter()
+                .map(traits)
+                .collect()
+        };
+        let expected = span_baseline(&span, baseline, presence, jobs);
         let candidate_traits: Vec<Traits> = candidates.iter().map(traits).collect();
+        // More departures than usual that look like the usual ones in every trait are no
+        // removal (the windows' many tests find such chance excesses now and then).
+        if expected > 0.0
+            && !churn_traits.is_empty()
+            && looks_like_churn(&candidate_traits, &churn_traits)
+        {
+            continue;
+        }
         let keep = sharing_the_evidence(&candidate_traits, &churn_traits, expected);
         let churn_excluded = keep.iter().filter(|k| !**k).count() as u32;
         let removed: Vec<Member> = candidates
@@ -658,9 +783,9 @@ pub fn detect<'a>(
     let mut max_down: Vec<Option<f64>> = Vec::new();
     let mut outage_fingerprints: Vec<Vec<String>> = Vec::new();
     for span in group_anomalies(
-        anomalies(&coming_back, &coming_back, presence, jobs),
+        anomalies(&coming_back, Baseline::Series(&coming_back), presence, jobs),
         &coming_back,
-        &coming_back,
+        Baseline::Series(&coming_back),
         presence,
         jobs,
     ) {
@@ -668,7 +793,7 @@ pub fn detect<'a>(
             .flat_map(|h| by_hour.get(&h).into_iter().flatten().copied())
             .collect();
         let down = members_where(&gone, true);
-        let expected = span_baseline(&span, &coming_back, presence, jobs);
+        let expected = span_baseline(&span, Baseline::Series(&coming_back), presence, jobs);
         outage.push_common(
             presence,
             &span,
@@ -1116,5 +1241,9 @@ mod tests {
         assert!(sharing_the_evidence(&churn, &baseline, 4.0)
             .iter()
             .all(|k| !*k));
+        // The removal does not look like churn; twelve departures drawn like the churn do.
+        assert!(!looks_like_churn(&candidates, &baseline));
+        let ordinary: Vec<Traits> = (0..12).map(|i| churn[i % churn.len()].clone()).collect();
+        assert!(looks_like_churn(&ordinary, &baseline));
     }
 }

@@ -384,7 +384,7 @@ pub fn generate_archive(opts: &GenerateOptions) -> anyhow::Result<GenerateReport
 fn resolved_actors(w: &World) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for (ai, a) in w.actors.iter().enumerate() {
-        if a.kind == "honest-family" {
+        if truth::is_honest(&a.kind) {
             continue;
         }
         let members: Vec<&sim::Relay> = w.relays.iter().filter(|r| r.actor == Some(ai)).collect();

@@ -111,6 +111,10 @@ pub struct BackgroundCfg {
     /// good takes over its address (they are hard negatives, `reused_address`).
     pub address_reuse_fraction: f64,
     pub address_reuse_min_days: f64,
+    /// Share of the initial relays run by honest operators that declare nothing (no contact,
+    /// no MyFamily), 3–15 relays each on one hosting AS (the big hosters most often): they
+    /// look like KAX17 and are hard negatives (`contactless_operator`).
+    pub contactless_group_fraction: f64,
 }
 
 impl Default for BackgroundCfg {
@@ -139,6 +143,7 @@ impl Default for BackgroundCfg {
             bandwidth_sigma: 1.3,
             address_reuse_fraction: 0.0,
             address_reuse_min_days: 14.0,
+            contactless_group_fraction: 0.0,
         }
     }
 }

@@ -888,8 +888,65 @@ fn build_background(b: &mut Builder) {
         family_members += k;
     }
 
+    // Honest operators that declare nothing (no contact, no MyFamily), each on one hosting
+    // AS picked by popularity (the big hosters most often), with one version habit, OS and
+    // ORPort: KAX17's look-alikes. Most were running before the data starts; the others set
+    // up their relays within two days during the run.
+    let n_group_target = (b.sc.background.contactless_group_fraction * n_initial as f64) as usize;
+    let mut group_members = 0usize;
+    let mut group_no = 0u64;
+    while group_members < n_group_target {
+        let mut rng = Rng::stream(&[seed, tag("contactless-operator"), group_no]);
+        group_no += 1;
+        let k = (2.0 + rng.lognormal(4.0, 0.6)).min(15.0) as usize;
+        let k = k.min(n_group_target - group_members).max(3);
+        let asn = pick_as(&mut rng, &[AsKind::Hosting], &HashSet::new());
+        let habit = VersionHabit::random(&mut rng);
+        let os = versions::OSES[rng.weighted(versions::OS_WEIGHTS)];
+        let or_port = [9001u16, 443, 9000][rng.below(3) as usize];
+        let cap_median = rng.lognormal(b.sc.background.bandwidth_median_kbs * 1.5, 0.6);
+        let birth0 = if rng.chance(0.6) {
+            -(rng.exp(d.long_mean_h).ceil() as i64) - 1
+        } else {
+            rng.range(0, hours.max(2) - 1)
+        };
+        let actor = b.new_actor(
+            format!("group-{group_no:04}"),
+            "honest-group",
+            None,
+            format!("honest operator running {k} relays on AS{asn} without contact or family"),
+        );
+        for j in 0..k {
+            let mut r2 =
+                Rng::stream(&[seed, tag("contactless-operator-relay"), group_no, j as u64]);
+            let addr = b.alloc.ipv4(&mut r2, asn, None);
+            let proto = Proto {
+                nickname: names::background(&mut r2),
+                asn,
+                addr,
+                ipv6: false,
+                or_port,
+                dir_port: 0,
+                os,
+                contact: None,
+                policy: Policy::RejectAll,
+                capacity_kbs: r2.lognormal(cap_median, 0.3).clamp(50.0, 400_000.0),
+                rate: (1_073_741_824, 1_073_741_824),
+                habit,
+                dircache: true,
+                flaky: false,
+                dynamic_ip: false,
+                birth: birth0 + r2.range(0, 48),
+                death: (r2.exp(d.long_mean_h * 2.0).ceil() as i64).max(hours.min(birth0 + 49) + 1),
+            };
+            let idx = b.add_relay(r2.next_u64(), proto, Some(actor), None);
+            b.relays[idx].hard_negative = Some("contactless_operator");
+        }
+        group_members += k;
+    }
+
     // Independent relays alive at the start.
-    for i in 0..n_initial.saturating_sub(family_members) {
+    for i in 0..n_initial.saturating_sub(family_members + group_members) {
         let mut rng = Rng::stream(&[seed, tag("bg-initial"), i as u64]);
         let short = rng.chance(d.short_share_alive);
         let mean = if short { d.short_mean_h } else { d.long_mean_h };
@@ -1179,7 +1236,7 @@ fn reuse_addresses(b: &mut Builder) {
     let hours = b.clock.hours;
     let planted = |r: &Relay| {
         r.actor
-            .is_some_and(|a| b.actors[a].kind != "honest-family" && r.family.is_none())
+            .is_some_and(|a| !super::truth::is_honest(&b.actors[a].kind))
     };
     // (left at, AS, address) of the planted relays that left inside the run, in time order.
     let mut freed: Vec<(i64, u32, u32)> = b

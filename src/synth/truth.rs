@@ -196,7 +196,7 @@ pub fn write(w: &World, dir: &Path) -> anyhow::Result<usize> {
     // watchlist add`).
     let lists = dir.join("lists");
     std::fs::create_dir_all(&lists)?;
-    for a in w.actors.iter().filter(|a| a.kind != "honest-family") {
+    for a in w.actors.iter().filter(|a| !is_honest(&a.kind)) {
         let mut text = format!(
             "# Planted actor {} ({}): {}\nfingerprint,nickname,asn,address\n",
             a.id,
@@ -227,4 +227,10 @@ fn sorted(it: impl Iterator<Item = String>) -> Vec<String> {
 pub fn write_scenario<T: Serialize>(dir: &Path, v: &T) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     write_json(dir, "scenario.json", v)
+}
+
+/// Whether an actor kind of the ground truth is an honest operator (with mutual family, or a
+/// contactless group declaring nothing) rather than a planted actor.
+pub fn is_honest(kind: &str) -> bool {
+    matches!(kind, "honest-family" | "honest-group")
 }

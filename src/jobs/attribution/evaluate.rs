@@ -51,6 +51,10 @@ pub struct Evaluation {
     pub honest_families_mean_f1: f64,
     /// Relays of the largest honest family (what an actor of honest operators may reach).
     pub largest_honest_family: usize,
+    /// Honest operators that declare nothing (no contact, no family), and how well they are
+    /// found as actors of their own.
+    pub honest_groups: usize,
+    pub honest_groups_mean_f1: f64,
     /// Actors predicted, and the sizes of those with no planted member (made of background
     /// relays only), largest first.
     pub predicted_actors: usize,
@@ -137,6 +141,7 @@ pub fn evaluate(root: &Path, truth: &Path) -> Result<Evaluation> {
 
     let mut eval = Evaluation::default();
     let mut family_f1 = Vec::new();
+    let mut group_f1 = Vec::new();
     let mut attributed_of_planted: BTreeMap<String, String> = BTreeMap::new();
     for (actor, fps) in &planted {
         let mut overlap: BTreeMap<&str, usize> = BTreeMap::new();
@@ -173,16 +178,23 @@ pub fn evaluate(root: &Path, truth: &Path) -> Result<Evaluation> {
         if kind == "honest-family" {
             family_f1.push(score.f1);
             eval.largest_honest_family = eval.largest_honest_family.max(fps.len());
+        } else if kind == "honest-group" {
+            group_f1.push(score.f1);
         } else {
             eval.actors.push(score);
         }
     }
-    eval.honest_families = family_f1.len();
-    eval.honest_families_mean_f1 = if family_f1.is_empty() {
-        0.0
-    } else {
-        family_f1.iter().sum::<f64>() / family_f1.len() as f64
+    let mean = |f1s: &[f64]| {
+        if f1s.is_empty() {
+            0.0
+        } else {
+            f1s.iter().sum::<f64>() / f1s.len() as f64
+        }
     };
+    eval.honest_families = family_f1.len();
+    eval.honest_families_mean_f1 = mean(&family_f1);
+    eval.honest_groups = group_f1.len();
+    eval.honest_groups_mean_f1 = mean(&group_f1);
 
     for w in waves.as_array().into_iter().flatten() {
         let actor = w["actor_id"].as_str().unwrap_or_default().to_string();
@@ -352,6 +364,12 @@ impl Evaluation {
             "\nhonest families: {} (mean F1 {:.3}), the largest {} relays\n",
             self.honest_families, self.honest_families_mean_f1, self.largest_honest_family
         ));
+        if self.honest_groups > 0 {
+            out.push_str(&format!(
+                "honest operators without contact or family: {} (mean F1 {:.3})\n",
+                self.honest_groups, self.honest_groups_mean_f1
+            ));
+        }
         for ((actor, at, linked), share) in self.return_waves.iter().zip(&self.return_wave_shares) {
             out.push_str(&format!(
                 "return wave of {actor} first seen {at}: {} ({:.0} % of its relays in the actor)\n",
