@@ -103,16 +103,23 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
+/// The `len` consensuses from `at`, when they exist and lie in the segment of `at`.
+fn window(at: usize, len: usize, presence: &Presence) -> Option<std::ops::RangeInclusive<usize>> {
+    let last = at + len - 1;
+    (last < presence.times.len()
+        && presence.coverage.segment(last as u32) == presence.coverage.segment(at as u32))
+    .then_some(at..=last)
+}
+
 /// The sum of `series` over the `len` consensuses from `at`, when all are known and in the
 /// segment of `at`.
 fn window_sum(series: &[Option<u32>], at: usize, len: usize, presence: &Presence) -> Option<u32> {
-    let last = at + len - 1;
-    if last >= series.len()
-        || presence.coverage.segment(last as u32) != presence.coverage.segment(at as u32)
-    {
-        return None;
-    }
-    series[at..=last].iter().copied().sum()
+    window(at, len, presence)?.map(|j| series[j]).sum()
+}
+
+/// Whether a departure's relay was not back within `ms` (or never).
+fn not_back_within(d: &Departure, ms: i64) -> bool {
+    d.back_after_ms.is_none_or(|back| back > ms)
 }
 
 /// The consensuses at the same hour of the day as consensus `h` on the other days within
@@ -154,15 +161,13 @@ impl Baseline<'_> {
             Baseline::Series(series) => series[j],
             Baseline::NotBackWithin { departures, known } => {
                 known[j]?;
-                let times = &presence.times;
-                let observed =
-                    times[presence.coverage.segment_end(judged as u32) as usize] - times[judged];
+                let observed = presence.covered_after_ms(judged as u32);
                 Some(
                     departures
                         .get(&(j as u32))
                         .into_iter()
                         .flatten()
-                        .filter(|d| d.back_after_ms.is_none_or(|ms| ms > observed))
+                        .filter(|d| not_back_within(d, observed))
                         .count() as u32,
                 )
             }
@@ -172,13 +177,9 @@ impl Baseline<'_> {
     /// The sum over the `len` consensuses from `at` (for judging the window from `judged`),
     /// when all are known and in the segment of `at`.
     fn window_sum(&self, judged: usize, at: usize, len: usize, presence: &Presence) -> Option<u32> {
-        let last = at + len - 1;
-        if last >= presence.times.len()
-            || presence.coverage.segment(last as u32) != presence.coverage.segment(at as u32)
-        {
-            return None;
-        }
-        (at..=last).map(|j| self.value(judged, j, presence)).sum()
+        window(at, len, presence)?
+            .map(|j| self.value(judged, j, presence))
+            .sum()
     }
 }
 
@@ -355,6 +356,41 @@ type Traits = [String; 4];
 /// Ordinary churn then drops out where it differs from the event in any trait (a relay
 /// with a contact in a removal of contactless ones, a days-old relay in a removal of
 /// months-old ones).
+/// One trait's values counted among an event's departures and the churn's (`baseline`).
+struct TraitCounts<'t> {
+    observed: BTreeMap<&'t str, f64>,
+    churn: BTreeMap<&'t str, f64>,
+    /// The values seen in either.
+    values: std::collections::BTreeSet<&'t str>,
+    churn_total: f64,
+}
+
+impl<'t> TraitCounts<'t> {
+    fn of(candidates: &'t [Traits], baseline: &'t [Traits], trait_index: usize) -> Self {
+        let count = |rows: &'t [Traits]| {
+            let mut counts: BTreeMap<&'t str, f64> = BTreeMap::new();
+            for r in rows {
+                *counts.entry(r[trait_index].as_str()).or_default() += 1.0;
+            }
+            counts
+        };
+        let (observed, churn) = (count(candidates), count(baseline));
+        let values = observed.keys().chain(churn.keys()).copied().collect();
+        TraitCounts {
+            observed,
+            churn,
+            values,
+            churn_total: baseline.len() as f64,
+        }
+    }
+
+    /// The churn's share of value `v`, smoothed (half a count added to every value).
+    fn churn_share(&self, v: &str) -> f64 {
+        (self.churn.get(v).copied().unwrap_or(0.0) + 0.5)
+            / (self.churn_total + 0.5 * self.values.len() as f64)
+    }
+}
+
 fn sharing_the_evidence(candidates: &[Traits], baseline: &[Traits], expected: f64) -> Vec<bool> {
     let count = candidates.len() as f64;
     let excess = count - expected;
@@ -367,28 +403,19 @@ fn sharing_the_evidence(candidates: &[Traits], baseline: &[Traits], expected: f6
     let prior = (excess / count).ln() - (expected / count).ln();
     let mut log_odds = vec![prior; candidates.len()];
     for t in 0..4 {
-        let mut observed: HashMap<&str, f64> = HashMap::new();
-        for c in candidates {
-            *observed.entry(c[t].as_str()).or_default() += 1.0;
-        }
-        let mut base: HashMap<&str, f64> = HashMap::new();
-        for b in baseline {
-            *base.entry(b[t].as_str()).or_default() += 1.0;
-        }
-        let values = observed
-            .keys()
-            .chain(base.keys())
-            .collect::<std::collections::HashSet<_>>()
-            .len() as f64;
-        let churn_share = |v: &str| {
-            (base.get(v).copied().unwrap_or(0.0) + 0.5) / (baseline.len() as f64 + 0.5 * values)
-        };
-        let event_count = |v: &str, n: f64| (n - expected * churn_share(v)).max(0.0);
-        let event_total: f64 = observed.iter().map(|(v, &n)| event_count(v, n)).sum();
+        let counts = TraitCounts::of(candidates, baseline, t);
+        let values = counts.values.len() as f64;
+        let event_count = |v: &str, n: f64| (n - expected * counts.churn_share(v)).max(0.0);
+        let event_total: f64 = counts
+            .observed
+            .iter()
+            .map(|(v, &n)| event_count(v, n))
+            .sum();
         for (c, odds) in candidates.iter().zip(&mut log_odds) {
             let v = c[t].as_str();
-            let event_share = (event_count(v, observed[v]) + 0.1) / (event_total + 0.1 * values);
-            *odds += event_share.ln() - churn_share(v).ln();
+            let event_share =
+                (event_count(v, counts.observed[v]) + 0.1) / (event_total + 0.1 * values);
+            *odds += event_share.ln() - counts.churn_share(v).ln();
         }
     }
     log_odds.into_iter().map(|o| o >= 0.0).collect()
@@ -404,26 +431,11 @@ fn looks_like_churn(candidates: &[Traits], baseline: &[Traits]) -> bool {
     let count = candidates.len() as f64;
     let (mut g, mut df) = (0.0, 0.0);
     for t in 1..4 {
-        let mut observed: BTreeMap<&str, f64> = BTreeMap::new();
-        for c in candidates {
-            *observed.entry(c[t].as_str()).or_default() += 1.0;
+        let counts = TraitCounts::of(candidates, baseline, t);
+        for (v, &o) in &counts.observed {
+            g += 2.0 * o * (o / (count * counts.churn_share(v))).ln();
         }
-        let mut base: BTreeMap<&str, f64> = BTreeMap::new();
-        for b in baseline {
-            *base.entry(b[t].as_str()).or_default() += 1.0;
-        }
-        let values: std::collections::BTreeSet<&str> =
-            observed.keys().chain(base.keys()).copied().collect();
-        let k = values.len() as f64;
-        for v in &values {
-            let share =
-                (base.get(v).copied().unwrap_or(0.0) + 0.5) / (baseline.len() as f64 + 0.5 * k);
-            let o = observed.get(v).copied().unwrap_or(0.0);
-            if o > 0.0 {
-                g += 2.0 * o * (o / (count * share)).ln();
-            }
-        }
-        df += k - 1.0;
+        df += counts.values.len() as f64 - 1.0;
     }
     if df <= 0.0 {
         return true;
@@ -497,19 +509,17 @@ pub fn detect<'a>(
     // there that have not come back yet are undecided, left out, and no baseline counts the
     // hour as zero).
     let decided = |h: usize| {
-        !coverage.starts_segment(h as u32)
-            && times[coverage.segment_end(h as u32) as usize] >= times[h] + return_ms
+        !coverage.starts_segment(h as u32) && presence.covered_after_ms(h as u32) >= return_ms
     };
     let mut staying_away: Vec<Option<u32>> = (0..n).map(|h| decided(h).then_some(0)).collect();
     let mut coming_back: Vec<Option<u32>> = (0..n)
         .map(|h| (!coverage.starts_segment(h as u32)).then_some(0))
         .collect();
     // Where the return window is not covered, the departures not back yet: a removal there
-    // can only be provisional.
-    // Judged once a day has been observed after the hour: a relay not back after a day did
-    // not just restart (an upgrade wave in the last hours of the data is no removal yet).
-    let observed_a_day =
-        |h: usize| times[coverage.segment_end(h as u32) as usize] - times[h] >= DAY_MS;
+    // can only be provisional, and is judged once a day has been observed after the hour (a
+    // relay not back after a day did not just restart; an upgrade wave in the last hours of
+    // the data is no removal yet).
+    let observed_a_day = |h: usize| presence.covered_after_ms(h as u32) >= DAY_MS;
     let mut undecided: Vec<Option<u32>> = (0..n)
         .map(|h| {
             (!decided(h) && !coverage.starts_segment(h as u32) && observed_a_day(h)).then_some(0)
@@ -538,9 +548,7 @@ pub fn detect<'a>(
         known: &coming_back,
     };
     // Continuous data after an hour (days).
-    let covered_days_after = |h: usize| {
-        (times[coverage.segment_end(h as u32) as usize] - times[h]) as f64 / DAY_MS as f64
-    };
+    let covered_days_after = |h: usize| presence.covered_after_ms(h as u32) as f64 / DAY_MS as f64;
     let contact: HashMap<&str, bool> = match relays.column("has_contact") {
         Ok(has) => relays
             .column("fingerprint")?
@@ -601,18 +609,19 @@ pub fn detect<'a>(
     };
 
     // The departures of an event that did (or did not) come back, described.
+    let member = |d: &'a Departure| {
+        let (asn, as_name, has_contact) = describe(d);
+        Member {
+            departure: d,
+            asn,
+            as_name,
+            has_contact,
+        }
+    };
     let members_where = |gone: &[&'a Departure], back: bool| -> Vec<Member<'a>> {
         gone.iter()
             .filter(|d| comes_back(d) == back)
-            .map(|d| {
-                let (asn, as_name, has_contact) = describe(d);
-                Member {
-                    departure: d,
-                    asn,
-                    as_name,
-                    has_contact,
-                }
-            })
+            .map(|d| member(d))
             .collect()
     };
 
@@ -691,27 +700,18 @@ pub fn detect<'a>(
             .collect();
         // The departures the baseline counted: not back within the return window, or (for
         // undecided hours) within as long as the event has been observed.
-        let observed = times[coverage.segment_end(span.first) as usize] - times[first];
-        let churn_traits: Vec<Traits> = if undecided_hours {
-            baseline_gone
-                .iter()
-                .filter(|d| d.back_after_ms.is_none_or(|ms| ms > observed))
-                .map(|d| {
-                    let (asn, as_name, has_contact) = describe(d);
-                    traits(&Member {
-                        departure: d,
-                        asn,
-                        as_name,
-                        has_contact,
-                    })
-                })
-                .collect()
-        } else {
-            members_where(&baseline_gone, false)
-                .iter()
-                .map(traits)
-                .collect()
-        };
+        let observed = presence.covered_after_ms(span.first);
+        let churn_traits: Vec<Traits> = baseline_gone
+            .iter()
+            .filter(|d| {
+                if undecided_hours {
+                    not_back_within(d, observed)
+                } else {
+                    !comes_back(d)
+                }
+            })
+            .map(|d| traits(&member(d)))
+            .collect();
         let expected = span_baseline(&span, baseline, presence, jobs);
         let candidate_traits: Vec<Traits> = candidates.iter().map(traits).collect();
         // More departures than usual that look like the usual ones in every trait are no

@@ -375,6 +375,12 @@ impl Presence {
         self.coverage.before_gap(s.end)
     }
 
+    /// How long the data runs on without a gap after consensus `cidx` (ms to the last
+    /// consensus of its coverage segment).
+    pub fn covered_after_ms(&self, cidx: u32) -> i64 {
+        self.times[self.coverage.segment_end(cidx) as usize] - self.times[cidx as usize]
+    }
+
     /// Whether a session's start is censored: at the first consensus of the data or of a
     /// segment after a gap, where nobody can tell a join from a relay already running.
     pub fn start_censored(&self, s: &Session) -> bool {

@@ -233,12 +233,19 @@ pub fn evaluate(root: &Path, truth: &Path) -> Result<Evaluation> {
         })
         .count();
 
-    let planted_times: BTreeSet<i64> = removals
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["event_time"].as_str().and_then(ms))
-        .collect();
+    // The planted removals: when, and which relays.
+    let mut planted_members: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
+    for e in removals.as_array().into_iter().flatten() {
+        let Some(t) = e["event_time"].as_str().and_then(ms) else {
+            continue;
+        };
+        let fps = e["fingerprints"].as_array().into_iter().flatten();
+        planted_members
+            .entry(t)
+            .or_default()
+            .extend(fps.filter_map(|f| f.as_str().map(str::to_string)));
+    }
+    let planted_times: BTreeSet<i64> = planted_members.keys().copied().collect();
     let found: BTreeSet<i64> = match scan_dataset(root, "removal_events")? {
         Some(scan) => scan
             .select([col("event_time").cast(DataType::Int64)])
@@ -256,17 +263,6 @@ pub fn evaluate(root: &Path, truth: &Path) -> Result<Evaluation> {
     eval.removal_events_found = planted_times.iter().filter(|t| near(t, &found)).count();
     eval.false_removal_events = found.iter().filter(|t| !near(t, &planted_times)).count();
     // Who the found events hold, against who was planted.
-    let mut planted_members: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
-    for e in removals.as_array().into_iter().flatten() {
-        let Some(t) = e["event_time"].as_str().and_then(ms) else {
-            continue;
-        };
-        let fps = e["fingerprints"].as_array().into_iter().flatten();
-        planted_members
-            .entry(t)
-            .or_default()
-            .extend(fps.filter_map(|f| f.as_str().map(str::to_string)));
-    }
     let mut found_members: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
     if let Some(scan) = scan_dataset(root, "removal_event_relays")? {
         let frame = scan

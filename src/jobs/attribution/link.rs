@@ -814,6 +814,17 @@ fn coverage<K: Ord>(
     Some((covered / total).min(1.0))
 }
 
+/// Full credit for every shared value.
+fn full_credit<K>(_: &K) -> f64 {
+    1.0
+}
+
+/// Weights of the AS, /16 and ORPort components, in the similarity and in the rare shared
+/// infrastructure alike.
+const ASNS_WEIGHT: f64 = 3.0;
+const SLASH16_WEIGHT: f64 = 1.0;
+const OR_PORTS_WEIGHT: f64 = 1.5;
+
 /// The credit of a shared value of rarity `r` (unknown values count as rare).
 fn rare_credit<K: Eq + std::hash::Hash>(rarity: &HashMap<K, f64>, k: &K) -> f64 {
     let r = rarity.get(k).copied().unwrap_or(1.0);
@@ -831,48 +842,50 @@ pub fn signature_similarity(
     later: &Signature,
     rarity: &SignatureRarity,
 ) -> (f64, f64, Vec<(String, f64)>) {
-    let full = |_: &String| 1.0;
-    let full_u32 = |_: &u32| 1.0;
     let infrastructure: Vec<(f64, Option<f64>)> = vec![
         (
-            3.0,
+            ASNS_WEIGHT,
             coverage(&earlier.asns, &later.asns, |k| rare_credit(&rarity.asns, k)),
         ),
         (
-            1.0,
+            SLASH16_WEIGHT,
             coverage(&earlier.slash16, &later.slash16, |k| {
                 rare_credit(&rarity.slash16, k)
             }),
         ),
         (
-            1.5,
+            OR_PORTS_WEIGHT,
             coverage(&earlier.or_ports, &later.or_ports, |k| {
                 rare_credit(&rarity.or_ports, k)
             }),
         ),
     ];
     let components: Vec<(&str, f64, Option<f64>)> = vec![
-        ("asns", 3.0, coverage(&earlier.asns, &later.asns, full_u32)),
+        (
+            "asns",
+            ASNS_WEIGHT,
+            coverage(&earlier.asns, &later.asns, full_credit),
+        ),
         (
             "slash16",
-            1.0,
-            coverage(&earlier.slash16, &later.slash16, full),
+            SLASH16_WEIGHT,
+            coverage(&earlier.slash16, &later.slash16, full_credit),
         ),
         (
             "or_ports",
-            1.5,
-            coverage(&earlier.or_ports, &later.or_ports, full_u32),
+            OR_PORTS_WEIGHT,
+            coverage(&earlier.or_ports, &later.or_ports, full_credit),
         ),
-        ("os", 1.0, coverage(&earlier.os, &later.os, full)),
+        ("os", 1.0, coverage(&earlier.os, &later.os, full_credit)),
         (
             "version_line",
             1.0,
-            coverage(&earlier.version_line, &later.version_line, full),
+            coverage(&earlier.version_line, &later.version_line, full_credit),
         ),
         (
             "nickname_style",
             1.5,
-            coverage(&earlier.nickname_shape, &later.nickname_shape, full),
+            coverage(&earlier.nickname_shape, &later.nickname_shape, full_credit),
         ),
         (
             "contact_status",

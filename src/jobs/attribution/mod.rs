@@ -608,12 +608,11 @@ fn actors_table(
     Ok(DataFrame::new_infer_height(columns)?)
 }
 
-/// How an actor declares itself, if it does: most of its relays (at least two) share one
-/// non-placeholder contact or are tied by mutual family declarations. Honest operators
-/// usually declare themselves; groups held together only by behaviour and configuration do
-/// not.
-/// Who declares an actor's relays: `Ok(text)` when most of them (at least two) declare one
-/// operator, else `Err(n)`: the number in the largest group that does declare one.
+/// How an actor declares itself, if it does: `Ok(text)` when most of its relays (at least
+/// two) share one non-placeholder contact or are tied by mutual family declarations, else
+/// `Err(n)`: the number in the largest group that does declare one operator. Honest
+/// operators usually declare themselves; groups held together only by behaviour and
+/// configuration do not.
 fn declaration(profiles: &[Profile], members: &[usize]) -> Result<String, usize> {
     let facts: Vec<(&str, Option<&str>, &[String])> = members
         .iter()
