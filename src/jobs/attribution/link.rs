@@ -36,6 +36,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use rayon::prelude::*;
+
 use super::profile::{levenshtein, nickname_shape, Profile};
 use super::AttributionConfig;
 
@@ -140,68 +142,47 @@ fn prefix(address: &str, octets: usize) -> Option<String> {
     (parts.len() == 4).then(|| parts[..octets].join("."))
 }
 
-/// Rarity weights of the values of one configuration signal.
-struct Rarity {
-    log_n: f64,
-    df: HashMap<String, usize>,
-}
-
-impl Rarity {
-    fn new(n: usize) -> Self {
-        Rarity {
-            log_n: (n.max(2) as f64).ln(),
-            df: HashMap::new(),
-        }
-    }
-    fn add(&mut self, value: &str) {
-        *self.df.entry(value.to_string()).or_default() += 1;
-    }
-    fn idf(&self, value: &str, n: usize) -> f64 {
-        let df = self.df.get(value).copied().unwrap_or(1).max(1);
-        ((n as f64 / df as f64).ln() / self.log_n).clamp(0.0, 1.0)
-    }
-}
-
 /// The configuration values of a relay, per signal (several values per signal possible).
-fn config_values(p: &Profile) -> Vec<(&'static str, String)> {
+fn config_values(p: &Profile) -> Vec<(usize, String)> {
+    let signal = |name: &str| CONFIG_SIGNALS.iter().position(|s| *s == name).unwrap();
     let mut out = Vec::new();
     for a in &p.addresses {
         if let Some(x) = prefix(a, 3) {
-            out.push(("same_slash24", x));
+            out.push((signal("same_slash24"), x));
         }
         if let Some(x) = prefix(a, 2) {
-            out.push(("same_slash16", x));
+            out.push((signal("same_slash16"), x));
         }
     }
     for asn in &p.asns {
-        out.push(("same_as", asn.to_string()));
+        out.push((signal("same_as"), asn.to_string()));
     }
     for prefix in &p.ipv6_prefixes {
-        out.push(("same_ipv6_slash48", prefix.clone()));
+        out.push((signal("same_ipv6_slash48"), prefix.clone()));
     }
     if let Some(v) = &p.version {
-        out.push(("same_version", v.clone()));
+        out.push((signal("same_version"), v.clone()));
     }
     if let Some(os) = &p.os {
-        out.push(("same_os", os.to_lowercase()));
+        out.push((signal("same_os"), os.to_lowercase()));
     }
     for port in &p.or_ports {
-        out.push(("same_or_port", port.to_string()));
+        out.push((signal("same_or_port"), port.to_string()));
     }
     if let Some(port) = p.dir_port {
-        out.push(("same_dir_port", port.to_string()));
+        out.push((signal("same_dir_port"), port.to_string()));
     }
     if !p.nickname.is_empty() {
-        out.push(("nickname_shape", nickname_shape(&p.nickname)));
+        out.push((signal("nickname_shape"), nickname_shape(&p.nickname)));
     }
     if let Some(h) = &p.exit_policy_hash {
-        out.push(("same_exit_policy", h.clone()));
+        out.push((signal("same_exit_policy"), h.clone()));
     }
     if let Some((rate, burst)) = p.bandwidth_rate_burst {
-        out.push(("same_bandwidth_rate", format!("{rate}/{burst}")));
+        out.push((signal("same_bandwidth_rate"), format!("{rate}/{burst}")));
     }
     if p.contact.is_none() {
-        out.push(("both_without_contact", String::new()));
+        out.push((signal("both_without_contact"), String::new()));
     }
     out.sort();
     out.dedup();
@@ -227,18 +208,509 @@ fn config_weight(config: &AttributionConfig, signal: &str) -> f64 {
     }
 }
 
-/// The rarity-weighted overlap of two hour sets: the summed rarity of the shared hours, and
-/// that sum over the summed rarity of all their hours (hours missing from `rarity`, which
-/// no relay of the blocks held, count fully).
-fn weighted_jaccard(
-    a: &BTreeSet<i64>,
-    b: &BTreeSet<i64>,
-    rarity: &HashMap<i64, f64>,
-) -> (f64, f64) {
-    let w = |h: &i64| rarity.get(h).copied().unwrap_or(1.0);
-    let shared: f64 = a.intersection(b).map(w).sum();
-    let union: f64 = a.union(b).map(w).sum();
-    (shared, if union > 0.0 { shared / union } else { 0.0 })
+/// The configuration signals in name order (the order a link lists them); the last,
+/// `similar_nickname`, is judged between the two nicknames rather than by shared values.
+const CONFIG_SIGNALS: [&str; 13] = [
+    "both_without_contact",
+    "nickname_shape",
+    "same_as",
+    "same_bandwidth_rate",
+    "same_dir_port",
+    "same_exit_policy",
+    "same_ipv6_slash48",
+    "same_or_port",
+    "same_os",
+    "same_slash16",
+    "same_slash24",
+    "same_version",
+    "similar_nickname",
+];
+const NICKNAME_SHAPE: usize = 1;
+const SIMILAR_NICKNAME: usize = 12;
+
+/// A relay's restart or session-end hours, ascending, each with its rarity weight.
+#[derive(Default)]
+struct HourSet {
+    hours: Vec<i64>,
+    weights: Vec<f64>,
+}
+
+impl HourSet {
+    /// `hours` weighted by `rarity` (hours no relay of the blocks held count fully).
+    fn new(hours: &BTreeSet<i64>, rarity: &HashMap<i64, f64>) -> Self {
+        HourSet {
+            hours: hours.iter().copied().collect(),
+            weights: hours
+                .iter()
+                .map(|h| rarity.get(h).copied().unwrap_or(1.0))
+                .collect(),
+        }
+    }
+
+    /// The rarity-weighted overlap with another set: the summed rarity of the shared hours,
+    /// and that sum over the summed rarity of all their hours (each sum taken in ascending
+    /// hour order).
+    fn weighted_jaccard(&self, other: &HourSet) -> (f64, f64) {
+        let (a, b) = (&self.hours, &other.hours);
+        let (mut i, mut j) = (0, 0);
+        let (mut shared, mut union) = (-0.0_f64, -0.0_f64);
+        while i < a.len() || j < b.len() {
+            let order = match (a.get(i), b.get(j)) {
+                (Some(x), Some(y)) => x.cmp(y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            match order {
+                std::cmp::Ordering::Less => {
+                    union += self.weights[i];
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    union += other.weights[j];
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    shared += self.weights[i];
+                    union += self.weights[i];
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        (shared, if union > 0.0 { shared / union } else { 0.0 })
+    }
+}
+
+/// What makes relays sharing a block key candidates, and the evidence the key itself is.
+#[derive(Clone, Copy, PartialEq)]
+enum BlockKind {
+    /// One IPv4 address: `same_address` for the relays near each other in time.
+    Address,
+    /// One removal event: `removed_together`.
+    Removal,
+    /// A /24, a restart hour or a session-end hour: a candidate, no evidence by itself.
+    Plain,
+}
+
+/// The blocking keys: relays sharing one are candidate pairs (blocks larger than
+/// `max_block_relays` give none), and the rarity of each restart and session-end hour.
+struct Blocks {
+    members: Vec<Vec<u32>>,
+    kind: Vec<BlockKind>,
+    /// The blocks of each relay.
+    of: Vec<Vec<u32>>,
+    restart_rarity: HashMap<i64, f64>,
+    end_rarity: HashMap<i64, f64>,
+}
+
+impl Blocks {
+    fn of(profiles: &[Profile], config: &AttributionConfig) -> Blocks {
+        let mut by_address: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+        let mut by_slash24: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        let mut by_removal: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+        let mut by_restart: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+        let mut by_end: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+        for (i, p) in profiles.iter().enumerate() {
+            let i = i as u32;
+            for a in &p.addresses {
+                by_address.entry(a).or_default().push(i);
+                if let Some(x) = prefix(a, 3) {
+                    by_slash24.entry(x).or_default().push(i);
+                }
+            }
+            for &t in &p.removed_in {
+                by_removal.entry(t).or_default().push(i);
+            }
+            if p.restarts.len() <= config.sync_max_events {
+                for &h in &p.restarts {
+                    by_restart.entry(h).or_default().push(i);
+                }
+            }
+            if p.session_ends.len() <= config.sync_max_events {
+                for &h in &p.session_ends {
+                    by_end.entry(h).or_default().push(i);
+                }
+            }
+        }
+        // A shared hour counts by how rare it is: ln(N/k)/ln(N) for an hour k of the N
+        // relays share.
+        let hour_rarity = |buckets: &BTreeMap<i64, Vec<u32>>| -> HashMap<i64, f64> {
+            let relays: BTreeSet<u32> = buckets.values().flatten().copied().collect();
+            let total = relays.len().max(2) as f64;
+            buckets
+                .iter()
+                .map(|(h, m)| {
+                    (
+                        *h,
+                        ((total / m.len() as f64).ln() / total.ln()).clamp(0.0, 1.0),
+                    )
+                })
+                .collect()
+        };
+        let mut blocks = Blocks {
+            members: Vec::new(),
+            kind: Vec::new(),
+            of: vec![Vec::new(); profiles.len()],
+            restart_rarity: hour_rarity(&by_restart),
+            end_rarity: hour_rarity(&by_end),
+        };
+        let keyed = [
+            (
+                BlockKind::Address,
+                by_address.into_values().collect::<Vec<_>>(),
+            ),
+            (BlockKind::Plain, by_slash24.into_values().collect()),
+            (BlockKind::Removal, by_removal.into_values().collect()),
+            (BlockKind::Plain, by_restart.into_values().collect()),
+            (BlockKind::Plain, by_end.into_values().collect()),
+        ];
+        for (kind, lists) in keyed {
+            for mut members in lists {
+                members.dedup();
+                if members.len() < 2 || members.len() > config.max_block_relays {
+                    continue;
+                }
+                let id = blocks.members.len() as u32;
+                for &m in &members {
+                    blocks.of[m as usize].push(id);
+                }
+                blocks.members.push(members);
+                blocks.kind.push(kind);
+            }
+        }
+        blocks
+    }
+}
+
+/// Join batches: relays first seen within `join_window_hours` of each other (not the
+/// relays already running when the data starts or first seen right after a gap of it). A
+/// window's evidence grows with how far its joins exceed the usual number; a pair takes the
+/// best of its two relays' windows that give evidence and hold at most `max_block_relays`.
+struct JoinWindows {
+    /// Joiners by first-seen time.
+    joiners: Vec<usize>,
+    /// Each relay's place in `joiners`.
+    position: Vec<Option<usize>>,
+    /// Each joiner's window (indices into `joiners`) and its evidence, None when it gives
+    /// none or is too large.
+    window: Vec<(usize, usize)>,
+    weight: Vec<Option<f64>>,
+}
+
+impl JoinWindows {
+    fn of(profiles: &[Profile], config: &AttributionConfig) -> JoinWindows {
+        let n = profiles.len();
+        let mut joiners: Vec<usize> = (0..n)
+            .filter(|&i| !profiles[i].first_seen_censored)
+            .collect();
+        joiners.sort_by_key(|&i| (profiles[i].first_seen, i));
+        let data_start = profiles.iter().map(|p| p.first_seen).min().unwrap_or(0);
+        let span_hours = ((profiles.iter().map(|p| p.last_seen).max().unwrap_or(0) - data_start)
+            / HOUR_MS)
+            .max(1) as f64;
+        let joins_per_window =
+            joiners.len() as f64 / span_hours * (2 * config.join_window_hours + 1) as f64;
+        let span = i64::from(config.join_window_hours) * HOUR_MS;
+        let mut position = vec![None; n];
+        let mut window = Vec::with_capacity(joiners.len());
+        let mut weight = Vec::with_capacity(joiners.len());
+        let mut lo = 0;
+        for k in 0..joiners.len() {
+            position[joiners[k]] = Some(k);
+            let t = profiles[joiners[k]].first_seen;
+            while profiles[joiners[lo]].first_seen < t - span {
+                lo += 1;
+            }
+            let mut hi = k;
+            while hi + 1 < joiners.len() && profiles[joiners[hi + 1]].first_seen <= t + span {
+                hi += 1;
+            }
+            let in_window = (hi + 1 - lo) as f64;
+            let w =
+                config.weights.join_batch * (1.0 - joins_per_window.max(1.0) / in_window).max(0.0);
+            window.push((lo, hi));
+            weight.push((w > 0.0 && hi + 1 - lo <= config.max_block_relays).then_some(w));
+        }
+        JoinWindows {
+            joiners,
+            position,
+            window,
+            weight,
+        }
+    }
+}
+
+/// A candidate partner of a relay and the evidence its blocks gave.
+#[derive(Default)]
+struct Candidate {
+    relay: usize,
+    same_address: bool,
+    removed_together: bool,
+    join_batch: Option<f64>,
+}
+
+/// One worker's scratch space: the candidate partners of the relay at hand.
+struct Partners {
+    /// Index + 1 into `list` of each relay (0: not a partner).
+    slot: Vec<u32>,
+    list: Vec<Candidate>,
+}
+
+impl Partners {
+    fn new(n: usize) -> Self {
+        Partners {
+            slot: vec![0; n],
+            list: Vec::new(),
+        }
+    }
+
+    fn entry(&mut self, relay: usize) -> &mut Candidate {
+        if self.slot[relay] == 0 {
+            self.list.push(Candidate {
+                relay,
+                ..Candidate::default()
+            });
+            self.slot[relay] = self.list.len() as u32;
+        }
+        &mut self.list[self.slot[relay] as usize - 1]
+    }
+
+    /// Gathers the partners of `a` with a higher index, sorted.
+    fn collect(
+        &mut self,
+        a: usize,
+        profiles: &[Profile],
+        config: &AttributionConfig,
+        blocks: &Blocks,
+        joins: &JoinWindows,
+    ) {
+        for c in &self.list {
+            self.slot[c.relay] = 0;
+        }
+        self.list.clear();
+        // Relays on one address: the same operator only while they are near in time (cloud
+        // providers hand a released address to the next customer).
+        let near = i64::from(config.same_address_days) * DAY_MS;
+        for &block in &blocks.of[a] {
+            let members = &blocks.members[block as usize];
+            let later = members.partition_point(|&m| m as usize <= a);
+            for &b in &members[later..] {
+                let b = b as usize;
+                match blocks.kind[block as usize] {
+                    BlockKind::Address => {
+                        let (pa, pb) = (&profiles[a], &profiles[b]);
+                        let apart =
+                            (pa.first_seen - pb.last_seen).max(pb.first_seen - pa.last_seen);
+                        if apart <= near {
+                            self.entry(b).same_address = true;
+                        }
+                    }
+                    BlockKind::Removal => self.entry(b).removed_together = true,
+                    BlockKind::Plain => {
+                        self.entry(b);
+                    }
+                }
+            }
+        }
+        if let Some(k) = joins.position[a] {
+            let (lo, hi) = joins.window[k];
+            for p in lo..=hi {
+                let b = joins.joiners[p];
+                if b <= a {
+                    continue;
+                }
+                let best = match (joins.weight[k], joins.weight[p]) {
+                    (Some(x), Some(y)) => Some(x.max(y)),
+                    (x, y) => x.or(y),
+                };
+                if let Some(w) = best {
+                    self.entry(b).join_batch = Some(w);
+                }
+            }
+        }
+        self.list.sort_unstable_by_key(|c| c.relay);
+        for (k, c) in self.list.iter().enumerate() {
+            self.slot[c.relay] = k as u32 + 1;
+        }
+    }
+}
+
+/// Scores candidate pairs: behaviour evidence from the blocks and the sync signals,
+/// configuration likeness from each relay's values (interned, each weighted by its rarity).
+struct PairScorer<'a> {
+    profiles: &'a [Profile],
+    config: &'a AttributionConfig,
+    restarts: Vec<HourSet>,
+    session_ends: Vec<HourSet>,
+    /// Each relay's configuration values (ids, ascending).
+    values: Vec<Vec<u32>>,
+    /// The signal of each value id, and its weight (the signal's weight times its rarity).
+    value_signal: Vec<usize>,
+    value_weight: Vec<f64>,
+    lower_nicknames: Vec<String>,
+}
+
+impl<'a> PairScorer<'a> {
+    fn new(profiles: &'a [Profile], config: &'a AttributionConfig, blocks: &Blocks) -> Self {
+        let n = profiles.len();
+        let mut ids: HashMap<(usize, String), u32> = HashMap::new();
+        let mut value_signal = Vec::new();
+        let mut df: Vec<usize> = Vec::new();
+        let values: Vec<Vec<u32>> = profiles
+            .iter()
+            .map(|p| {
+                let mut v: Vec<u32> = config_values(p)
+                    .into_iter()
+                    .map(|(signal, value)| {
+                        let id = *ids.entry((signal, value)).or_insert_with(|| {
+                            value_signal.push(signal);
+                            df.push(0);
+                            value_signal.len() as u32 - 1
+                        });
+                        df[id as usize] += 1;
+                        id
+                    })
+                    .collect();
+                v.sort_unstable();
+                v
+            })
+            .collect();
+        // A value held by df of the N relays weighs ln(N/df)/ln(N).
+        let log_n = (n.max(2) as f64).ln();
+        let value_weight = value_signal
+            .iter()
+            .zip(&df)
+            .map(|(&signal, &df)| {
+                let idf = ((n as f64 / df.max(1) as f64).ln() / log_n).clamp(0.0, 1.0);
+                config_weight(config, CONFIG_SIGNALS[signal]) * idf
+            })
+            .collect();
+        PairScorer {
+            profiles,
+            config,
+            restarts: profiles
+                .iter()
+                .map(|p| HourSet::new(&p.restarts, &blocks.restart_rarity))
+                .collect(),
+            session_ends: profiles
+                .iter()
+                .map(|p| HourSet::new(&p.session_ends, &blocks.end_rarity))
+                .collect(),
+            values,
+            value_signal,
+            value_weight,
+            lower_nicknames: profiles.iter().map(|p| p.nickname.to_lowercase()).collect(),
+        }
+    }
+
+    /// The link between `a` and a candidate partner, when it is accepted.
+    fn score(&self, a: usize, candidate: &Candidate) -> Option<Link> {
+        let config = self.config;
+        let b = candidate.relay;
+        let mut link = Link::default();
+        if candidate.same_address {
+            link.signals.push(Signal {
+                name: "same_address",
+                weight: config.weights.same_address,
+            });
+        }
+        if candidate.removed_together {
+            link.signals.push(Signal {
+                name: "removed_together",
+                weight: config.weights.removed_together,
+            });
+        }
+        if let Some(weight) = candidate.join_batch {
+            link.signals.push(Signal {
+                name: "join_batch",
+                weight,
+            });
+        }
+        for (name, sets, weight) in [
+            ("restart_sync", &self.restarts, config.weights.restart_sync),
+            (
+                "session_end_sync",
+                &self.session_ends,
+                config.weights.session_end_sync,
+            ),
+        ] {
+            let (shared, j) = sets[a].weighted_jaccard(&sets[b]);
+            if shared > 0.0 && j >= config.sync_min_jaccard {
+                let strength = (shared / config.sync_full_evidence).min(1.0);
+                link.signals.push(Signal {
+                    name,
+                    weight: weight * j * strength,
+                });
+            }
+        }
+        // Configuration likeness: the best-matching value of each signal (both value lists
+        // are sorted: walk them together).
+        let mut best: [Option<f64>; CONFIG_SIGNALS.len()] = [None; CONFIG_SIGNALS.len()];
+        let (va, vb) = (&self.values[a], &self.values[b]);
+        let (mut i, mut j) = (0, 0);
+        while i < va.len() && j < vb.len() {
+            match va[i].cmp(&vb[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    let id = va[i] as usize;
+                    let w = self.value_weight[id];
+                    let e = best[self.value_signal[id]].get_or_insert(0.0);
+                    *e = e.max(w);
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        // Nicknames a few edits apart (`relayAB12` / `relayAB17`), when not already the
+        // same shape.
+        let (na, nb) = (&self.profiles[a].nickname, &self.profiles[b].nickname);
+        if na.len() >= 6
+            && nb.len() >= 6
+            && na != nb
+            && best[NICKNAME_SHAPE].is_none()
+            && levenshtein(&self.lower_nicknames[a], &self.lower_nicknames[b]) <= 2
+        {
+            best[SIMILAR_NICKNAME] = Some(config.weights.similar_nickname);
+        }
+        let best_of = |name: &str| {
+            CONFIG_SIGNALS
+                .iter()
+                .position(|s| *s == name)
+                .and_then(|k| best[k])
+        };
+        // One place, counted once: the same address is in the same /24, /16 and AS, so of
+        // these nested location signals only the strongest counts (a cloud address handed
+        // to the next customer would otherwise score as four pieces of evidence).
+        let strongest_location = LOCATION
+            .iter()
+            .map(|name| match *name {
+                "same_address" => link
+                    .signals
+                    .iter()
+                    .filter(|s| s.name == "same_address")
+                    .map(|s| s.weight)
+                    .fold(0.0, f64::max),
+                name => best_of(name).unwrap_or(0.0),
+            })
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(k, _)| LOCATION[k]);
+        for (name, weight) in CONFIG_SIGNALS.iter().zip(best) {
+            let Some(weight) = weight else { continue };
+            let nested = LOCATION.contains(name) && Some(*name) != strongest_location;
+            if weight > 0.0 && !nested {
+                link.signals.push(Signal { name, weight });
+            }
+        }
+        if strongest_location != Some("same_address") {
+            link.signals.retain(|s| s.name != "same_address");
+        }
+        let accepted = link.score() >= config.link_threshold
+            && (link.behaviour_score() >= config.behaviour_min
+                || link.config_score() >= config.config_only_threshold);
+        accepted.then_some(link)
+    }
 }
 
 /// Merges the groups the strong signals formed (in `uf`) along the accepted links, resisting
@@ -367,248 +839,28 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
         }
     }
 
-    // 2. Candidate pairs from blocking keys, with behaviour evidence.
-    let mut candidates: HashMap<(usize, usize), Link> = HashMap::new();
-    let mut add_block = |members: &[usize], signal: Option<(&'static str, f64)>| {
-        if members.len() < 2 || members.len() > config.max_block_relays {
-            return;
-        }
-        for (k, &a) in members.iter().enumerate() {
-            for &b in &members[k + 1..] {
-                let link = candidates.entry((a.min(b), a.max(b))).or_default();
-                if let Some((name, weight)) = signal {
-                    if !link.signals.iter().any(|s| s.name == name) {
-                        link.signals.push(Signal { name, weight });
-                    }
-                }
-            }
-        }
-    };
-    let mut by_address: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    let mut by_slash24: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    let mut by_removal: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
-    let mut by_restart: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
-    let mut by_end: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
-    let data_start = profiles.iter().map(|p| p.first_seen).min().unwrap_or(0);
-    for (i, p) in profiles.iter().enumerate() {
-        for a in &p.addresses {
-            by_address.entry(a).or_default().push(i);
-            if let Some(x) = prefix(a, 3) {
-                by_slash24.entry(x).or_default().push(i);
-            }
-        }
-        for &t in &p.removed_in {
-            by_removal.entry(t).or_default().push(i);
-        }
-        if p.restarts.len() <= config.sync_max_events {
-            for &h in &p.restarts {
-                by_restart.entry(h).or_default().push(i);
-            }
-        }
-        if p.session_ends.len() <= config.sync_max_events {
-            for &h in &p.session_ends {
-                by_end.entry(h).or_default().push(i);
-            }
-        }
-    }
-    // Relays on one address: the same operator only while they are near in time (cloud
-    // providers hand a released address to the next customer).
-    let near = i64::from(config.same_address_days) * DAY_MS;
-    for members in by_address.values() {
-        let mut m = members.clone();
-        m.dedup();
-        if m.len() > config.max_block_relays {
-            continue;
-        }
-        for (k, &a) in m.iter().enumerate() {
-            for &b in &m[k + 1..] {
-                let (pa, pb) = (&profiles[a], &profiles[b]);
-                let apart = (pa.first_seen - pb.last_seen).max(pb.first_seen - pa.last_seen);
-                if apart <= near {
-                    add_block(&[a, b], Some(("same_address", config.weights.same_address)));
-                }
-            }
-        }
-    }
-    for members in by_slash24.values() {
-        let mut m = members.clone();
-        m.dedup();
-        add_block(&m, None);
-    }
-    for members in by_removal.values() {
-        add_block(
-            members,
-            Some(("removed_together", config.weights.removed_together)),
-        );
-    }
-    for members in by_restart.values().chain(by_end.values()) {
-        add_block(members, None);
-    }
-    // Join batches: relays first seen within the window of each other (not the relays
-    // already running when the data starts or first seen right after a gap of it), weighted
-    // by how rare joining was then.
-    let mut joiners: Vec<usize> = (0..n)
-        .filter(|&i| !profiles[i].first_seen_censored)
-        .collect();
-    joiners.sort_by_key(|&i| (profiles[i].first_seen, i));
-    let window = i64::from(config.join_window_hours) * HOUR_MS;
-    let span_hours = ((profiles.iter().map(|p| p.last_seen).max().unwrap_or(0) - data_start)
-        / HOUR_MS)
-        .max(1) as f64;
-    let joins_per_window =
-        joiners.len() as f64 / span_hours * (2 * config.join_window_hours + 1) as f64;
-    let mut lo = 0;
-    for k in 0..joiners.len() {
-        let t = profiles[joiners[k]].first_seen;
-        while profiles[joiners[lo]].first_seen < t - window {
-            lo += 1;
-        }
-        let mut hi = k;
-        while hi + 1 < joiners.len() && profiles[joiners[hi + 1]].first_seen <= t + window {
-            hi += 1;
-        }
-        let in_window = (hi + 1 - lo) as f64;
-        // Evidence grows with how far the window exceeds the usual number of joins.
-        let weight =
-            config.weights.join_batch * (1.0 - joins_per_window.max(1.0) / in_window).max(0.0);
-        if weight <= 0.0 || (hi + 1 - lo) > config.max_block_relays {
-            continue;
-        }
-        let a = joiners[k];
-        for &b in &joiners[lo..=hi] {
-            if a == b {
-                continue;
-            }
-            let link = candidates.entry((a.min(b), a.max(b))).or_default();
-            match link.signals.iter_mut().find(|s| s.name == "join_batch") {
-                Some(s) => s.weight = s.weight.max(weight),
-                None => link.signals.push(Signal {
-                    name: "join_batch",
-                    weight,
-                }),
-            }
-        }
-    }
-
-    // 3. Score candidates with configuration likeness and the sync signals. A shared hour
-    // counts by how rare it is: ln(N/k)/ln(N) for an hour k of the N relays share.
-    let hour_rarity = |buckets: &BTreeMap<i64, Vec<usize>>| -> HashMap<i64, f64> {
-        let relays: BTreeSet<usize> = buckets.values().flatten().copied().collect();
-        let total = relays.len().max(2) as f64;
-        buckets
-            .iter()
-            .map(|(h, m)| {
-                (
-                    *h,
-                    ((total / m.len() as f64).ln() / total.ln()).clamp(0.0, 1.0),
-                )
-            })
-            .collect()
-    };
-    let restart_rarity = hour_rarity(&by_restart);
-    let end_rarity = hour_rarity(&by_end);
-    let mut rarity: HashMap<&'static str, Rarity> = HashMap::new();
-    let values: Vec<Vec<(&'static str, String)>> = profiles.iter().map(config_values).collect();
-    for v in &values {
-        for (signal, value) in v {
-            rarity
-                .entry(signal)
-                .or_insert_with(|| Rarity::new(n))
-                .add(value);
-        }
-    }
-    let mut keys: Vec<(usize, usize)> = candidates.keys().copied().collect();
-    keys.sort_unstable();
-    for key in keys {
-        let (a, b) = key;
-        let mut link = candidates.remove(&key).unwrap();
-        let (pa, pb) = (&profiles[a], &profiles[b]);
-        for (name, set_a, set_b, rarity) in [
-            ("restart_sync", &pa.restarts, &pb.restarts, &restart_rarity),
-            (
-                "session_end_sync",
-                &pa.session_ends,
-                &pb.session_ends,
-                &end_rarity,
-            ),
-        ] {
-            let (shared, j) = weighted_jaccard(set_a, set_b, rarity);
-            if shared > 0.0 && j >= config.sync_min_jaccard {
-                let weight = if name == "restart_sync" {
-                    config.weights.restart_sync
-                } else {
-                    config.weights.session_end_sync
-                };
-                let strength = (shared / config.sync_full_evidence).min(1.0);
-                link.signals.push(Signal {
-                    name,
-                    weight: weight * j * strength,
-                });
-            }
-        }
-        // Configuration likeness: the best-matching value of each signal.
-        // Both value lists are sorted: walk them together.
-        let mut best: BTreeMap<&'static str, f64> = BTreeMap::new();
-        let (va, vb) = (&values[a], &values[b]);
-        let (mut i, mut j) = (0, 0);
-        while i < va.len() && j < vb.len() {
-            match va[i].cmp(&vb[j]) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
-                    let (signal, value) = &va[i];
-                    let w = config_weight(config, signal) * rarity[signal].idf(value, n);
-                    let e = best.entry(signal).or_default();
-                    *e = e.max(w);
-                    i += 1;
-                    j += 1;
-                }
-            }
-        }
-        // Nicknames a few edits apart (`relayAB12` / `relayAB17`), when not already the
-        // same shape.
-        let (na, nb) = (&pa.nickname, &pb.nickname);
-        if na.len() >= 6
-            && nb.len() >= 6
-            && na != nb
-            && !best.contains_key("nickname_shape")
-            && levenshtein(&na.to_lowercase(), &nb.to_lowercase()) <= 2
-        {
-            best.insert("similar_nickname", config.weights.similar_nickname);
-        }
-        // One place, counted once: the same address is in the same /24, /16 and AS, so of
-        // these nested location signals only the strongest counts (a cloud address handed
-        // to the next customer would otherwise score as four pieces of evidence).
-        let strongest_location = LOCATION
-            .iter()
-            .map(|name| match *name {
-                "same_address" => link
-                    .signals
+    // 2. and 3. Candidate pairs (relays sharing a block key), each scored once from its
+    // lower-numbered relay, in parallel; only the accepted links are kept.
+    let blocks = Blocks::of(profiles, config);
+    let joins = JoinWindows::of(profiles, config);
+    let scorer = PairScorer::new(profiles, config, &blocks);
+    let accepted: Vec<((usize, usize), Link)> = (0..n)
+        .into_par_iter()
+        .map_init(
+            || Partners::new(n),
+            |partners, a| {
+                partners.collect(a, profiles, config, &blocks, &joins);
+                partners
+                    .list
                     .iter()
-                    .filter(|s| s.name == "same_address")
-                    .map(|s| s.weight)
-                    .fold(0.0, f64::max),
-                name => best.get(name).copied().unwrap_or(0.0),
-            })
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map(|(k, _)| LOCATION[k]);
-        for (name, weight) in best {
-            let nested = LOCATION.contains(&name) && Some(name) != strongest_location;
-            if weight > 0.0 && !nested {
-                link.signals.push(Signal { name, weight });
-            }
-        }
-        if strongest_location != Some("same_address") {
-            link.signals.retain(|s| s.name != "same_address");
-        }
-        let accepted = link.score() >= config.link_threshold
-            && (link.behaviour_score() >= config.behaviour_min
-                || link.config_score() >= config.config_only_threshold);
-        if accepted {
-            let entry = links.entry(key).or_default();
-            entry.signals.extend(link.signals);
-        }
+                    .filter_map(|c| scorer.score(a, c).map(|link| ((a, c.relay), link)))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .flatten_iter()
+        .collect();
+    for (key, link) in accepted {
+        links.entry(key).or_default().signals.extend(link.signals);
     }
     merge_with_support(profiles, &links, &mut uf);
 
