@@ -448,27 +448,24 @@ pub fn newest_descriptors(root: &Path, columns: &[&str]) -> Result<Option<DataFr
     };
     let mut select = vec![col("fingerprint"), col("published")];
     select.extend(columns.iter().map(|c| col(*c)));
-    let mut months: Vec<DataFrame> = Vec::new();
+    // Folded month by month: the newest so far and one month's descriptors.
+    let mut newest_so_far: Option<DataFrame> = None;
     for (_, file) in partition_files(root, "server_descriptors")? {
         let scan = LazyFrame::scan_parquet(
             PlRefPath::new(file.to_string_lossy().as_ref()),
             ScanArgsParquet::default(),
         )?;
-        months.push(
-            newest(scan.select(select.clone()))
-                .collect()
-                .map_err(anyhow::Error::from)
-                .with_context(|| format!("cannot read {}", file.display()))?,
-        );
+        let mut month = newest(scan.select(select.clone()))
+            .collect()
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        if let Some(mut so_far) = newest_so_far.take() {
+            so_far.vstack_mut(&month)?;
+            month = newest(so_far.lazy()).collect()?;
+        }
+        newest_so_far = Some(month);
     }
-    if months.is_empty() {
-        return Ok(None);
-    }
-    let mut all = months.remove(0);
-    for m in months {
-        all.vstack_mut(&m)?;
-    }
-    Ok(Some(newest(all.lazy()).collect()?))
+    Ok(newest_so_far)
 }
 
 /// What the jobs read, as text: every source file's path, size and modification time, the

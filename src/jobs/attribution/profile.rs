@@ -219,30 +219,60 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
         .map(|(i, p)| (p.fingerprint.clone(), i))
         .collect();
 
-    // Sessions: ORPorts and the ends of sessions (presence transitions).
-    let sessions = read_table(root, "relay_sessions")?;
-    let s_fps = strings(&sessions, "fingerprint")?;
-    let s_ends = times(&sessions, "session_end")?;
-    let s_open = sessions.column("running_at_end")?.bool()?.clone();
-    // A session that ends before a gap of the data is no evidence of the relay leaving.
-    let s_at_gap: Vec<bool> = match sessions.column("ends_at_gap") {
-        Ok(c) => c.bool()?.iter().map(|v| v.unwrap_or(false)).collect(),
-        Err(_) => vec![false; sessions.height()],
-    };
-    let s_ports = u32_lists(&sessions, "or_ports")?;
-    for (i, fp) in s_fps.iter().enumerate() {
-        let Some(&p) = fp.as_ref().and_then(|f| index.get(f)) else {
-            continue;
+    // Sessions: ORPorts and the ends of sessions (presence transitions); only the columns
+    // needed are read, and dropped once folded into the profiles.
+    {
+        let Some(scan) = scan_dataset(root, "relay_sessions")? else {
+            bail!(
+                "{}: no relay_sessions dataset (run `relaytrail jobs` first)",
+                root.display()
+            );
         };
-        let profile = &mut profiles[p];
-        for port in &s_ports[i] {
-            if !profile.or_ports.contains(port) {
-                profile.or_ports.push(*port);
-            }
+        let mut scan = scan;
+        let has_gap_column = scan.collect_schema()?.contains("ends_at_gap");
+        let mut columns = vec![
+            col("fingerprint"),
+            col("session_end"),
+            col("running_at_end"),
+            col("or_ports"),
+        ];
+        if has_gap_column {
+            columns.push(col("ends_at_gap"));
         }
-        if s_open.get(i) == Some(false) && !s_at_gap[i] {
-            if let Some(end) = s_ends[i] {
-                profile.session_ends.insert(end);
+        let sessions = scan
+            .select(columns)
+            .collect()
+            .map_err(anyhow::Error::from)
+            .context("cannot read relay_sessions")?;
+        let s_fps = strings(&sessions, "fingerprint")?;
+        let s_ends = times(&sessions, "session_end")?;
+        let s_open = sessions.column("running_at_end")?.bool()?.clone();
+        // A session that ends before a gap of the data is no evidence of the relay leaving.
+        let s_at_gap: Vec<bool> = if has_gap_column {
+            sessions
+                .column("ends_at_gap")?
+                .bool()?
+                .iter()
+                .map(|v| v.unwrap_or(false))
+                .collect()
+        } else {
+            vec![false; sessions.height()]
+        };
+        let s_ports = u32_lists(&sessions, "or_ports")?;
+        for (i, fp) in s_fps.iter().enumerate() {
+            let Some(&p) = fp.as_ref().and_then(|f| index.get(f)) else {
+                continue;
+            };
+            let profile = &mut profiles[p];
+            for port in &s_ports[i] {
+                if !profile.or_ports.contains(port) {
+                    profile.or_ports.push(*port);
+                }
+            }
+            if s_open.get(i) == Some(false) && !s_at_gap[i] {
+                if let Some(end) = s_ends[i] {
+                    profile.session_ends.insert(end);
+                }
             }
         }
     }
@@ -259,16 +289,21 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
         }
     }
 
-    // Restart hours from every descriptor (published − uptime).
-    if let Some(scan) = scan_dataset(root, "server_descriptors")? {
-        let descriptors = scan
-            .select([
-                col("fingerprint"),
-                col("published").cast(DataType::Int64),
-                col("uptime"),
-            ])
-            .filter(col("uptime").gt_eq(lit(0)))
-            .collect()?;
+    // Restart hours from every descriptor (published − uptime), a month at a time.
+    for (_, file) in crate::jobs::partition_files(root, "server_descriptors")? {
+        let descriptors = LazyFrame::scan_parquet(
+            PlRefPath::new(file.to_string_lossy().as_ref()),
+            ScanArgsParquet::default(),
+        )?
+        .select([
+            col("fingerprint"),
+            col("published").cast(DataType::Int64),
+            col("uptime"),
+        ])
+        .filter(col("uptime").gt_eq(lit(0)))
+        .collect()
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("cannot read {}", file.display()))?;
         let d_fps = descriptors.column("fingerprint")?.str()?;
         let d_published = descriptors.column("published")?.i64()?;
         let d_uptime = descriptors.column("uptime")?.i64()?;
