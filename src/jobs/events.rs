@@ -579,7 +579,7 @@ pub fn detect<'a>(
         let facts: Vec<(&str, Option<&str>, &[String])> = removed
             .iter()
             .map(|m| {
-                let fp = presence.sessions[m.departure.session].fingerprint.as_str();
+                let fp = presence.sessions[m.departure.session].fingerprint.as_ref();
                 let (contact, family) = declared.get(fp).unwrap_or(&none);
                 (fp, contact.as_deref(), family.as_slice())
             })
@@ -604,7 +604,7 @@ pub fn detect<'a>(
         (
             info.asn,
             info.as_name,
-            contact.get(s.fingerprint.as_str()).copied(),
+            contact.get(s.fingerprint.as_ref()).copied(),
         )
     };
 
@@ -633,7 +633,7 @@ pub fn detect<'a>(
     for s in &presence.sessions {
         let t = times[s.start as usize];
         first_seen
-            .entry(s.fingerprint.as_str())
+            .entry(s.fingerprint.as_ref())
             .and_modify(|f| *f = (*f).min(t))
             .or_insert(t);
     }
@@ -647,12 +647,12 @@ pub fn detect<'a>(
                 .and_then(|a| a.rsplitn(3, '.').nth(2).map(str::to_string))
                 .unwrap_or_default(),
         };
-        let known = times[m.departure.at as usize] - first_seen[s.fingerprint.as_str()];
+        let known = times[m.departure.at as usize] - first_seen[s.fingerprint.as_ref()];
         [
             place,
             format!("{:?}", m.has_contact),
             tenure(known).to_string(),
-            s.last_version.clone().unwrap_or_default(),
+            s.last_version.as_deref().unwrap_or_default().to_string(),
         ]
     };
     let decided = Baseline::Series(&staying_away);
@@ -811,7 +811,11 @@ pub fn detect<'a>(
         hours_down.push(Some(median(&mut durations)));
         let mut fps: Vec<String> = down
             .iter()
-            .map(|m| presence.sessions[m.departure.session].fingerprint.clone())
+            .map(|m| {
+                presence.sessions[m.departure.session]
+                    .fingerprint
+                    .to_string()
+            })
             .collect();
         fps.sort();
         outage_fingerprints.push(fps);
@@ -989,11 +993,14 @@ impl MemberColumns {
     fn push(&mut self, presence: &Presence, event_time: i64, m: &Member) {
         let s = &presence.sessions[m.departure.session];
         self.event_time.push(Some(event_time));
-        self.fingerprint.push(s.fingerprint.clone());
-        self.nickname.push(s.last_nickname.clone());
-        self.address.push(s.last_address.clone());
+        self.fingerprint.push(s.fingerprint.to_string());
+        self.nickname
+            .push(s.last_nickname.as_deref().map(str::to_string));
+        self.address
+            .push(s.last_address.as_deref().map(str::to_string));
         self.asn.push(m.asn);
-        self.version.push(s.last_version.clone());
+        self.version
+            .push(s.last_version.as_deref().map(str::to_string));
         self.flags.push(s.last_flags);
         self.has_contact.push(m.has_contact);
         self.session_start
@@ -1060,10 +1067,10 @@ pub fn join_bursts(jobs: &Jobs, presence: &Presence) -> Result<DataFrame> {
                 && history >= i64::from(config.burst_min_history_hours) * HOUR_MS
         })
         .collect();
-    order.sort_by_key(|s| (s.start, s.fingerprint.as_str()));
+    order.sort_by_key(|s| (s.start, s.fingerprint.as_ref()));
     for s in order {
         let t = presence.times[s.start as usize];
-        let fp = s.fingerprint.as_str();
+        let fp = s.fingerprint.as_ref();
         let segment = presence.coverage.segment(s.start);
         let mut add = |dimension: &'static str, key: String| {
             joins
@@ -1086,7 +1093,7 @@ pub fn join_bursts(jobs: &Jobs, presence: &Presence) -> Result<DataFrame> {
             }
         }
         if let Some(version) = s.versions.first() {
-            add("version", version.clone());
+            add("version", version.to_string());
         }
         if let Some(nickname) = s.nicknames.first() {
             let prefix: String = nickname

@@ -49,9 +49,8 @@ pub fn sessions_table(jobs: &Jobs, presence: &Presence) -> Result<DataFrame> {
         .iter()
         .map(|s| session_as(jobs, presence, s))
         .collect();
-    let text = |f: fn(&Session) -> Option<&String>| -> Vec<Option<String>> {
-        sessions.iter().map(|s| f(s).cloned()).collect()
-    };
+    let text =
+        |f: fn(&Session) -> Option<&str>| -> Vec<Option<&str>> { sessions.iter().map(f).collect() };
     let share =
         |f: fn(&Session) -> Option<f64>| -> Vec<Option<f64>> { sessions.iter().map(f).collect() };
     let columns = vec![
@@ -59,7 +58,7 @@ pub fn sessions_table(jobs: &Jobs, presence: &Presence) -> Result<DataFrame> {
             "fingerprint".into(),
             sessions
                 .iter()
-                .map(|s| s.fingerprint.as_str())
+                .map(|s| s.fingerprint.as_ref())
                 .collect::<Vec<_>>(),
         ),
         datetime_column(
@@ -118,15 +117,11 @@ pub fn sessions_table(jobs: &Jobs, presence: &Presence) -> Result<DataFrame> {
         ),
         string_lists(
             "nicknames",
-            sessions
-                .iter()
-                .map(|s| s.nicknames.iter().map(String::as_str)),
+            sessions.iter().map(|s| s.nicknames.iter().map(|x| &**x)),
         ),
         string_lists(
             "addresses",
-            sessions
-                .iter()
-                .map(|s| s.addresses.iter().map(String::as_str)),
+            sessions.iter().map(|s| s.addresses.iter().map(|x| &**x)),
         ),
         u32_lists(
             "or_ports",
@@ -136,14 +131,12 @@ pub fn sessions_table(jobs: &Jobs, presence: &Presence) -> Result<DataFrame> {
         ),
         string_lists(
             "versions",
-            sessions
-                .iter()
-                .map(|s| s.versions.iter().map(String::as_str)),
+            sessions.iter().map(|s| s.versions.iter().map(|x| &**x)),
         ),
         flags_column("flags", sessions.iter().map(|s| s.flags_ever)),
         flags_column("last_flags", sessions.iter().map(|s| s.last_flags)),
-        Column::new("nickname".into(), text(|s| s.last_nickname.as_ref())),
-        Column::new("address".into(), text(|s| s.last_address.as_ref())),
+        Column::new("nickname".into(), text(|s| s.last_nickname.as_deref())),
+        Column::new("address".into(), text(|s| s.last_address.as_deref())),
         Column::new(
             "or_port".into(),
             sessions
@@ -151,7 +144,7 @@ pub fn sessions_table(jobs: &Jobs, presence: &Presence) -> Result<DataFrame> {
                 .map(|s| s.last_or_port.map(u32::from))
                 .collect::<Vec<_>>(),
         ),
-        Column::new("version".into(), text(|s| s.last_version.as_ref())),
+        Column::new("version".into(), text(|s| s.last_version.as_deref())),
         Column::new(
             "last_bandwidth".into(),
             sessions

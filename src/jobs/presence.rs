@@ -9,10 +9,12 @@
 //! starts after it). Entries arrive sorted by (fingerprint, time) within a month; the state
 //! of each relay carries over to the next month.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use polars::prelude::*;
+use smallvec::SmallVec;
 
 use super::coverage::Coverage;
 
@@ -60,28 +62,33 @@ pub struct Shares {
     pub exit_probability: Option<f64>,
 }
 
-/// One continuous presence of a fingerprint.
+/// The distinct values a session saw, in order (one, in most sessions, held inline).
+pub type Seen<T> = SmallVec<[T; 1]>;
+
+/// One continuous presence of a fingerprint. Its texts are shared with every other session
+/// holding the same value (see [`Presence::intern`]): a decade holds tens of millions of
+/// sessions.
 #[derive(Debug, Clone)]
 pub struct Session {
-    pub fingerprint: String,
+    pub fingerprint: Arc<str>,
     /// Consensus numbers of the first and last consensus listing the relay.
     pub start: u32,
     pub end: u32,
     pub hours: u32,
     /// Whether this is the relay's first session (its start is a join, else a return).
     pub first_of_relay: bool,
-    pub nicknames: Vec<String>,
-    pub addresses: Vec<String>,
-    pub or_ports: Vec<u16>,
-    pub versions: Vec<String>,
+    pub nicknames: Seen<Arc<str>>,
+    pub addresses: Seen<Arc<str>>,
+    pub or_ports: SmallVec<[u16; 4]>,
+    pub versions: Seen<Arc<str>>,
     /// Every flag held at some time in the session.
     pub flags_ever: u32,
     pub first_flags: u32,
     pub last_flags: u32,
-    pub last_nickname: Option<String>,
-    pub last_address: Option<String>,
+    pub last_nickname: Option<Arc<str>>,
+    pub last_address: Option<Arc<str>>,
     pub last_or_port: Option<u16>,
-    pub last_version: Option<String>,
+    pub last_version: Option<Arc<str>>,
     pub last_bandwidth: Option<i64>,
     pub max_bandwidth: Option<i64>,
     /// Shares in the session's last consensus.
@@ -121,7 +128,9 @@ pub struct Presence {
     pub coverage: Coverage,
     pub sessions: Vec<Session>,
     pub totals: Vec<ConsensusTotals>,
-    relays: HashMap<String, RelayState>,
+    relays: HashMap<Arc<str>, RelayState>,
+    /// Every distinct fingerprint, nickname, address and version seen, stored once.
+    texts: HashSet<Arc<str>>,
 }
 
 /// Columns a month frame must provide (see `jobs::month_frame`).
@@ -140,7 +149,10 @@ pub const PASS_COLUMNS: [&str; 12] = [
     "exit_probability",
 ];
 
-fn push_distinct<T: PartialEq>(values: &mut Vec<T>, value: T) {
+fn push_distinct<A: smallvec::Array>(values: &mut SmallVec<A>, value: A::Item)
+where
+    A::Item: PartialEq,
+{
     if !values.contains(&value) {
         values.push(value);
     }
@@ -163,6 +175,19 @@ impl Presence {
             sessions: Vec::new(),
             totals,
             relays: HashMap::new(),
+            texts: HashSet::new(),
+        }
+    }
+
+    /// The shared copy of a text.
+    fn intern(texts: &mut HashSet<Arc<str>>, text: &str) -> Arc<str> {
+        match texts.get(text) {
+            Some(shared) => shared.clone(),
+            None => {
+                let shared: Arc<str> = Arc::from(text);
+                texts.insert(shared.clone());
+                shared
+            }
         }
     }
 
@@ -246,15 +271,15 @@ impl Presence {
                 _ => {
                     let first_of_relay = prior.is_none();
                     self.sessions.push(Session {
-                        fingerprint: fp.to_string(),
+                        fingerprint: Self::intern(&mut self.texts, fp),
                         start: cidx,
                         end: cidx,
                         hours: 0,
                         first_of_relay,
-                        nicknames: Vec::new(),
-                        addresses: Vec::new(),
-                        or_ports: Vec::new(),
-                        versions: Vec::new(),
+                        nicknames: Seen::new(),
+                        addresses: Seen::new(),
+                        or_ports: SmallVec::new(),
+                        versions: Seen::new(),
                         flags_ever: 0,
                         first_flags: mask,
                         last_flags: mask,
@@ -276,15 +301,15 @@ impl Presence {
             s.flags_ever |= mask;
             s.last_flags = mask;
             if s.last_nickname.as_deref() != nickname {
-                s.last_nickname = nickname.map(str::to_string);
-                if let Some(n) = nickname {
-                    push_distinct(&mut s.nicknames, n.to_string());
+                s.last_nickname = nickname.map(|n| Self::intern(&mut self.texts, n));
+                if let Some(n) = &s.last_nickname {
+                    push_distinct(&mut s.nicknames, n.clone());
                 }
             }
             if s.last_address.as_deref() != address {
-                s.last_address = address.map(str::to_string);
-                if let Some(a) = address {
-                    push_distinct(&mut s.addresses, a.to_string());
+                s.last_address = address.map(|a| Self::intern(&mut self.texts, a));
+                if let Some(a) = &s.last_address {
+                    push_distinct(&mut s.addresses, a.clone());
                 }
             }
             if s.last_or_port != or_port {
@@ -294,9 +319,9 @@ impl Presence {
                 }
             }
             if s.last_version.as_deref() != version {
-                s.last_version = version.map(str::to_string);
-                if let Some(v) = version {
-                    push_distinct(&mut s.versions, v.to_string());
+                s.last_version = version.map(|v| Self::intern(&mut self.texts, v));
+                if let Some(v) = &s.last_version {
+                    push_distinct(&mut s.versions, v.clone());
                 }
             }
             s.last_bandwidth = bandwidth;
@@ -342,7 +367,7 @@ impl Presence {
             }
             None => {
                 self.relays.insert(
-                    fingerprint.to_string(),
+                    self.sessions[session].fingerprint.clone(),
                     RelayState {
                         last_cidx: cidx,
                         last_flags,

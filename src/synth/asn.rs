@@ -638,12 +638,23 @@ impl Allocator {
             self.used.insert(addr);
             return addr;
         }
-        // Tiny prefixes exhausted by chance: walk the first prefix for a free address.
-        let p = prefixes[0];
-        let addr = (1..p.size() as u32 - 1)
-            .map(|h| p.base + h)
-            .find(|a| !self.used.contains(a))
-            .expect("AS address space exhausted");
+        // Random draws keep hitting used addresses (a small AS over a long span): walk its
+        // prefixes, largest first, for a free one.
+        let mut by_size = prefixes.clone();
+        by_size.sort_by_key(|p| std::cmp::Reverse(p.size()));
+        let free = by_size.iter().find_map(|p| {
+            (1..p.size() as u32 - 1)
+                .map(|h| p.base.wrapping_add(h))
+                .find(|a| !matches!(a & 255, 0 | 255) && !self.used.contains(a))
+        });
+        let addr = free.unwrap_or_else(|| {
+            panic!(
+                "AS{asn} ({}) has no free address left for another relay: the scenario asks \
+                 for more relays on it than its {} prefixes hold",
+                info.name,
+                info.prefixes.len()
+            )
+        });
         self.used.insert(addr);
         addr
     }

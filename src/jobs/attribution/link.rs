@@ -548,6 +548,8 @@ struct PairScorer<'a> {
     value_signal: Vec<usize>,
     value_weight: Vec<f64>,
     lower_nicknames: Vec<String>,
+    /// Their lengths in characters (names more than two apart are more than two edits apart).
+    nickname_lengths: Vec<usize>,
 }
 
 impl<'a> PairScorer<'a> {
@@ -585,6 +587,8 @@ impl<'a> PairScorer<'a> {
                 config_weight(config, CONFIG_SIGNALS[signal]) * idf
             })
             .collect();
+        let lower_nicknames: Vec<String> =
+            profiles.iter().map(|p| p.nickname.to_lowercase()).collect();
         PairScorer {
             profiles,
             config,
@@ -599,7 +603,8 @@ impl<'a> PairScorer<'a> {
             values,
             value_signal,
             value_weight,
-            lower_nicknames: profiles.iter().map(|p| p.nickname.to_lowercase()).collect(),
+            nickname_lengths: lower_nicknames.iter().map(|n| n.chars().count()).collect(),
+            lower_nicknames,
         }
     }
 
@@ -669,6 +674,7 @@ impl<'a> PairScorer<'a> {
             && nb.len() >= 6
             && na != nb
             && best[NICKNAME_SHAPE].is_none()
+            && self.nickname_lengths[a].abs_diff(self.nickname_lengths[b]) <= 2
             && levenshtein(&self.lower_nicknames[a], &self.lower_nicknames[b]) <= 2
         {
             best[SIMILAR_NICKNAME] = Some(config.weights.similar_nickname);
