@@ -231,12 +231,19 @@ fn latest_descriptors(jobs: &Jobs) -> Result<Option<LazyFrame>> {
     let Some(newest) = super::newest_descriptors(jobs.root, &fields)? else {
         return Ok(None);
     };
-    let contacts = super::scan_dataset(jobs.root, "server_descriptors")?
-        .expect("descriptors exist")
-        .select([col("fingerprint"), col("contact")])
-        .unique_stable_generic(None, UniqueKeepStrategy::First)
-        .group_by([col("fingerprint")])
-        .agg([col("contact").n_unique().alias("distinct_contacts")]);
+    // The distinct (fingerprint, contact) pairs, gathered a month at a time: the whole
+    // history of descriptors (4.5 million a year) never sits in memory.
+    let distinct = |frame: LazyFrame| frame.unique_stable_generic(None, UniqueKeepStrategy::First);
+    let contacts = super::fold_months(
+        jobs.root,
+        "server_descriptors",
+        &[col("fingerprint"), col("contact")],
+        distinct,
+    )?
+    .expect("descriptors exist")
+    .lazy()
+    .group_by([col("fingerprint")])
+    .agg([col("contact").n_unique().alias("distinct_contacts")]);
     let mut join = JoinArgs::new(JoinType::Left);
     join.maintain_order = MaintainOrderJoin::Left;
     Ok(Some(

@@ -433,7 +433,7 @@ pub fn scan_dataset(root: &Path, dataset: &str) -> Result<Option<LazyFrame>> {
 }
 
 /// The newest server descriptor of each fingerprint (its `published` and the given
-/// columns), reduced month by month so memory stays bounded by one month of descriptors.
+/// columns), reduced month by month ([`fold_months`]).
 pub fn newest_descriptors(root: &Path, columns: &[&str]) -> Result<Option<DataFrame>> {
     let newest = |frame: LazyFrame| {
         let mut agg = vec![col("published").last()];
@@ -448,24 +448,36 @@ pub fn newest_descriptors(root: &Path, columns: &[&str]) -> Result<Option<DataFr
     };
     let mut select = vec![col("fingerprint"), col("published")];
     select.extend(columns.iter().map(|c| col(*c)));
-    // Folded month by month: the newest so far and one month's descriptors.
-    let mut newest_so_far: Option<DataFrame> = None;
-    for (_, file) in partition_files(root, "server_descriptors")? {
+    fold_months(root, "server_descriptors", &select, newest)
+}
+
+/// Reduces a month-partitioned dataset a month at a time: `reduce` is applied to each
+/// month's `columns`, and again to the result so far with the next month appended, so memory
+/// holds one month and the reduction (which must give the same result when applied again to
+/// its own output: the newest row per key, the distinct rows, ...). None without partitions.
+pub fn fold_months(
+    root: &Path,
+    dataset: &str,
+    columns: &[Expr],
+    reduce: impl Fn(LazyFrame) -> LazyFrame,
+) -> Result<Option<DataFrame>> {
+    let mut so_far: Option<DataFrame> = None;
+    for (_, file) in partition_files(root, dataset)? {
         let scan = LazyFrame::scan_parquet(
             PlRefPath::new(file.to_string_lossy().as_ref()),
             ScanArgsParquet::default(),
         )?;
-        let mut month = newest(scan.select(select.clone()))
+        let mut month = reduce(scan.select(columns.to_vec()))
             .collect()
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot read {}", file.display()))?;
-        if let Some(mut so_far) = newest_so_far.take() {
-            so_far.vstack_mut(&month)?;
-            month = newest(so_far.lazy()).collect()?;
+        if let Some(mut earlier) = so_far.take() {
+            earlier.vstack_mut(&month)?;
+            month = reduce(earlier.lazy()).collect()?;
         }
-        newest_so_far = Some(month);
+        so_far = Some(month);
     }
-    Ok(newest_so_far)
+    Ok(so_far)
 }
 
 /// What the jobs read, as text: every source file's path, size and modification time, the

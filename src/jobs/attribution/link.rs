@@ -1261,6 +1261,77 @@ mod tests {
         map
     }
 
+    #[test]
+    fn configuration_signals_are_listed_in_name_order() {
+        let mut sorted = CONFIG_SIGNALS;
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted, CONFIG_SIGNALS,
+            "links list their signals in name order"
+        );
+        assert_eq!(CONFIG_SIGNALS[NICKNAME_SHAPE], "nickname_shape");
+        assert_eq!(CONFIG_SIGNALS[SIMILAR_NICKNAME], "similar_nickname");
+    }
+
+    #[test]
+    fn hour_overlap_is_weighted_by_rarity() {
+        let rarity: HashMap<i64, f64> = [(1, 0.2), (2, 0.5), (3, 1.0)].into_iter().collect();
+        let set = |hours: &[i64]| HourSet::new(&hours.iter().copied().collect(), &rarity);
+        let (shared, jaccard) = set(&[1, 2, 3]).weighted_jaccard(&set(&[2, 3, 4]));
+        // Shared: hours 2 and 3; all: 1, 2, 3 and 4 (no relay of the blocks held 4: 1.0).
+        assert_eq!(shared, 0.5 + 1.0);
+        assert_eq!(jaccard, (0.5 + 1.0) / (0.2 + 0.5 + 1.0 + 1.0));
+        assert_eq!(set(&[1]).weighted_jaccard(&set(&[2])), (0.0, 0.0));
+        assert_eq!(set(&[]).weighted_jaccard(&set(&[])), (0.0, 0.0));
+    }
+
+    /// Three relays on one address among 40 with addresses, ports and versions of their own:
+    /// the two that ran at the same time are linked by `same_address`, the one that took the
+    /// address a year later is linked to neither.
+    #[test]
+    fn one_address_links_relays_near_in_time_only() {
+        const DAY: i64 = 86_400_000;
+        let mut profiles: Vec<Profile> = (0..40)
+            .map(|i| Profile {
+                fingerprint: format!("{i:040X}"),
+                first_seen: 0,
+                last_seen: 30 * DAY,
+                nickname: format!("filler{i}x{}", i * 7),
+                contact: Some(format!("operator {i}")),
+                addresses: vec![format!("198.{i}.{i}.1")],
+                version: Some(format!("0.4.{i}.1")),
+                or_ports: vec![1000 + i],
+                ..Profile::default()
+            })
+            .collect();
+        for (k, first_seen) in [(37, 0), (38, 5 * DAY), (39, 400 * DAY)] {
+            let p = &mut profiles[k];
+            p.addresses = vec!["203.0.113.5".to_string()];
+            p.first_seen = first_seen;
+            p.last_seen = first_seen + 20 * DAY;
+            p.or_ports = vec![9001];
+            p.version = Some("0.4.9.9".to_string());
+            p.contact = None;
+        }
+        let grouping = super::group(&profiles, &AttributionConfig::default());
+        let names = |a: usize, b: usize| -> Vec<&str> {
+            grouping
+                .links
+                .get(&(a, b))
+                .map_or(Vec::new(), |l| l.signals.iter().map(|s| s.name).collect())
+        };
+        assert!(
+            names(37, 38).contains(&"same_address"),
+            "{:?}",
+            names(37, 38)
+        );
+        assert!(
+            grouping.links_of[39].is_empty(),
+            "{:?}",
+            grouping.links_of[39]
+        );
+    }
+
     fn group(asns: &[u32], ports: &[u32]) -> Signature {
         Signature {
             asns: shares(asns),
