@@ -114,14 +114,14 @@ render() {
     echo "a Y-year warehouse is the base and Y x 12 / $BASE_MONTHS - 1 copies of it. Each stage runs alone (\`jobs all --force\` with"
     echo "AS data, \`attribute\`, \`report\`), timed by /usr/bin/time (wall seconds, peak RSS); months = the days covered / 30.44."
     echo
-    echo "| years | months | consensus entries | sessions | jobs s | jobs RSS MiB | jobs s/month | attribute s | attribute RSS MiB | attribute s/month | report s | report MB | report s/month |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "| years | months | consensus entries | sessions | jobs s | jobs RSS MiB | jobs s/month | attribute s | attribute RSS MiB | attribute s/month | report s | report MB | report s/month | commit |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     awk -F'\t' '
       function per(s, m) { return (s ~ /^[0-9.]+$/) ? sprintf("%.3g", s / m) : s }
       function num(s, f) { return (s ~ /^[0-9.]+$/) ? sprintf(f, s) : s }
-      { printf "| %s | %.1f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+      { printf "| %s | %.1f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
           $1, $2, $3, $4, num($5, "%.1f"), $6, per($5, $2), num($7, "%.1f"), $8, per($7, $2),
-          num($9, "%.1f"), num($10, "%.1f"), per($9, $2) }' "$TSV"
+          num($9, "%.1f"), num($10, "%.1f"), per($9, $2), ($13 == "" ? "n/a" : $13) }' "$TSV"
     echo
     echo "How the copies differ from the base (scripts/replicate_warehouse.py): copy k is shifted by"
     echo "k x $span_days days (whole days, so consensus hours stay on the hour and time-of-day patterns"
@@ -207,7 +207,13 @@ EOF
 
 # 2. and 3. For each Y (ascending): the replica (hard-linked from the previous one, which gives
 # its files and copies; only the new copies are written), then the three stages.
-: > "$TSV"
+# Rows of the years measured now replace their earlier rows; other years' rows are kept (each
+# row names the commit that measured it).
+COMMIT=$(git -C "$SCRIPTS/.." rev-parse --short HEAD 2> /dev/null || echo unknown)
+git -C "$SCRIPTS/.." diff --quiet HEAD -- src Cargo.toml Cargo.lock scripts 2> /dev/null || COMMIT="$COMMIT+changes"
+touch "$TSV"
+awk -F'\t' -v years=" $sorted_years " 'index(years, " " $1 " ") == 0' "$TSV" > "$TSV.tmp"
+mv "$TSV.tmp" "$TSV"
 prev=""
 for y in $sorted_years; do
   copies=$(( y * 12 / BASE_MONTHS - 1 ))
@@ -254,8 +260,10 @@ for y in $sorted_years; do
   if [[ $report_s =~ ^[0-9] ]]; then
     report_mb=$(awk -v b="$(stat -c %s "$W/report/index.html")" 'BEGIN { printf "%.1f", b / 1e6 }')
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$y" "$months" "$entries" "$sessions" \
-    "$jobs_s" "$jobs_rss" "$attribute_s" "$attribute_rss" "$report_s" "$report_mb" "$actors" "$across" >> "$TSV"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$y" "$months" "$entries" "$sessions" \
+    "$jobs_s" "$jobs_rss" "$attribute_s" "$attribute_rss" "$report_s" "$report_mb" "$actors" "$across" \
+    "$COMMIT" >> "$TSV"
+  sort -n -k1,1 "$TSV" > "$TSV.tmp" && mv "$TSV.tmp" "$TSV"
   echo "bench_scale: $y years: $(tail -n 1 "$TSV" | tr '\t' ' ')"
   render "$W"
   echo "bench_scale: $(du -sh "$W" | cut -f1) in $W (with the files it shares with smaller replicas)"
