@@ -467,7 +467,7 @@ pub fn fold_months(
             PlRefPath::new(file.to_string_lossy().as_ref()),
             ScanArgsParquet::default(),
         )?;
-        let mut month = reduce(scan.select(columns.to_vec()))
+        let mut month = reduce(scan.select(columns))
             .collect()
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot read {}", file.display()))?;
