@@ -2,7 +2,7 @@
 //! university ASes with IPv4 prefixes), address allocation from it, and the
 //! `asn/ip2asn-v4.tsv` table (iptoasn.com format) that the enrichment step reads.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use super::rng::Rng;
@@ -611,9 +611,25 @@ pub fn by_asn(asn: u32) -> Option<&'static AsInfo> {
 #[derive(Debug, Default)]
 pub struct Allocator {
     used: HashSet<u32>,
+    /// Addresses handed out per AS.
+    per_as: HashMap<u32, usize>,
 }
 
 impl Allocator {
+    /// Whether most of an AS's usable addresses are taken (random draws in it would start to
+    /// fail): over years of churn a small AS fills up, and new relays should go elsewhere.
+    pub fn is_nearly_full(&self, asn: u32) -> bool {
+        let usable: u64 = by_asn(asn)
+            .map(|info| {
+                info.prefixes
+                    .iter()
+                    .map(|p| (Prefix::parse(p).size() * 254 / 256).max(1))
+                    .sum()
+            })
+            .unwrap_or(0);
+        self.per_as.get(&asn).copied().unwrap_or(0) as u64 * 10 >= usable * 8
+    }
+
     /// A fresh address in `asn`. With `avoid16`, /16 networks in that set are avoided when
     /// possible (and the chosen /16 is added), which spreads an actor over many /16s.
     pub fn ipv4(&mut self, rng: &mut Rng, asn: u32, avoid16: Option<&mut HashSet<u32>>) -> u32 {
@@ -636,6 +652,7 @@ impl Allocator {
                 set.insert(addr >> 16);
             }
             self.used.insert(addr);
+            *self.per_as.entry(asn).or_default() += 1;
             return addr;
         }
         // Random draws keep hitting used addresses (a small AS over a long span): walk its
@@ -656,6 +673,7 @@ impl Allocator {
             )
         });
         self.used.insert(addr);
+        *self.per_as.entry(asn).or_default() += 1;
         addr
     }
 
@@ -709,6 +727,24 @@ pub fn ip2asn_tsv() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A one-/24 AS (EMERALD-ONION) filled address by address: it reports itself nearly full
+    /// at 80 % of its 254 usable addresses, hands out every one of them, each once, and none
+    /// outside its prefix.
+    #[test]
+    fn a_small_as_fills_up_and_says_so() {
+        let mut rng = Rng::new(7);
+        let mut alloc = Allocator::default();
+        let prefix = Prefix::parse("23.129.64.0/24");
+        let mut seen = HashSet::new();
+        for k in 0..254 {
+            assert_eq!(alloc.is_nearly_full(396507), k * 10 >= 254 * 8, "{k}");
+            let a = alloc.ipv4(&mut rng, 396507, None);
+            assert!(a > prefix.base && a < prefix.last(), "{}", fmt_ipv4(a));
+            assert!(seen.insert(a), "{} handed out twice", fmt_ipv4(a));
+        }
+        assert!(alloc.is_nearly_full(396507));
+    }
 
     #[test]
     fn catalogue_prefixes_are_aligned_and_disjoint() {

@@ -431,11 +431,25 @@ impl<'a> Builder<'a> {
         let bg = &self.sc.background;
         let flaky = rng.chance(bg.flaky_fraction);
         let residential = flaky || rng.chance(0.08);
-        let asn = if residential {
-            pick_as(rng, &[AsKind::Residential], &HashSet::new())
+        let kinds: &[AsKind] = if residential {
+            &[AsKind::Residential]
         } else {
-            pick_as(rng, &[AsKind::Hosting, AsKind::University], &HashSet::new())
+            &[AsKind::Hosting, AsKind::University]
         };
+        // ASes that years of churn have filled are passed over (draws consume the generator's
+        // randomness only when one is full, so shorter archives are unchanged).
+        let mut full = HashSet::new();
+        let mut asn = pick_as(rng, kinds, &full);
+        while self.alloc.is_nearly_full(asn) && full.len() < CATALOGUE.len() {
+            full.insert(asn);
+            if !CATALOGUE
+                .iter()
+                .any(|a| kinds.contains(&a.kind) && !full.contains(&a.asn))
+            {
+                break;
+            }
+            asn = pick_as(rng, kinds, &full);
+        }
         let addr = self.alloc.ipv4(rng, asn, None);
         let exit = !residential && rng.chance(bg.exit_fraction / 0.92);
         let policy = if exit {
