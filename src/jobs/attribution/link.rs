@@ -91,10 +91,6 @@ impl Link {
     }
 }
 
-/// Nested location signals, most specific first: a pair sharing several counts only the
-/// strongest.
-const LOCATION: [&str; 4] = ["same_address", "same_slash24", "same_slash16", "same_as"];
-
 const STRONG: [&str; 3] = ["same_contact", "mutual_family", "same_ed25519_key"];
 const BEHAVIOUR: [&str; 5] = [
     "same_address",
@@ -227,6 +223,9 @@ const CONFIG_SIGNALS: [&str; 13] = [
 ];
 const NICKNAME_SHAPE: usize = 1;
 const SIMILAR_NICKNAME: usize = 12;
+/// The configuration signals of location nested inside `same_address`, most specific first
+/// (indices into [`CONFIG_SIGNALS`]): a pair sharing several counts only the strongest.
+const NESTED_LOCATION: [usize; 3] = [10, 9, 2];
 
 /// A relay's restart or session-end hours, ascending, each with its rarity weight.
 #[derive(Default)]
@@ -475,7 +474,7 @@ impl Partners {
         &mut self.list[self.slot[relay] as usize - 1]
     }
 
-    /// Gathers the partners of `a` with a higher index, sorted.
+    /// Gathers the partners of `a` with a higher index.
     fn collect(
         &mut self,
         a: usize,
@@ -527,10 +526,6 @@ impl Partners {
                     self.entry(b).join_batch = Some(w);
                 }
             }
-        }
-        self.list.sort_unstable_by_key(|c| c.relay);
-        for (k, c) in self.list.iter().enumerate() {
-            self.slot[c.relay] = k as u32 + 1;
         }
     }
 }
@@ -612,42 +607,6 @@ impl<'a> PairScorer<'a> {
     fn score(&self, a: usize, candidate: &Candidate) -> Option<Link> {
         let config = self.config;
         let b = candidate.relay;
-        let mut link = Link::default();
-        if candidate.same_address {
-            link.signals.push(Signal {
-                name: "same_address",
-                weight: config.weights.same_address,
-            });
-        }
-        if candidate.removed_together {
-            link.signals.push(Signal {
-                name: "removed_together",
-                weight: config.weights.removed_together,
-            });
-        }
-        if let Some(weight) = candidate.join_batch {
-            link.signals.push(Signal {
-                name: "join_batch",
-                weight,
-            });
-        }
-        for (name, sets, weight) in [
-            ("restart_sync", &self.restarts, config.weights.restart_sync),
-            (
-                "session_end_sync",
-                &self.session_ends,
-                config.weights.session_end_sync,
-            ),
-        ] {
-            let (shared, j) = sets[a].weighted_jaccard(&sets[b]);
-            if shared > 0.0 && j >= config.sync_min_jaccard {
-                let strength = (shared / config.sync_full_evidence).min(1.0);
-                link.signals.push(Signal {
-                    name,
-                    weight: weight * j * strength,
-                });
-            }
-        }
         // Configuration likeness: the best-matching value of each signal (both value lists
         // are sorted: walk them together).
         let mut best: [Option<f64>; CONFIG_SIGNALS.len()] = [None; CONFIG_SIGNALS.len()];
@@ -679,38 +638,68 @@ impl<'a> PairScorer<'a> {
         {
             best[SIMILAR_NICKNAME] = Some(config.weights.similar_nickname);
         }
-        let best_of = |name: &str| {
-            CONFIG_SIGNALS
-                .iter()
-                .position(|s| *s == name)
-                .and_then(|k| best[k])
-        };
         // One place, counted once: the same address is in the same /24, /16 and AS, so of
         // these nested location signals only the strongest counts (a cloud address handed
-        // to the next customer would otherwise score as four pieces of evidence).
-        let strongest_location = LOCATION
-            .iter()
-            .map(|name| match *name {
-                "same_address" => link
-                    .signals
-                    .iter()
-                    .filter(|s| s.name == "same_address")
-                    .map(|s| s.weight)
-                    .fold(0.0, f64::max),
-                name => best_of(name).unwrap_or(0.0),
-            })
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map(|(k, _)| LOCATION[k]);
-        for (name, weight) in CONFIG_SIGNALS.iter().zip(best) {
+        // to the next customer would otherwise score as four pieces of evidence). Place 0 is
+        // the address, place k the nested signal k - 1; ties go to the most specific.
+        let address = if candidate.same_address {
+            config.weights.same_address
+        } else {
+            0.0
+        };
+        let location = |place: usize| match place {
+            0 => address,
+            k => best[NESTED_LOCATION[k - 1]].unwrap_or(0.0),
+        };
+        let strongest = (0..=NESTED_LOCATION.len())
+            .max_by(|&x, &y| location(x).total_cmp(&location(y)).then(y.cmp(&x)))
+            .unwrap_or(0);
+
+        let mut link = Link::default();
+        if candidate.same_address && strongest == 0 {
+            link.signals.push(Signal {
+                name: "same_address",
+                weight: address,
+            });
+        }
+        if candidate.removed_together {
+            link.signals.push(Signal {
+                name: "removed_together",
+                weight: config.weights.removed_together,
+            });
+        }
+        if let Some(weight) = candidate.join_batch {
+            link.signals.push(Signal {
+                name: "join_batch",
+                weight,
+            });
+        }
+        for (name, sets, weight) in [
+            ("restart_sync", &self.restarts, config.weights.restart_sync),
+            (
+                "session_end_sync",
+                &self.session_ends,
+                config.weights.session_end_sync,
+            ),
+        ] {
+            let (shared, j) = sets[a].weighted_jaccard(&sets[b]);
+            if shared > 0.0 && j >= config.sync_min_jaccard {
+                let strength = (shared / config.sync_full_evidence).min(1.0);
+                link.signals.push(Signal {
+                    name,
+                    weight: weight * j * strength,
+                });
+            }
+        }
+        for (k, (name, weight)) in CONFIG_SIGNALS.iter().zip(best).enumerate() {
             let Some(weight) = weight else { continue };
-            let nested = LOCATION.contains(name) && Some(*name) != strongest_location;
+            let nested = NESTED_LOCATION
+                .iter()
+                .position(|&n| n == k)
+                .is_some_and(|place| place + 1 != strongest);
             if weight > 0.0 && !nested {
                 link.signals.push(Signal { name, weight });
             }
-        }
-        if strongest_location != Some("same_address") {
-            link.signals.retain(|s| s.name != "same_address");
         }
         let accepted = link.score() >= config.link_threshold
             && (link.behaviour_score() >= config.behaviour_min
@@ -1271,6 +1260,8 @@ mod tests {
         );
         assert_eq!(CONFIG_SIGNALS[NICKNAME_SHAPE], "nickname_shape");
         assert_eq!(CONFIG_SIGNALS[SIMILAR_NICKNAME], "similar_nickname");
+        let nested = NESTED_LOCATION.map(|k| CONFIG_SIGNALS[k]);
+        assert_eq!(nested, ["same_slash24", "same_slash16", "same_as"]);
     }
 
     #[test]
