@@ -432,6 +432,16 @@ pub fn scan_dataset(root: &Path, dataset: &str) -> Result<Option<LazyFrame>> {
     Ok(Some(frame))
 }
 
+/// A lazy scan of one Parquet file (one month's partition).
+pub fn scan_file(file: &Path) -> Result<LazyFrame> {
+    LazyFrame::scan_parquet(
+        PlRefPath::new(file.to_string_lossy().as_ref()),
+        ScanArgsParquet::default(),
+    )
+    .map_err(anyhow::Error::from)
+    .with_context(|| format!("cannot scan {}", file.display()))
+}
+
 /// The newest server descriptor of each fingerprint (its `published` and the given
 /// columns), reduced month by month ([`fold_months`]).
 pub fn newest_descriptors(root: &Path, columns: &[&str]) -> Result<Option<DataFrame>> {
@@ -463,11 +473,7 @@ pub fn fold_months(
 ) -> Result<Option<DataFrame>> {
     let mut so_far: Option<DataFrame> = None;
     for (_, file) in partition_files(root, dataset)? {
-        let scan = LazyFrame::scan_parquet(
-            PlRefPath::new(file.to_string_lossy().as_ref()),
-            ScanArgsParquet::default(),
-        )?;
-        let mut month = reduce(scan.select(columns))
+        let mut month = reduce(scan_file(&file)?.select(columns))
             .collect()
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot read {}", file.display()))?;

@@ -121,13 +121,7 @@ impl MonthFiles {
 /// and from the microdesc entries of the hours that have no ns consensus; sorted by relay,
 /// then time.
 pub fn month_frame(files: &MonthFiles, index: &ConsensusIndex) -> Result<DataFrame> {
-    let scan = |file: &Path| {
-        LazyFrame::scan_parquet(
-            PlRefPath::new(file.to_string_lossy().as_ref()),
-            ScanArgsParquet::default(),
-        )
-        .map(|f| f.select(entry_columns()))
-    };
+    let scan = |file: &Path| super::scan_file(file).map(|f| f.select(entry_columns()));
     let ns = files.ns.as_deref().map(scan).transpose()?;
     let microdesc = files
         .microdesc

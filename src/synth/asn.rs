@@ -651,9 +651,7 @@ impl Allocator {
                 }
                 set.insert(addr >> 16);
             }
-            self.used.insert(addr);
-            *self.per_as.entry(asn).or_default() += 1;
-            return addr;
+            return self.take(asn, addr);
         }
         // Random draws keep hitting used addresses (a small AS over a long span): walk its
         // prefixes, largest first, for a free one.
@@ -672,6 +670,11 @@ impl Allocator {
                 info.prefixes.len()
             )
         });
+        self.take(asn, addr)
+    }
+
+    /// Marks `addr` of `asn` as handed out.
+    fn take(&mut self, asn: u32, addr: u32) -> u32 {
         self.used.insert(addr);
         *self.per_as.entry(asn).or_default() += 1;
         addr

@@ -440,7 +440,7 @@ impl<'a> Builder<'a> {
         // randomness only when one is full, so shorter archives are unchanged).
         let mut full = HashSet::new();
         let mut asn = pick_as(rng, kinds, &full);
-        while self.alloc.is_nearly_full(asn) && full.len() < CATALOGUE.len() {
+        while self.alloc.is_nearly_full(asn) {
             full.insert(asn);
             if !CATALOGUE
                 .iter()

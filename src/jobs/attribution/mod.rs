@@ -347,26 +347,23 @@ fn timeline_table(root: &Path, members: &DataFrame) -> Result<DataFrame> {
     for (_, file) in partition_files(root, "relay_probabilities")? {
         let mut join = JoinArgs::new(JoinType::Inner);
         join.maintain_order = MaintainOrderJoin::Left;
-        let hourly = LazyFrame::scan_parquet(
-            PlRefPath::new(file.to_string_lossy().as_ref()),
-            ScanArgsParquet::default(),
-        )?
-        .join(
-            member_map.clone(),
-            [col("fingerprint")],
-            [col("fingerprint")],
-            join,
-        )
-        .group_by([col("actor_id"), col("valid_after")])
-        .agg([
-            len().cast(DataType::Float64).alias("relays"),
-            col("consensus_weight_fraction")
-                .cast(DataType::Float64)
-                .sum(),
-            col("guard_probability").cast(DataType::Float64).sum(),
-            col("middle_probability").cast(DataType::Float64).sum(),
-            col("exit_probability").cast(DataType::Float64).sum(),
-        ]);
+        let hourly = crate::jobs::scan_file(&file)?
+            .join(
+                member_map.clone(),
+                [col("fingerprint")],
+                [col("fingerprint")],
+                join,
+            )
+            .group_by([col("actor_id"), col("valid_after")])
+            .agg([
+                len().cast(DataType::Float64).alias("relays"),
+                col("consensus_weight_fraction")
+                    .cast(DataType::Float64)
+                    .sum(),
+                col("guard_probability").cast(DataType::Float64).sum(),
+                col("middle_probability").cast(DataType::Float64).sum(),
+                col("exit_probability").cast(DataType::Float64).sum(),
+            ]);
         months.push(hourly.collect()?);
     }
     let shares = [

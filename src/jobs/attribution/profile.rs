@@ -115,14 +115,20 @@ pub fn policy_shape_hash(rules: &[String]) -> String {
     hex::encode(&sha2::Sha256::digest(kept.join("\n").as_bytes())[..8])
 }
 
-fn read_table(root: &Path, dataset: &str) -> Result<DataFrame> {
-    let Some(scan) = scan_dataset(root, dataset)? else {
-        bail!(
+/// A job dataset the attribution cannot do without.
+fn required_scan(root: &Path, dataset: &str) -> Result<LazyFrame> {
+    match scan_dataset(root, dataset)? {
+        Some(scan) => Ok(scan),
+        None => bail!(
             "{}: no {dataset} dataset (run `relaytrail jobs` first)",
             root.display()
-        );
-    };
-    scan.collect()
+        ),
+    }
+}
+
+fn read_table(root: &Path, dataset: &str) -> Result<DataFrame> {
+    required_scan(root, dataset)?
+        .collect()
         .map_err(anyhow::Error::from)
         .with_context(|| format!("cannot read {dataset}"))
 }
@@ -222,13 +228,7 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
     // Sessions: ORPorts and the ends of sessions (presence transitions); only the columns
     // needed are read, and dropped once folded into the profiles.
     {
-        let Some(scan) = scan_dataset(root, "relay_sessions")? else {
-            bail!(
-                "{}: no relay_sessions dataset (run `relaytrail jobs` first)",
-                root.display()
-            );
-        };
-        let mut scan = scan;
+        let mut scan = required_scan(root, "relay_sessions")?;
         let has_gap_column = scan.collect_schema()?.contains("ends_at_gap");
         let mut columns = vec![
             col("fingerprint"),
@@ -291,19 +291,16 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
 
     // Restart hours from every descriptor (published − uptime), a month at a time.
     for (_, file) in crate::jobs::partition_files(root, "server_descriptors")? {
-        let descriptors = LazyFrame::scan_parquet(
-            PlRefPath::new(file.to_string_lossy().as_ref()),
-            ScanArgsParquet::default(),
-        )?
-        .select([
-            col("fingerprint"),
-            col("published").cast(DataType::Int64),
-            col("uptime"),
-        ])
-        .filter(col("uptime").gt_eq(lit(0)))
-        .collect()
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("cannot read {}", file.display()))?;
+        let descriptors = crate::jobs::scan_file(&file)?
+            .select([
+                col("fingerprint"),
+                col("published").cast(DataType::Int64),
+                col("uptime"),
+            ])
+            .filter(col("uptime").gt_eq(lit(0)))
+            .collect()
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot read {}", file.display()))?;
         let d_fps = descriptors.column("fingerprint")?.str()?;
         let d_published = descriptors.column("published")?.i64()?;
         let d_uptime = descriptors.column("uptime")?.i64()?;
