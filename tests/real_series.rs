@@ -636,3 +636,91 @@ fn the_published_lists_load_whole_and_the_2020_group_is_88_relays_every_2021_08_
     );
     assert!(table.contains("| actor | relays | listed relays in it | precision | recall | F1 |"));
 }
+
+/// `relays` sums up `relay_sessions` (its definition in docs/warehouse.md), computed here the
+/// slow, obvious way: a group-by over the whole sessions table. The jobs build both tables in
+/// one walk, a row group of sessions at a time, so relays whose sessions straddle a row group
+/// are where they could disagree; the real series has more sessions than one row group.
+#[test]
+fn relays_are_the_group_by_of_their_sessions() {
+    let warehouse = warehouse();
+    let sessions = read(warehouse, "relay_sessions");
+    assert!(
+        sessions.height() > 128 * 1024,
+        "the real series spans several row groups of sessions ({})",
+        sessions.height()
+    );
+    let union = |name: &str| {
+        col(name)
+            .explode(ExplodeOptions {
+                empty_as_null: false,
+                keep_nulls: false,
+            })
+            .drop_nulls()
+            .unique()
+            .sort(SortOptions::default())
+            .alias(name)
+    };
+    let expected = sessions
+        .lazy()
+        .group_by_stable([col("fingerprint")])
+        .agg([
+            col("session_start").min().alias("first_seen"),
+            col("start_censored").first().alias("first_seen_censored"),
+            col("session_end").max().alias("last_seen"),
+            col("hours").sum().alias("hours_present"),
+            len().alias("sessions"),
+            col("running_at_end").last().alias("running"),
+            col("nickname").last(),
+            col("address").last(),
+            col("or_port").last(),
+            col("version").last(),
+            col("last_flags").last().alias("flags"),
+            union("addresses"),
+            union("nicknames"),
+            union("asns"),
+            col("as_number").last(),
+            col("as_name").last(),
+            col("country").last(),
+            col("consensus_weight_fraction").last(),
+            col("guard_probability").last(),
+            col("middle_probability").last(),
+            col("exit_probability").last(),
+            col("peak_consensus_weight_fraction").max(),
+            col("peak_guard_probability").max(),
+            col("peak_middle_probability").max(),
+            col("peak_exit_probability").max(),
+        ])
+        .with_columns([
+            col("addresses").list().len().alias("distinct_addresses"),
+            col("asns").list().len().alias("distinct_asns"),
+        ])
+        .sort(["fingerprint"], SortMultipleOptions::default())
+        .collect()
+        .unwrap();
+    let names: Vec<String> = expected
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let relays = read(warehouse, "relays").select(names.clone()).unwrap();
+    assert_eq!(relays.height(), expected.height());
+    for name in &names {
+        let (got, want) = (relays.column(name).unwrap(), expected.column(name).unwrap());
+        assert_eq!(got.dtype(), want.dtype(), "relays.{name}: type");
+        if !got
+            .as_materialized_series()
+            .equals_missing(want.as_materialized_series())
+        {
+            let row = (0..got.len())
+                .find(|&i| got.get(i).unwrap() != want.get(i).unwrap())
+                .unwrap_or(0);
+            panic!(
+                "relays.{name} differs from its sessions' group-by, e.g. {}: {:?} vs {:?}",
+                relays.column("fingerprint").unwrap().get(row).unwrap(),
+                got.get(row).unwrap(),
+                want.get(row).unwrap()
+            );
+        }
+    }
+}

@@ -2,14 +2,21 @@
 //! the hourly consensuses, cut at gaps of the data and marked where a gap censors it) and
 //! `relays` (one row per fingerprint, Onionoo-style first/last seen, with the newest server
 //! descriptor's platform, contact and family, and AS data).
+//!
+//! Both come from one walk over the pass's sorted sessions, a row group at a time: the
+//! sessions are written as they are turned into rows and each relay is summed up as its last
+//! session goes by, so neither table is ever held whole next to the sessions (a decade is
+//! ten million sessions).
 
 use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::presence::{Presence, Session};
-use super::{datetime_column, flags_column, string_lists, u32_lists, Jobs};
+use super::presence::{push_distinct, Presence, Seen, Session, Shares};
+use super::{datetime_column, flags_column, string_lists, u32_lists, Jobs, ROW_GROUP_ROWS};
 
 /// AS facts of one session (distinct ASes of its addresses, AS and country of the last).
 struct SessionAs {
@@ -41,14 +48,48 @@ fn session_as(jobs: &Jobs, presence: &Presence, s: &Session) -> SessionAs {
     }
 }
 
-/// `relay_sessions`, sorted by fingerprint and start (sessions must be sorted).
-pub fn sessions_table(jobs: &Jobs, presence: &Presence) -> Result<DataFrame> {
-    let sessions = &presence.sessions;
+/// Writes `relay_sessions` to `sessions_path` (when given) and returns `relays`, from the
+/// pass's sessions (which must be sorted: [`Presence::sorted_sessions`]).
+pub fn lifetimes(
+    jobs: &Jobs,
+    presence: &Presence,
+    sessions_path: Option<&Path>,
+) -> Result<DataFrame> {
+    let mut relays = RelaySummaries::default();
+    let mut parts = presence.sessions.chunks(ROW_GROUP_ROWS).map(|sessions| {
+        let as_facts: Vec<SessionAs> = sessions
+            .iter()
+            .map(|s| session_as(jobs, presence, s))
+            .collect();
+        for (s, facts) in sessions.iter().zip(as_facts.iter()) {
+            relays.add(presence, s, facts);
+        }
+        (sessions, as_facts)
+    });
+    match sessions_path {
+        Some(path) => {
+            let frames = parts
+                .by_ref()
+                .map(|(sessions, as_facts)| sessions_frame(presence, sessions, &as_facts));
+            // No sessions at all: still a file, with the columns and no rows.
+            let empty = presence
+                .sessions
+                .is_empty()
+                .then(|| sessions_frame(presence, &[], &[]));
+            super::write_parquet_parts(path, empty.into_iter().chain(frames))?;
+        }
+        None => parts.for_each(drop),
+    }
+    relays_table(jobs, relays)
+}
+
+/// The `relay_sessions` rows of some sessions (with their AS facts).
+fn sessions_frame(
+    presence: &Presence,
+    sessions: &[Session],
+    as_facts: &[SessionAs],
+) -> Result<DataFrame> {
     let time = |c: u32| Some(presence.times[c as usize]);
-    let as_facts: Vec<SessionAs> = sessions
-        .iter()
-        .map(|s| session_as(jobs, presence, s))
-        .collect();
     let text =
         |f: fn(&Session) -> Option<&str>| -> Vec<Option<&str>> { sessions.iter().map(f).collect() };
     let share =
@@ -254,54 +295,210 @@ fn latest_descriptors(jobs: &Jobs) -> Result<Option<LazyFrame>> {
     ))
 }
 
-/// `relays`, one row per fingerprint, from the sorted sessions.
-pub fn relays_table(jobs: &Jobs, sessions: &DataFrame) -> Result<DataFrame> {
-    let list_union = |name: &str| {
-        col(name)
-            .explode(ExplodeOptions {
-                empty_as_null: false,
-                keep_nulls: false,
-            })
-            .drop_nulls()
-            .unique()
-            .sort(SortOptions::default())
-            .alias(name)
+/// What `relays` says of one fingerprint, summed over its sessions in time order.
+struct RelaySummary {
+    fingerprint: Arc<str>,
+    first_seen: i64,
+    first_seen_censored: bool,
+    last_seen: i64,
+    hours_present: u32,
+    sessions: u32,
+    running: bool,
+    /// The last session (its last values are the relay's).
+    last: LastValues,
+    /// Distinct values over the sessions (held inline for most relays; sorted when written).
+    addresses: Seen<Arc<str>>,
+    nicknames: Seen<Arc<str>>,
+    asns: Seen<u32>,
+    peak_shares: Shares,
+}
+
+/// The values of a relay's last session.
+struct LastValues {
+    nickname: Option<Arc<str>>,
+    address: Option<Arc<str>>,
+    or_port: Option<u16>,
+    version: Option<Arc<str>>,
+    flags: u32,
+    asn: Option<u32>,
+    as_name: Option<String>,
+    country: Option<String>,
+    shares: Shares,
+}
+
+/// The relays summed up so far, in fingerprint order.
+#[derive(Default)]
+struct RelaySummaries(Vec<RelaySummary>);
+
+impl RelaySummaries {
+    /// Adds the next session (sessions arrive sorted by fingerprint and start).
+    fn add(&mut self, presence: &Presence, s: &Session, facts: &SessionAs) {
+        let last = LastValues {
+            nickname: s.last_nickname.clone(),
+            address: s.last_address.clone(),
+            or_port: s.last_or_port,
+            version: s.last_version.clone(),
+            flags: s.last_flags,
+            asn: facts.asn,
+            as_name: facts.as_name.clone(),
+            country: facts.country.clone(),
+            shares: s.last_shares,
+        };
+        let relay = match self.0.last_mut() {
+            Some(relay) if relay.fingerprint == s.fingerprint => relay,
+            _ => {
+                self.0.push(RelaySummary {
+                    fingerprint: s.fingerprint.clone(),
+                    first_seen: presence.times[s.start as usize],
+                    first_seen_censored: presence.start_censored(s),
+                    last_seen: i64::MIN,
+                    hours_present: 0,
+                    sessions: 0,
+                    running: false,
+                    last,
+                    addresses: Seen::new(),
+                    nicknames: Seen::new(),
+                    asns: Seen::new(),
+                    peak_shares: Shares::default(),
+                });
+                let relay = self.0.last_mut().expect("just pushed");
+                relay.add(presence, s, facts);
+                return;
+            }
+        };
+        relay.last = last;
+        relay.add(presence, s, facts);
+    }
+}
+
+impl RelaySummary {
+    fn add(&mut self, presence: &Presence, s: &Session, facts: &SessionAs) {
+        self.last_seen = self.last_seen.max(presence.times[s.end as usize]);
+        self.hours_present += s.hours;
+        self.sessions += 1;
+        self.running = presence.is_open(s);
+        for address in &s.addresses {
+            push_distinct(&mut self.addresses, address.clone());
+        }
+        for nickname in &s.nicknames {
+            push_distinct(&mut self.nicknames, nickname.clone());
+        }
+        for &asn in &facts.asns {
+            push_distinct(&mut self.asns, asn);
+        }
+        self.peak_shares = self.peak_shares.max(&s.peak_shares);
+    }
+}
+
+/// `relays`, one row per fingerprint: the summaries with the newest descriptor's fields.
+fn relays_table(jobs: &Jobs, mut summaries: RelaySummaries) -> Result<DataFrame> {
+    for relay in &mut summaries.0 {
+        relay.addresses.sort_unstable();
+        relay.nicknames.sort_unstable();
+        relay.asns.sort_unstable();
+    }
+    let rows = &summaries.0;
+    let text = |f: fn(&RelaySummary) -> Option<&str>| -> Vec<Option<&str>> {
+        rows.iter().map(f).collect()
     };
-    let mut relays = sessions
-        .clone()
-        .lazy()
-        .group_by_stable([col("fingerprint")])
-        .agg([
-            col("session_start").min().alias("first_seen"),
-            col("start_censored").first().alias("first_seen_censored"),
-            col("session_end").max().alias("last_seen"),
-            col("hours").sum().alias("hours_present"),
-            len().alias("sessions"),
-            col("running_at_end").last().alias("running"),
-            col("nickname").last(),
-            col("address").last(),
-            col("or_port").last(),
-            col("version").last(),
-            col("last_flags").last().alias("flags"),
-            list_union("addresses"),
-            list_union("nicknames"),
-            list_union("asns"),
-            col("as_number").last(),
-            col("as_name").last(),
-            col("country").last(),
-            col("consensus_weight_fraction").last(),
-            col("guard_probability").last(),
-            col("middle_probability").last(),
-            col("exit_probability").last(),
-            col("peak_consensus_weight_fraction").max(),
-            col("peak_guard_probability").max(),
-            col("peak_middle_probability").max(),
-            col("peak_exit_probability").max(),
-        ])
-        .with_columns([
-            col("addresses").list().len().alias("distinct_addresses"),
-            col("asns").list().len().alias("distinct_asns"),
-        ]);
+    let share = |f: fn(&Shares) -> Option<f64>| -> Vec<Option<f64>> {
+        rows.iter().map(|r| f(&r.last.shares)).collect()
+    };
+    let peak = |f: fn(&Shares) -> Option<f64>| -> Vec<Option<f64>> {
+        rows.iter().map(|r| f(&r.peak_shares)).collect()
+    };
+    let columns = vec![
+        Column::new(
+            "fingerprint".into(),
+            rows.iter()
+                .map(|r| r.fingerprint.as_ref())
+                .collect::<Vec<_>>(),
+        ),
+        datetime_column(
+            "first_seen",
+            rows.iter().map(|r| Some(r.first_seen)).collect(),
+        )?,
+        Column::new(
+            "first_seen_censored".into(),
+            rows.iter()
+                .map(|r| r.first_seen_censored)
+                .collect::<Vec<_>>(),
+        ),
+        datetime_column(
+            "last_seen",
+            rows.iter().map(|r| Some(r.last_seen)).collect(),
+        )?,
+        Column::new(
+            "hours_present".into(),
+            rows.iter().map(|r| r.hours_present).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "sessions".into(),
+            rows.iter()
+                .map(|r| r.sessions as IdxSize)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "running".into(),
+            rows.iter().map(|r| r.running).collect::<Vec<_>>(),
+        ),
+        Column::new("nickname".into(), text(|r| r.last.nickname.as_deref())),
+        Column::new("address".into(), text(|r| r.last.address.as_deref())),
+        Column::new(
+            "or_port".into(),
+            rows.iter()
+                .map(|r| r.last.or_port.map(u32::from))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new("version".into(), text(|r| r.last.version.as_deref())),
+        flags_column("flags", rows.iter().map(|r| r.last.flags)),
+        string_lists(
+            "addresses",
+            rows.iter().map(|r| r.addresses.iter().map(|x| &**x)),
+        ),
+        string_lists(
+            "nicknames",
+            rows.iter().map(|r| r.nicknames.iter().map(|x| &**x)),
+        ),
+        u32_lists("asns", rows.iter().map(|r| r.asns.iter().copied())),
+        Column::new(
+            "as_number".into(),
+            rows.iter().map(|r| r.last.asn).collect::<Vec<_>>(),
+        ),
+        Column::new("as_name".into(), text(|r| r.last.as_name.as_deref())),
+        Column::new("country".into(), text(|r| r.last.country.as_deref())),
+        Column::new(
+            "consensus_weight_fraction".into(),
+            share(|s| s.consensus_weight_fraction),
+        ),
+        Column::new("guard_probability".into(), share(|s| s.guard_probability)),
+        Column::new("middle_probability".into(), share(|s| s.middle_probability)),
+        Column::new("exit_probability".into(), share(|s| s.exit_probability)),
+        Column::new(
+            "peak_consensus_weight_fraction".into(),
+            peak(|s| s.consensus_weight_fraction),
+        ),
+        Column::new(
+            "peak_guard_probability".into(),
+            peak(|s| s.guard_probability),
+        ),
+        Column::new(
+            "peak_middle_probability".into(),
+            peak(|s| s.middle_probability),
+        ),
+        Column::new("peak_exit_probability".into(), peak(|s| s.exit_probability)),
+        Column::new(
+            "distinct_addresses".into(),
+            rows.iter()
+                .map(|r| r.addresses.len() as u32)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "distinct_asns".into(),
+            rows.iter().map(|r| r.asns.len() as u32).collect::<Vec<_>>(),
+        ),
+    ];
+    let mut relays = DataFrame::new_infer_height(columns)?.lazy();
     if let Some(descriptors) = latest_descriptors(jobs)? {
         let mut join = JoinArgs::new(JoinType::Left);
         join.maintain_order = MaintainOrderJoin::Left;

@@ -280,12 +280,11 @@ pub fn run(
     // The lifetime tables are written by `lifetimes` and read by `events` (contacts).
     let mut relays = DataFrame::empty();
     if wants(JobSet::Lifetimes) || wants(JobSet::Events) {
-        let mut sessions = lifetimes::sessions_table(&jobs, &presence)?;
-        relays = lifetimes::relays_table(&jobs, &sessions)?;
+        let sessions_path = root.join("relay_sessions").join("part-0.parquet");
+        let write_sessions = wants(JobSet::Lifetimes).then_some(sessions_path.as_path());
+        relays = lifetimes::lifetimes(&jobs, &presence, write_sessions)?;
         if wants(JobSet::Lifetimes) {
-            summary
-                .written
-                .push(jobs.write("relay_sessions", &mut sessions)?);
+            summary.written.push(sessions_path);
             summary.written.push(jobs.write("relays", &mut relays)?);
         }
     }
@@ -552,17 +551,44 @@ fn write_file_atomically(path: &Path, write: impl FnOnce(&fs::File) -> Result<()
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Writes a data frame as one Parquet file (zstd 3, 128 Ki-row groups, statistics),
-/// atomically.
+/// Rows per Parquet row group of the job datasets.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// The Parquet settings of every job dataset: zstd 3, [`ROW_GROUP_ROWS`]-row groups, statistics.
+fn parquet_writer(file: &fs::File) -> Result<ParquetWriter<&fs::File>> {
+    Ok(ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Zstd(Some(
+            polars::polars_utils::compression::ZstdLevel::try_new(3)?,
+        )))
+        .with_row_group_size(Some(ROW_GROUP_ROWS))
+        .with_statistics(StatisticsOptions::full()))
+}
+
+/// Writes a data frame as one Parquet file, atomically.
 pub fn write_parquet(frame: &mut DataFrame, path: &Path) -> Result<()> {
     write_file_atomically(path, |file| {
-        ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Zstd(Some(
-                polars::polars_utils::compression::ZstdLevel::try_new(3)?,
-            )))
-            .with_row_group_size(Some(128 * 1024))
-            .with_statistics(StatisticsOptions::full())
-            .finish(frame)?;
+        parquet_writer(file)?.finish(frame)?;
+        Ok(())
+    })
+}
+
+/// Writes frames made one after another as one Parquet file, atomically, without holding
+/// them all: each frame (at most [`ROW_GROUP_ROWS`] rows, all with the first frame's columns)
+/// becomes one row group, as [`write_parquet`] would cut their concatenation.
+pub fn write_parquet_parts(
+    path: &Path,
+    mut parts: impl Iterator<Item = Result<DataFrame>>,
+) -> Result<()> {
+    write_file_atomically(path, |file| {
+        let first = parts.next().context("no rows and no columns to write")??;
+        let mut writer = parquet_writer(file)?.batched(first.schema())?;
+        for part in std::iter::once(Ok(first)).chain(parts) {
+            let mut part = part?;
+            debug_assert!(part.height() <= ROW_GROUP_ROWS);
+            part.rechunk_mut();
+            writer.write_batch(&part)?;
+        }
+        writer.finish()?;
         Ok(())
     })
 }

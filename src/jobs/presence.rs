@@ -62,6 +62,21 @@ pub struct Shares {
     pub exit_probability: Option<f64>,
 }
 
+impl Shares {
+    /// The higher of each share (a missing share loses).
+    pub fn max(&self, other: &Shares) -> Shares {
+        Shares {
+            consensus_weight_fraction: max_opt(
+                self.consensus_weight_fraction,
+                other.consensus_weight_fraction,
+            ),
+            guard_probability: max_opt(self.guard_probability, other.guard_probability),
+            middle_probability: max_opt(self.middle_probability, other.middle_probability),
+            exit_probability: max_opt(self.exit_probability, other.exit_probability),
+        }
+    }
+}
+
 /// The distinct values a session saw, in order (one, in most sessions, held inline).
 pub type Seen<T> = SmallVec<[T; 1]>;
 
@@ -149,7 +164,8 @@ pub const PASS_COLUMNS: [&str; 12] = [
     "exit_probability",
 ];
 
-fn push_distinct<A: smallvec::Array>(values: &mut SmallVec<A>, value: A::Item)
+/// Appends `value` unless `values` holds it already (lists of a few values: a linear search).
+pub fn push_distinct<A: smallvec::Array>(values: &mut SmallVec<A>, value: A::Item)
 where
     A::Item: PartialEq,
 {
@@ -327,11 +343,7 @@ impl Presence {
             s.last_bandwidth = bandwidth;
             s.max_bandwidth = max_opt(s.max_bandwidth, bandwidth);
             s.last_shares = shares;
-            let peak = &mut s.peak_shares;
-            peak.consensus_weight_fraction = max_opt(peak.consensus_weight_fraction, cw);
-            peak.guard_probability = max_opt(peak.guard_probability, guard);
-            peak.middle_probability = max_opt(peak.middle_probability, middle);
-            peak.exit_probability = max_opt(peak.exit_probability, exit);
+            s.peak_shares = s.peak_shares.max(&shares);
 
             let totals = &mut self.totals[cidx as usize];
             totals.relays += 1;
