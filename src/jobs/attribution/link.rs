@@ -7,7 +7,9 @@
 //!    scored by summing weighted signals. Configuration signals (AS, /16, /24, version,
 //!    OS, ORPort, DirPort, nickname shape, exit policy, bandwidth rate/burst, missing contact)
 //!    are weighted by rarity, `ln(N/df)/ln(N)` for a value held by `df` of `N` relays, so a
-//!    popular AS, a default nickname or the most common version count for little.
+//!    popular AS, a default nickname or the most common version count for little; `N` and
+//!    `df` are counted among the relays of one `rarity_window_days` window ([`RarityWindows`]),
+//!    so a value weighs as much in a decade of history as in its own year.
 //!    Behaviour signals: restarts in the same hours (descriptor `published − uptime`) and
 //!    sessions ending in the same hours (sybilhunter's identical uptime sequences), each hour
 //!    weighted by its rarity (an hour in which a fifth of the network restarted says little),
@@ -31,7 +33,7 @@
 //!    contact status. A later group whose similarity reaches `return_similarity`, and whose
 //!    ASes, /16s and ORPorts the removed group used to at least
 //!    `return_min_rare_infrastructure` (each shared value credited by how rare it is among
-//!    the groups, [`SignatureRarity`]), joins the removed group's actor; each adoption is
+//!    the groups of its rarity window, [`SignatureRarity`]), joins the removed group's actor; each adoption is
 //!    judged between the two groups' own signatures and recorded with its components.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -227,6 +229,38 @@ const SIMILAR_NICKNAME: usize = 12;
 /// (indices into [`CONFIG_SIGNALS`]): a pair sharing several counts only the strongest.
 const NESTED_LOCATION: [usize; 3] = [10, 9, 2];
 
+/// The rarity windows: `rarity_window_days` long, from the first consensus of the data.
+#[derive(Clone, Copy)]
+struct RarityWindows {
+    start: i64,
+    length: i64,
+}
+
+impl RarityWindows {
+    fn of(profiles: &[Profile], config: &AttributionConfig) -> Self {
+        RarityWindows {
+            start: profiles.iter().map(|p| p.first_seen).min().unwrap_or(0),
+            length: i64::from(config.rarity_window_days.max(1)) * DAY_MS,
+        }
+    }
+
+    /// The window of a time.
+    fn at(&self, time: i64) -> usize {
+        ((time - self.start).max(0) / self.length) as usize
+    }
+
+    /// The windows a relay was in the network in.
+    fn of_relay(&self, p: &Profile) -> std::ops::RangeInclusive<usize> {
+        self.at(p.first_seen)..=self.at(p.last_seen.max(p.first_seen))
+    }
+}
+
+/// How rare a value held by `holders` of the `relays` of its window is: ln(N/k)/ln(N).
+fn rarity(relays: usize, holders: usize) -> f64 {
+    let n = relays.max(2) as f64;
+    ((n / holders.max(1) as f64).ln() / n.ln()).clamp(0.0, 1.0)
+}
+
 /// A relay's restart or session-end hours, ascending, each with its rarity weight.
 #[derive(Default)]
 struct HourSet {
@@ -332,18 +366,25 @@ impl Blocks {
             }
         }
         // A shared hour counts by how rare it is: ln(N/k)/ln(N) for an hour k of the N
-        // relays share.
+        // relays with hours in its rarity window share.
+        let windows = RarityWindows::of(profiles, config);
         let hour_rarity = |buckets: &BTreeMap<i64, Vec<u32>>| -> HashMap<i64, f64> {
-            let relays: BTreeSet<u32> = buckets.values().flatten().copied().collect();
-            let total = relays.len().max(2) as f64;
+            let mut in_window: Vec<(usize, u32)> = buckets
+                .iter()
+                .flat_map(|(&h, m)| m.iter().map(move |&i| (windows.at(h), i)))
+                .collect();
+            in_window.sort_unstable();
+            in_window.dedup();
+            let mut relays_of_window: Vec<usize> = Vec::new();
+            for &(w, _) in &in_window {
+                if relays_of_window.len() <= w {
+                    relays_of_window.resize(w + 1, 0);
+                }
+                relays_of_window[w] += 1;
+            }
             buckets
                 .iter()
-                .map(|(h, m)| {
-                    (
-                        *h,
-                        ((total / m.len() as f64).ln() / total.ln()).clamp(0.0, 1.0),
-                    )
-                })
+                .map(|(&h, m)| (h, rarity(relays_of_window[windows.at(h)], m.len())))
                 .collect()
         };
         let mut blocks = Blocks {
@@ -539,9 +580,15 @@ struct PairScorer<'a> {
     session_ends: Vec<HourSet>,
     /// Each relay's configuration values (ids, ascending).
     values: Vec<Vec<u32>>,
-    /// The signal of each value id, and its weight (the signal's weight times its rarity).
+    /// The signal of each value id.
     value_signal: Vec<usize>,
+    /// The weight of each value id in each rarity window from its first (the signal's weight
+    /// times the value's rarity among the relays of the window): `value_weight[value_at[id]
+    /// + window - value_first_window[id]]`.
+    value_first_window: Vec<u32>,
+    value_at: Vec<u32>,
     value_weight: Vec<f64>,
+    windows: RarityWindows,
     lower_nicknames: Vec<String>,
     /// Their lengths in characters (names more than two apart are more than two edits apart).
     nickname_lengths: Vec<usize>,
@@ -549,39 +596,64 @@ struct PairScorer<'a> {
 
 impl<'a> PairScorer<'a> {
     fn new(profiles: &'a [Profile], config: &'a AttributionConfig, blocks: &Blocks) -> Self {
-        let n = profiles.len();
         let mut ids: HashMap<(usize, String), u32> = HashMap::new();
         let mut value_signal = Vec::new();
-        let mut df: Vec<usize> = Vec::new();
         let values: Vec<Vec<u32>> = profiles
             .iter()
             .map(|p| {
                 let mut v: Vec<u32> = config_values(p)
                     .into_iter()
                     .map(|(signal, value)| {
-                        let id = *ids.entry((signal, value)).or_insert_with(|| {
+                        *ids.entry((signal, value)).or_insert_with(|| {
                             value_signal.push(signal);
-                            df.push(0);
                             value_signal.len() as u32 - 1
-                        });
-                        df[id as usize] += 1;
-                        id
+                        })
                     })
                     .collect();
                 v.sort_unstable();
                 v
             })
             .collect();
-        // A value held by df of the N relays weighs ln(N/df)/ln(N).
-        let log_n = (n.max(2) as f64).ln();
-        let value_weight = value_signal
-            .iter()
-            .zip(&df)
-            .map(|(&signal, &df)| {
-                let idf = ((n as f64 / df.max(1) as f64).ln() / log_n).clamp(0.0, 1.0);
-                config_weight(config, CONFIG_SIGNALS[signal]) * idf
-            })
-            .collect();
+        // The windows each value was held in, then its holders and all relays per window.
+        let windows = RarityWindows::of(profiles, config);
+        let mut span = vec![(u32::MAX, 0u32); value_signal.len()];
+        let mut relays_of_window: Vec<usize> = Vec::new();
+        for (p, ids) in profiles.iter().zip(&values) {
+            let held = windows.of_relay(p);
+            if relays_of_window.len() <= *held.end() {
+                relays_of_window.resize(held.end() + 1, 0);
+            }
+            for w in held.clone() {
+                relays_of_window[w] += 1;
+            }
+            for &id in ids {
+                let s = &mut span[id as usize];
+                s.0 = s.0.min(*held.start() as u32);
+                s.1 = s.1.max(*held.end() as u32);
+            }
+        }
+        let mut value_at = Vec::with_capacity(span.len());
+        let mut slots = 0u32;
+        for &(first, last) in &span {
+            value_at.push(slots);
+            slots += last - first + 1;
+        }
+        let mut holders = vec![0usize; slots as usize];
+        for (p, ids) in profiles.iter().zip(&values) {
+            for w in windows.of_relay(p) {
+                for &id in ids {
+                    holders[(value_at[id as usize] + w as u32 - span[id as usize].0) as usize] += 1;
+                }
+            }
+        }
+        let mut value_weight = vec![0.0; slots as usize];
+        for (id, &(first, last)) in span.iter().enumerate() {
+            let weight = config_weight(config, CONFIG_SIGNALS[value_signal[id]]);
+            for w in first..=last {
+                let slot = (value_at[id] + w - first) as usize;
+                value_weight[slot] = weight * rarity(relays_of_window[w as usize], holders[slot]);
+            }
+        }
         let lower_nicknames: Vec<String> =
             profiles.iter().map(|p| p.nickname.to_lowercase()).collect();
         PairScorer {
@@ -597,7 +669,10 @@ impl<'a> PairScorer<'a> {
                 .collect(),
             values,
             value_signal,
+            value_first_window: span.iter().map(|s| s.0).collect(),
+            value_at,
             value_weight,
+            windows,
             nickname_lengths: lower_nicknames.iter().map(|n| n.chars().count()).collect(),
             lower_nicknames,
         }
@@ -609,6 +684,12 @@ impl<'a> PairScorer<'a> {
         let b = candidate.relay;
         // Configuration likeness: the best-matching value of each signal (both value lists
         // are sorted: walk them together).
+        // Values weigh by their rarity in the window in which both relays were first in
+        // the network.
+        let window = self
+            .windows
+            .at(self.profiles[a].first_seen.max(self.profiles[b].first_seen))
+            as u32;
         let mut best: [Option<f64>; CONFIG_SIGNALS.len()] = [None; CONFIG_SIGNALS.len()];
         let (va, vb) = (&self.values[a], &self.values[b]);
         let (mut i, mut j) = (0, 0);
@@ -618,7 +699,8 @@ impl<'a> PairScorer<'a> {
                 std::cmp::Ordering::Greater => j += 1,
                 std::cmp::Ordering::Equal => {
                     let id = va[i] as usize;
-                    let w = self.value_weight[id];
+                    let w = self.value_weight
+                        [(self.value_at[id] + window - self.value_first_window[id]) as usize];
                     let e = best[self.value_signal[id]].get_or_insert(0.0);
                     *e = e.max(w);
                     i += 1;
@@ -997,7 +1079,7 @@ pub struct SignatureRarity {
 }
 
 impl SignatureRarity {
-    pub fn of(signatures: &[Signature]) -> SignatureRarity {
+    pub fn of<'s>(signatures: impl Iterator<Item = &'s Signature> + Clone) -> SignatureRarity {
         fn rarity<K: Clone + Eq + std::hash::Hash>(
             maps: impl Iterator<Item = Vec<K>>,
             groups: f64,
@@ -1020,22 +1102,20 @@ impl SignatureRarity {
                 })
                 .collect()
         }
-        let groups = signatures.len() as f64;
+        let groups = signatures.clone().count() as f64;
         SignatureRarity {
             asns: rarity(
-                signatures.iter().map(|s| s.asns.keys().copied().collect()),
+                signatures.clone().map(|s| s.asns.keys().copied().collect()),
                 groups,
             ),
             slash16: rarity(
                 signatures
-                    .iter()
+                    .clone()
                     .map(|s| s.slash16.keys().cloned().collect()),
                 groups,
             ),
             or_ports: rarity(
-                signatures
-                    .iter()
-                    .map(|s| s.or_ports.keys().copied().collect()),
+                signatures.map(|s| s.or_ports.keys().copied().collect()),
                 groups,
             ),
         }
@@ -1183,7 +1263,39 @@ pub fn link_across_removals(
 ) -> Vec<Option<ReturnMatch>> {
     let groups = &grouping.groups;
     let signatures: Vec<Signature> = groups.iter().map(|m| signature(profiles, m)).collect();
-    let rarity = SignatureRarity::of(&signatures);
+    // When each group appeared: by the time half of its relays had (a few survivors of a
+    // partial removal that joined the return wave do not make it "earlier").
+    let appeared: Vec<i64> = groups
+        .iter()
+        .map(|members| {
+            let mut starts: Vec<i64> = members.iter().map(|&i| profiles[i].first_seen).collect();
+            starts.sort_unstable();
+            starts[(starts.len() - 1) / 2]
+        })
+        .collect();
+    // Infrastructure is as rare as it is among the groups in the network in the rarity window
+    // in which the later group appeared.
+    let windows = RarityWindows::of(profiles, config);
+    let window_of: Vec<usize> = appeared.iter().map(|&t| windows.at(t)).collect();
+    let present: Vec<std::ops::RangeInclusive<usize>> = groups
+        .iter()
+        .map(|members| {
+            let first = members.iter().map(|&i| profiles[i].first_seen).min();
+            let last = members.iter().map(|&i| profiles[i].last_seen).max();
+            windows.at(first.unwrap_or(0))..=windows.at(last.unwrap_or(0))
+        })
+        .collect();
+    let rarity: Vec<SignatureRarity> = (0..present.iter().map(|r| r.end() + 1).max().unwrap_or(0))
+        .map(|w| {
+            SignatureRarity::of(
+                signatures
+                    .iter()
+                    .zip(&present)
+                    .filter(move |(_, windows)| windows.contains(&w))
+                    .map(|(s, _)| s),
+            )
+        })
+        .collect();
     // Removal times of each group (events in which at least half of the relays it had
     // running then were removed is approximated by: at least min_group_relays removed).
     let removals: Vec<Vec<i64>> = groups
@@ -1202,26 +1314,34 @@ pub fn link_across_removals(
                 .collect()
         })
         .collect();
+    // Every removal of a group, by time: a later group looks only at the removals of the
+    // `return_window_days` before it appeared (not at every earlier group).
+    let mut by_time: Vec<(i64, usize)> = removals
+        .iter()
+        .enumerate()
+        .flat_map(|(g, times)| times.iter().map(move |&t| (t, g)))
+        .collect();
+    by_time.sort_unstable();
     let window = i64::from(config.return_window_days) * DAY_MS;
     let mut result = vec![None; groups.len()];
-    for (later, members) in groups.iter().enumerate() {
-        // When the group appeared: by the time half of its relays had (a few survivors of a
-        // partial removal that joined the return wave do not make it "earlier").
-        let mut starts: Vec<i64> = members.iter().map(|&i| profiles[i].first_seen).collect();
-        starts.sort_unstable();
-        let first = starts[(starts.len() - 1) / 2];
+    for later in 0..groups.len() {
+        let first = appeared[later];
+        let from = by_time.partition_point(|&(t, _)| t < first - window);
+        let to = by_time.partition_point(|&(t, _)| t <= first);
+        let mut earlier_groups: Vec<usize> = by_time[from..to]
+            .iter()
+            .map(|&(_, g)| g)
+            .filter(|&g| g != later)
+            .collect();
+        earlier_groups.sort_unstable();
+        earlier_groups.dedup();
         let mut best: Option<ReturnMatch> = None;
-        for (earlier, times) in removals.iter().enumerate() {
-            if earlier == later {
-                continue;
-            }
-            // The later group must appear after one of the earlier group's removals.
-            let after = times.iter().any(|&t| first >= t && first - t <= window);
-            if !after {
-                continue;
-            }
-            let (similarity, rare_shared, parts) =
-                signature_similarity(&signatures[earlier], &signatures[later], &rarity);
+        for earlier in earlier_groups {
+            let (similarity, rare_shared, parts) = signature_similarity(
+                &signatures[earlier],
+                &signatures[later],
+                &rarity[window_of[later]],
+            );
             if similarity >= config.return_similarity
                 && rare_shared >= config.return_min_rare_infrastructure
                 && best.as_ref().is_none_or(|b| similarity > b.similarity)
@@ -1323,6 +1443,62 @@ mod tests {
         );
     }
 
+    /// Two contactless relays sharing a /24, a version, a port and restart hours among 40
+    /// relays of their year: the evidence between them is the same when nine later years of
+    /// unrelated relays follow (rarity is counted among the relays of a window), and it would
+    /// not be with one window over the whole history (`ln(N)` grows with it).
+    #[test]
+    fn a_pairs_evidence_does_not_depend_on_the_length_of_the_history() {
+        const DAY: i64 = 86_400_000;
+        let relay = |i: u32, first_seen: i64| Profile {
+            fingerprint: format!("{i:040X}"),
+            first_seen,
+            last_seen: first_seen + 200 * DAY,
+            nickname: format!("filler{i}x{}", i * 7),
+            contact: Some(format!("operator {i}")),
+            addresses: vec![format!("{}.{}.{}.1", 11 + i / 250, i % 250, i / 7)],
+            version: Some(format!("0.4.{}.{}", i % 9, i % 5)),
+            or_ports: vec![1000 + i],
+            restarts: [first_seen + i64::from(i % 24 + 1) * HOUR_MS].into(),
+            ..Profile::default()
+        };
+        let mut year: Vec<Profile> = (0..40)
+            .map(|i| relay(i, (i64::from(i) % 30) * DAY))
+            .collect();
+        for (k, address) in [(37, "203.0.113.5"), (38, "203.0.113.77")] {
+            let p = &mut year[k];
+            p.addresses = vec![address.to_string()];
+            p.or_ports = vec![9001];
+            p.version = Some("0.4.9.9".to_string());
+            p.contact = None;
+            p.restarts = [10, 50, 90].iter().map(|d| d * DAY).collect();
+        }
+        let decade: Vec<Profile> = year
+            .iter()
+            .cloned()
+            .chain((40..400).map(|i| relay(i, (400 + 37 * i64::from(i - 40) % 3285) * DAY)))
+            .collect();
+        let evidence =
+            |profiles: &[Profile], config: &AttributionConfig| -> Vec<(&'static str, f64)> {
+                let grouping = super::group(profiles, config);
+                let link = grouping.links.get(&(37, 38)).expect("the pair links");
+                link.signals.iter().map(|s| (s.name, s.weight)).collect()
+            };
+        let config = AttributionConfig::default();
+        let in_its_year = evidence(&year, &config);
+        assert!(
+            in_its_year.iter().any(|(name, _)| *name == "same_slash24"),
+            "{in_its_year:?}"
+        );
+        assert_eq!(evidence(&decade, &config), in_its_year);
+        let whole_history = AttributionConfig {
+            rarity_window_days: 100_000,
+            ..AttributionConfig::default()
+        };
+        assert_eq!(evidence(&year, &whole_history), in_its_year);
+        assert_ne!(evidence(&decade, &whole_history), in_its_year);
+    }
+
     fn group(asns: &[u32], ports: &[u32]) -> Signature {
         Signature {
             asns: shares(asns),
@@ -1355,7 +1531,7 @@ mod tests {
         for k in 0..40 {
             all.push(group(&[1 + k % 2, 200 + k], &[9001, 443]));
         }
-        let rarity = SignatureRarity::of(&all);
+        let rarity = SignatureRarity::of(all.iter());
         let config = AttributionConfig::default();
         let (similarity, rare, parts) = signature_similarity(&all[0], &all[1], &rarity);
         assert!(similarity >= config.return_similarity, "{similarity}");

@@ -88,6 +88,11 @@ pub struct AttributionConfig {
     /// to this (an hour shared by k of N relays counts ln(N/k)/ln(N): a lone pair's hour
     /// counts ~1, an hour in which a fifth of the network restarted ~0.2).
     pub sync_full_evidence: f64,
+    /// How common a configuration value or a restart hour is, is counted among the relays of
+    /// its time: windows of this many days from the first consensus of the data (a value
+    /// shared by k of the N relays of a window weighs ln(N/k)/ln(N)). A decade of history
+    /// then weighs a value as its own year does, not by how long the history is.
+    pub rarity_window_days: u32,
     /// Behaviour evidence (sync, joins, same address, removals) a link needs before it may
     /// link on behaviour; below it, only `config_only_threshold` can.
     pub behaviour_min: f64,
@@ -116,6 +121,7 @@ impl Default for AttributionConfig {
             sync_max_events: 60,
             sync_min_jaccard: 0.5,
             sync_full_evidence: 2.0,
+            rarity_window_days: 365,
             behaviour_min: 0.5,
             same_address_days: 30,
             join_window_hours: 3,
