@@ -14,7 +14,7 @@ DEMO_RAW ?= data/demo/raw
 DEMO_WAREHOUSE ?= data/demo/warehouse
 BENCH_DIR ?= data/bench
 
-.PHONY: build test test-rust test-python browser-test venv download import jobs attribute report notebooks screenshot demo demo-data real-sample bench bench-scale fuzz fmt lint clean
+.PHONY: build test test-rust test-python browser-test venv download import jobs attribute report notebooks screenshot demo demo-data real-sample bench bench-scale bench-study fuzz fmt lint clean
 
 build:
 	cargo build --release
@@ -130,6 +130,12 @@ bench: build venv
 ## into $(BENCH_DIR)/results.md. SCALE_YEARS, SCALE_RELAYS, SCALE_STAGE_TIMEOUT: see scripts/bench_scale.sh.
 bench-scale: build venv
 	PYTHON=$(PYTHON) scripts/bench_scale.sh $(BIN) $(BENCH_DIR)
+
+## The KAX17-size study end to end (29 generated months, 7000 relays): import, jobs, attribute,
+## report, each timed (peak RSS too), into $(BENCH_DIR)/study.md and the "Study" section of
+## $(BENCH_DIR)/results.md. STUDY_MONTHS, STUDY_RELAYS, ...: see scripts/bench_study.sh.
+bench-study: build
+	scripts/bench_study.sh $(BIN) $(BENCH_DIR)
 
 ## cargo fuzz over every parser and the archive layer, FUZZ_SECONDS each (nightly + cargo-fuzz:
 ## `cargo install cargo-fuzz`); execs and crashes in fuzz/results.md. Not part of `make test`.

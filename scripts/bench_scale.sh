@@ -75,32 +75,7 @@ if [ ! -f "$BASE/.complete" ]; then
   touch "$BASE/.complete"
 fi
 
-# run_stage <log name> <command...>: runs the command under a timeout and /usr/bin/time and
-# sets SECONDS_OUT and RSS_OUT (MiB), or both to "timeout" or "failed"; output in $LOGS.
-run_stage() {
-  local log="$LOGS/$1.log" times rc=0 secs kib
-  shift
-  times=$(mktemp)
-  /usr/bin/time -f "%e %M" -o "$times" \
-    timeout --kill-after=60 "$STAGE_TIMEOUT" nice -n "$NICE" "$@" > "$log" 2>&1 || rc=$?
-  # With a non-zero status GNU time writes "Command exited with non-zero status N" first.
-  secs="" kib=""
-  read -r secs kib < <(tail -n 1 "$times") || true
-  rm -f "$times"
-  # 124: timeout stopped it; 137 (SIGKILL) after the timeout: it ignored the TERM. A 137
-  # before the timeout is something else (the kernel's OOM killer): failed.
-  if [ "$rc" -eq 124 ] || { [ "$rc" -eq 137 ] && awk -v s="$secs" -v t="$STAGE_TIMEOUT" 'BEGIN { exit !(s >= t) }'; }; then
-    SECONDS_OUT=timeout RSS_OUT=timeout
-    echo "bench_scale: timeout after ${STAGE_TIMEOUT}s: $1 ${2:-} (log: $log)" >&2
-  elif [ "$rc" -ne 0 ]; then
-    SECONDS_OUT=failed RSS_OUT=failed
-    echo "bench_scale: failed (exit status $rc): $1 ${2:-} (log: $log)" >&2
-    tail -n 5 "$log" | sed 's/^/  /' >&2
-  else
-    SECONDS_OUT=$secs
-    RSS_OUT=$(awk -v k="$kib" 'BEGIN { printf "%.0f", k / 1024 }')
-  fi
-}
+source "$SCRIPTS/bench_common.sh"
 
 # The scale section (scale.md) from the rows measured so far, spliced into results.md.
 render() {
@@ -154,16 +129,7 @@ render() {
             y1, y0, ratio(j0, j1), ratio(a0, a1), ratio(r0, r1) }' "$TSV"
   } > "$SCALE_MD.tmp"
   mv "$SCALE_MD.tmp" "$SCALE_MD"
-  # results.md: everything before an earlier "## Scale" section (trailing blank lines
-  # dropped), then this one.
-  {
-    if [ -f "$RESULTS" ]; then
-      awk '/^## Scale/ { exit } /^$/ { blank++; next } { while (blank) { print ""; blank-- } print }' "$RESULTS"
-      echo
-    fi
-    cat "$SCALE_MD"
-  } > "$RESULTS.tmp"
-  mv "$RESULTS.tmp" "$RESULTS"
+  splice_section "$RESULTS" "$SCALE_MD"
 }
 
 # Removes a replica's job and attribution datasets (all but the imported ones, the AS
@@ -241,13 +207,13 @@ for y in $sorted_years; do
 
   clean_derived "$W"
   echo "bench_scale: $y years: jobs"
-  run_stage "${y}y-jobs" "$BIN" jobs all --warehouse "$W" --force --quiet "${asn_args[@]}"
+  run_stage "$LOGS/${y}y-jobs.log" "$STAGE_TIMEOUT" "$NICE" "$BIN" jobs all --warehouse "$W" --force --quiet "${asn_args[@]}"
   jobs_s=$SECONDS_OUT jobs_rss=$RSS_OUT
   entries="n/a" sessions="n/a"
   read -r entries sessions < <(count_rows "$W") || true
   [[ $jobs_s =~ ^[0-9] ]] || sessions="n/a"
   echo "bench_scale: $y years: attribute"
-  run_stage "${y}y-attribute" "$BIN" attribute --warehouse "$W" --quiet
+  run_stage "$LOGS/${y}y-attribute.log" "$STAGE_TIMEOUT" "$NICE" "$BIN" attribute --warehouse "$W" --quiet
   attribute_s=$SECONDS_OUT attribute_rss=$RSS_OUT
   actors="n/a" across="n/a"
   if [[ $attribute_s =~ ^[0-9] ]]; then
@@ -255,7 +221,7 @@ for y in $sorted_years; do
   fi
   echo "bench_scale: $y years: report"
   rm -rf "$W/report"
-  run_stage "${y}y-report" "$BIN" report --warehouse "$W" --out "$W/report"
+  run_stage "$LOGS/${y}y-report.log" "$STAGE_TIMEOUT" "$NICE" "$BIN" report --warehouse "$W" --out "$W/report"
   report_s=$SECONDS_OUT report_mb=$SECONDS_OUT
   if [[ $report_s =~ ^[0-9] ]]; then
     report_mb=$(awk -v b="$(stat -c %s "$W/report/index.html")" 'BEGIN { printf "%.1f", b / 1e6 }')
