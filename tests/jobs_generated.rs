@@ -85,6 +85,26 @@ fn u32s(frame: &DataFrame, name: &str) -> Vec<u32> {
         .collect()
 }
 
+/// What the generated votes planted for a removal: authorities dropping its relays before the
+/// consensus did (negative offsets), and hours from the first authority's drop to the last's.
+fn planted_vote_pattern(event: &Value) -> (u32, f64) {
+    let offsets: Vec<i64> = event["authority_drop_offsets_hours"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        offsets.len(),
+        9,
+        "votes planted around {}",
+        event["event_time"]
+    );
+    let early = offsets.iter().filter(|o| **o < 0).count() as u32;
+    let spread = offsets.iter().max().unwrap() - offsets.iter().min().unwrap();
+    (early, spread as f64)
+}
+
 /// The sessions the ground truth implies, expressed in the consensuses that exist: each truth
 /// session is cut to the consensus hours it covers, and sessions separated only by hours
 /// without a consensus are one.
@@ -354,6 +374,17 @@ fn jobs_match_the_ground_truth_of_a_generated_archive() {
     let found: BTreeSet<i64> = times(&removals, "event_time").into_iter().collect();
     assert_eq!(found, planted, "removal events");
     let removed = u32s(&removals, "relays_removed");
+    // The votes around each removal: the authorities that dropped its relays before the
+    // consensus did, as planted.
+    let early = u32_column(&removals, "authorities_dropping_early");
+    for (e, early) in removal_truth.as_array().unwrap().iter().zip(&early) {
+        assert_eq!(
+            *early,
+            Some(planted_vote_pattern(e).0),
+            "{}",
+            e["event_time"]
+        );
+    }
     for (e, n) in removal_truth.as_array().unwrap().iter().zip(&removed) {
         let planted_n = e["fingerprints"].as_array().unwrap().len() as u32;
         assert!(
@@ -707,7 +738,8 @@ fn a_hole_in_the_archive_invents_no_event_and_splits_every_session() {
 }
 
 /// A declared operator (one contact, mutual family) switching every relay off at once is an
-/// operator departure; the undeclared KAX17-like actor's removals stay removals.
+/// operator departure; the undeclared KAX17-like actor's removals stay removals, and so does
+/// the removal of a declared operator the authorities rejected (its votes show it).
 #[test]
 fn a_declared_operator_switching_off_is_an_operator_departure() {
     let g = generated_scenario("operator-departure", "31");
@@ -733,17 +765,40 @@ fn a_declared_operator_switching_off_is_an_operator_departure() {
         };
         let actor = e["actor_id"].as_str().unwrap();
         seen.insert(actor.to_string());
+        // The votes: every authority voted and stopped listing the relays; the authorities'
+        // removals show some of them early, the operator's switching off none.
+        let (early, _) = planted_vote_pattern(e);
+        assert_eq!(
+            u32_column(&events, "authorities_voting")[i],
+            Some(9),
+            "{actor}"
+        );
+        assert_eq!(
+            u32_column(&events, "authorities_dropping")[i],
+            Some(9),
+            "{actor}"
+        );
+        assert_eq!(
+            u32_column(&events, "authorities_dropping_early")[i],
+            Some(early),
+            "{actor}"
+        );
+        assert_eq!(early, if actor == "privacyops" { 0 } else { 4 });
         if actor == "privacyops" {
             assert_eq!(kinds[i], "operator_departure");
             assert!(operators[i].contains("privacyops.org"), "{}", operators[i]);
             assert!(shares[i] >= 0.5, "{}", shares[i]);
+        } else if actor == "declared-rejected" {
+            // Declared, but rejected: the votes decide.
+            assert!(shares[i] >= 0.5, "{}", shares[i]);
+            assert_eq!(kinds[i], "removal");
         } else {
             assert_eq!(kinds[i], "removal", "{actor}");
             assert!(shares[i] < 0.5);
         }
     }
     assert!(
-        seen.contains("privacyops") && seen.contains("kax17"),
+        seen.contains("privacyops") && seen.contains("kax17") && seen.contains("declared-rejected"),
         "{seen:?}"
     );
 }
@@ -800,6 +855,22 @@ fn a_removal_spread_over_consensuses_is_one_event_of_the_removed_relays() {
     assert_eq!(events.height(), 1, "{events}");
     assert_eq!(times(&events, "event_time"), vec![planted_at]);
     assert_eq!(u32s(&events, "consensuses"), vec![4]);
+    // Its votes: the authorities that stopped listing the relays before the consensus did,
+    // and hours between the first authority's drop and the last's (each relay's drop is
+    // relative to its own consensus, and the four consensuses spread the medians by up to
+    // three hours).
+    let (early, spread) = planted_vote_pattern(planted);
+    assert_eq!(u32s(&events, "authorities_voting"), vec![9]);
+    assert_eq!(u32s(&events, "authorities_dropping"), vec![9]);
+    assert_eq!(u32s(&events, "authorities_dropping_early"), vec![early]);
+    let measured = events
+        .column("authority_drop_spread_hours")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert!((measured - spread).abs() <= 3.0, "{measured} vs {spread}");
     let members = read(warehouse, "removal_event_relays");
     let held: BTreeSet<String> = strings(&members, "fingerprint").into_iter().collect();
     assert!(

@@ -30,7 +30,11 @@
 //! is reported, marked, and decided once the data covers it. When at least half
 //! of its relays declare one operator (the same contact, or mutual family), its `kind` is
 //! `operator_departure` rather than `removal`: presence alone cannot tell an authority
-//! removal from an operator switching its relays off, the declarations can.
+//! removal from an operator switching its relays off, the declarations can. Where votes are
+//! imported, they can too ([`super::votes`]): relays that at least two authorities stopped
+//! listing before the consensus did were rejected, so such an event is a `removal` whatever
+//! its relays declare; each event carries how many authorities voted, dropped its relays and
+//! dropped them early, and the hours between the first and the last authority's drop.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -44,6 +48,9 @@ const HOUR_MS: i64 = 3_600_000;
 /// A removal event most of whose relays declare one operator (the same contact or a mutual
 /// family) is that operator switching them off, not the authorities removing them.
 const OPERATOR_DEPARTURE_SHARE: f64 = 0.5;
+/// ...unless at least this many authorities' votes dropped them before the consensus did
+/// (reject lines added one by one; one authority early can be chance).
+const REJECTED_BY_AUTHORITIES: u32 = 2;
 const DAY_MS: i64 = 24 * HOUR_MS;
 /// The first and last consensus of an event stand out on their own by this many spreads.
 const EDGE_MIN_SCORE: f64 = 2.0;
@@ -90,7 +97,8 @@ struct Anomaly {
     score: f64,
 }
 
-fn median(values: &mut [f64]) -> f64 {
+/// The median (0 for none).
+pub(super) fn median(values: &mut [f64]) -> f64 {
     if values.is_empty() {
         return 0.0;
     }
@@ -628,6 +636,8 @@ pub fn detect<'a>(
     // Removals.
     let mut removal = EventColumns::default();
     let mut members = MemberColumns::default();
+    // Each removal event as the authorities' votes are asked about it.
+    let mut asked_of_votes = Vec::new();
     // When each relay was first seen (for the tenure trait).
     let mut first_seen: HashMap<&str, i64> = HashMap::new();
     for s in &presence.sessions {
@@ -772,6 +782,17 @@ pub fn detect<'a>(
         });
         removal.operator_share.push(share);
         removal.operator.push(operator);
+        asked_of_votes.push(super::votes::EventRelays {
+            first: event_time,
+            last: times[span.last as usize],
+            members: removed
+                .iter()
+                .map(|m| {
+                    let fingerprint = &presence.sessions[m.departure.session].fingerprint;
+                    (fingerprint.to_string(), times[m.departure.at as usize])
+                })
+                .collect(),
+        });
         for m in &removed {
             members.push(presence, event_time, m);
         }
@@ -821,6 +842,14 @@ pub fn detect<'a>(
         outage_fingerprints.push(fps);
     }
 
+    // The authorities' votes, where imported: relays some authorities stopped listing before
+    // the consensus dropped them were rejected, whatever operator they declare.
+    let votes = super::votes::evidence(jobs.root, &asked_of_votes)?;
+    for (kind, evidence) in removal.kind.iter_mut().zip(&votes) {
+        if evidence.authorities_dropping_early >= Some(REJECTED_BY_AUTHORITIES) {
+            *kind = "removal";
+        }
+    }
     let mut removal_columns = removal.columns("relays_removed")?;
     removal_columns.push(Column::new(
         "returned_within_30d".into(),
@@ -843,6 +872,23 @@ pub fn detect<'a>(
     removal_columns.push(Column::new("kind".into(), removal.kind));
     removal_columns.push(Column::new("operator_share".into(), removal.operator_share));
     removal_columns.push(Column::new("operator".into(), removal.operator));
+    let vote_column = |name: &str, value: fn(&super::votes::VoteEvidence) -> Option<u32>| {
+        Column::new(name.into(), votes.iter().map(value).collect::<Vec<_>>())
+    };
+    removal_columns.push(vote_column("authorities_voting", |v| v.authorities_voting));
+    removal_columns.push(vote_column("authorities_dropping", |v| {
+        v.authorities_dropping
+    }));
+    removal_columns.push(vote_column("authorities_dropping_early", |v| {
+        v.authorities_dropping_early
+    }));
+    removal_columns.push(Column::new(
+        "authority_drop_spread_hours".into(),
+        votes
+            .iter()
+            .map(|v| v.drop_spread_hours)
+            .collect::<Vec<_>>(),
+    ));
     let mut outage_columns = outage.columns("relays_down")?;
     outage_columns.push(Column::new("median_hours_down".into(), hours_down));
     outage_columns.push(Column::new("max_hours_down".into(), max_down));

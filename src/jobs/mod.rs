@@ -16,6 +16,7 @@ pub mod identity;
 pub mod lifetimes;
 pub mod network;
 pub mod presence;
+pub mod votes;
 pub mod watchlist;
 
 use std::fs;
@@ -497,6 +498,8 @@ fn input_signature(root: &Path, config: &JobConfig, enricher: &Enricher) -> Resu
         "consensus_entries",
         "microdesc_consensus_entries",
         "server_descriptors",
+        "votes",
+        "vote_entries",
         "watchlists",
     ] {
         let mut files = partition_files(root, dataset)?;

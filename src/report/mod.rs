@@ -462,23 +462,33 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
         Some(r) if removal_count > 0 => {
             let mask: BooleanChunked = kinds.iter().map(|k| k != "operator_departure").collect();
             let rows = r.filter(&mask)?;
-            html.push_str(&html_table(
-                &rows,
-                &[
-                    "event_time",
-                    "relays_removed",
-                    "baseline_departures",
-                    "score",
-                    "guard_probability",
-                    "middle_probability",
-                    "exit_probability",
-                    "contactless_share",
-                    "top_asns",
-                    "returned_within_30d",
-                    "provisional",
-                ],
-                None,
-            )?);
+            let mut columns = vec![
+                "event_time",
+                "relays_removed",
+                "baseline_departures",
+                "score",
+                "guard_probability",
+                "middle_probability",
+                "exit_probability",
+                "contactless_share",
+                "top_asns",
+                "returned_within_30d",
+                "provisional",
+            ];
+            // Where votes are imported: how many authorities dropped the relays before the
+            // consensus did (reject lines added one by one).
+            let voted = rows
+                .column("authorities_voting")
+                .is_ok_and(|c| c.null_count() < c.len());
+            if voted {
+                html.push_str("<p>Authorities dropping early: of the directory authorities whose votes are imported around the event, those that stopped listing its relays before the consensus did, as when reject lines are added one authority at a time; relays that go down leave every vote at once.</p>");
+                columns.extend([
+                    "authorities_voting",
+                    "authorities_dropping_early",
+                    "authority_drop_spread_hours",
+                ]);
+            }
+            html.push_str(&html_table(&rows, &columns, None)?);
             html.push_str(&who_left(
                 &rows,
                 removal_relays.as_ref(),

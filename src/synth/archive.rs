@@ -99,15 +99,14 @@ impl TarXz {
     /// Appends a regular file member.
     pub fn append(&mut self, name: &str, mtime: i64, data: &[u8]) -> anyhow::Result<()> {
         let mut h = tar::Header::new_gnu();
-        h.set_path(name)?;
         h.set_size(data.len() as u64);
         h.set_mode(0o644);
         h.set_uid(0);
         h.set_gid(0);
         h.set_mtime(mtime.max(0) as u64);
         h.set_entry_type(tar::EntryType::Regular);
-        h.set_cksum();
-        self.tar.append(&h, data)?;
+        // Names over 100 bytes (CollecTor's vote names are 123) get a GNU long-name entry.
+        self.tar.append_data(&mut h, name, data)?;
         self.members += 1;
         Ok(())
     }

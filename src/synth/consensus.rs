@@ -13,7 +13,7 @@ use super::versions::{self, proto, RELEASES};
 
 /// (nickname, v3 identity, hostname, address, dirport, orport, contact) of the 2021 authorities,
 /// sorted by identity.
-const AUTHORITIES: &[(&str, &str, &str, &str, u16, u16, &str)] = &[
+pub(super) const AUTHORITIES: &[(&str, &str, &str, &str, u16, u16, &str)] = &[
     ("dannenberg", "0232AF901C31A04EE9848595AF9BB7620D4C5B2E", "dannenberg.torauth.de", "193.23.244.244", 80, 443, "Andreas Lehner"),
     ("tor26", "14C131DFC5C6F93646BE72FA1401C02A8DF2E8B4", "86.59.21.38", "86.59.21.38", 80, 443, "Peter Palfrader"),
     ("longclaw", "23D15D965BC35114467363C165C4F724B64B4F66", "199.58.81.140", "199.58.81.140", 80, 443, "Riseup Networks <collective at riseup dot net> - 1nNzekuHGGzBYRzyjfjFEfeisNvxkn4RT"),
@@ -25,13 +25,13 @@ const AUTHORITIES: &[(&str, &str, &str, &str, u16, u16, &str)] = &[
     ("Faravahar", "EFCBE720AB3A82B99F9E953CD5BF50F7EEFC7B97", "154.35.175.225", "154.35.175.225", 80, 443, "0x0B47D56D Sina Rabbani (inf0) <sina redteam net>"),
 ];
 
-const KNOWN_FLAGS: &str =
+pub(super) const KNOWN_FLAGS: &str =
     "Authority BadExit Exit Fast Guard HSDir NoEdConsensus Running Stable StaleDesc V2Dir Valid";
 
-const PARAMS: &str = "CircuitPriorityHalflifeMsec=30000 DoSCircuitCreationEnabled=1 DoSConnectionEnabled=1 DoSConnectionMaxConcurrentCount=50 DoSRefuseSingleHopClientRendezvous=1 ExtendByEd25519ID=1 KISTSchedRunInterval=2 NumDirectoryGuards=3 NumEntryGuards=1 NumNTorsPerTAP=100 UseOptimisticData=1 bwauthpid=1 cbttestfreq=10 hs_service_max_rdv_failures=1 hsdir_spread_store=4 pb_disablepct=0 sendme_emit_min_version=1 usecreatefast=0";
+pub(super) const PARAMS: &str = "CircuitPriorityHalflifeMsec=30000 DoSCircuitCreationEnabled=1 DoSConnectionEnabled=1 DoSConnectionMaxConcurrentCount=50 DoSRefuseSingleHopClientRendezvous=1 ExtendByEd25519ID=1 KISTSchedRunInterval=2 NumDirectoryGuards=3 NumEntryGuards=1 NumNTorsPerTAP=100 UseOptimisticData=1 bwauthpid=1 cbttestfreq=10 hs_service_max_rdv_failures=1 hsdir_spread_store=4 pb_disablepct=0 sendme_emit_min_version=1 usecreatefast=0";
 
 /// One listed relay with what its entry needs.
-struct Entry {
+pub(super) struct Entry {
     relay: usize,
     desc: usize,
     weight: u32,
@@ -80,10 +80,16 @@ fn percentile(mut v: Vec<u64>, q: f64) -> u64 {
 
 /// The relays listed at hour `h` with their flags (consensus order).
 fn entries(w: &World, h: i64) -> Vec<Entry> {
+    entries_where(w, h, |r| w.present(r, h))
+}
+
+/// The relays `listed` selects at hour `h` (those with a descriptor by then), with the flags
+/// the dir-spec-like rules give them among each other, in consensus order.
+pub(super) fn entries_where(w: &World, h: i64, listed: impl Fn(usize) -> bool) -> Vec<Entry> {
     let va = w.va(h);
     let mut out: Vec<Entry> = Vec::with_capacity(w.relays.len());
     for &r in &w.by_fp {
-        if !w.present(r, h) {
+        if !listed(r) {
             continue;
         }
         let Some(d) = w.desc_before(r, va) else {
@@ -147,6 +153,45 @@ fn entries(w: &World, h: i64) -> Vec<Entry> {
         e.flags = f;
     }
     out
+}
+
+/// Appends a relay's `r`, `a`, `s`, `v`, `pr`, `w` and `p` lines.
+pub(super) fn push_entry(s: &mut String, w: &World, en: &Entry) {
+    let rel = &w.relays[en.relay];
+    let desc = &w.descs[en.desc];
+    s.push_str("r ");
+    s.push_str(&rel.nickname);
+    s.push(' ');
+    s.push_str(&b64_nopad(&rel.fp));
+    s.push(' ');
+    s.push_str(&b64_nopad(&desc.digest));
+    s.push(' ');
+    push_ts(s, desc.published);
+    let _ = writeln!(
+        s,
+        " {} {} {}",
+        fmt_ipv4(desc.addr),
+        rel.or_port,
+        rel.dir_port
+    );
+    if let Some(v6) = &rel.ipv6 {
+        let _ = writeln!(s, "a [{}]:{}", v6, rel.or_port);
+    }
+    s.push_str(&flag_line(en.flags));
+    let _ = writeln!(
+        s,
+        "\nv Tor {}\npr {}",
+        RELEASES[desc.version].version,
+        proto(desc.version)
+    );
+    if en.measured {
+        let _ = writeln!(s, "w Bandwidth={}", en.weight);
+    } else {
+        let _ = writeln!(s, "w Bandwidth={} Unmeasured=1", en.weight);
+    }
+    s.push_str("p ");
+    s.push_str(rel.policy.summary());
+    s.push('\n');
 }
 
 /// dir-spec 3.8.3 bandwidth weights (method >= 11), returned in the footer's key order.
@@ -277,6 +322,25 @@ fn shared_random(w: &World, day: i64) -> String {
     b64(&Rng::stream(&[w.seed, tag("shared-rand"), day as u64]).bytes(32))
 }
 
+/// The header lines a consensus and the votes for it share: the period's times, the voting
+/// delays, the recommended versions and the known flags.
+pub(super) fn push_period(s: &mut String, va: Ts) {
+    for (kw, t) in [
+        ("valid-after", va),
+        ("fresh-until", va + HOUR),
+        ("valid-until", va + 3 * HOUR),
+    ] {
+        s.push_str(kw);
+        s.push(' ');
+        push_ts(s, t);
+        s.push('\n');
+    }
+    s.push_str("voting-delay 300 300\n");
+    let _ = writeln!(s, "client-versions {}", versions::recommended(va, true));
+    let _ = writeln!(s, "server-versions {}", versions::recommended(va, false));
+    let _ = writeln!(s, "known-flags {KNOWN_FLAGS}");
+}
+
 /// Renders the consensus of hour `h` (with its `@type` line).
 pub fn render(w: &World, h: i64) -> String {
     let va = w.va(h);
@@ -286,20 +350,7 @@ pub fn render(w: &World, h: i64) -> String {
         "@type network-status-consensus-3 1.0\nnetwork-status-version 3\nvote-status consensus\n",
     );
     let _ = writeln!(s, "consensus-method {}", versions::consensus_method(va));
-    for (kw, t) in [
-        ("valid-after", va),
-        ("fresh-until", va + HOUR),
-        ("valid-until", va + 3 * HOUR),
-    ] {
-        s.push_str(kw);
-        s.push(' ');
-        push_ts(&mut s, t);
-        s.push('\n');
-    }
-    s.push_str("voting-delay 300 300\n");
-    let _ = writeln!(s, "client-versions {}", versions::recommended(va, true));
-    let _ = writeln!(s, "server-versions {}", versions::recommended(va, false));
-    let _ = writeln!(s, "known-flags {KNOWN_FLAGS}");
+    push_period(&mut s, va);
     s.push_str("recommended-client-protocols Cons=1-2 Desc=1-2 DirCache=1 HSDir=1 HSIntro=3 HSRend=1 Link=4 Microdesc=1-2 Relay=2\n");
     s.push_str("recommended-relay-protocols Cons=1-2 Desc=1-2 DirCache=1 HSDir=1 HSIntro=3 HSRend=1 Link=4 Microdesc=1-2 Relay=2\n");
     s.push_str("required-client-protocols Cons=1-2 Desc=1-2 Link=4 Microdesc=1-2 Relay=2\n");
@@ -329,41 +380,7 @@ pub fn render(w: &World, h: i64) -> String {
     }
     let (mut g, mut m, mut e, mut d) = (0i64, 0i64, 0i64, 0i64);
     for en in &list {
-        let rel = &w.relays[en.relay];
-        let desc = &w.descs[en.desc];
-        s.push_str("r ");
-        s.push_str(&rel.nickname);
-        s.push(' ');
-        s.push_str(&b64_nopad(&rel.fp));
-        s.push(' ');
-        s.push_str(&b64_nopad(&desc.digest));
-        s.push(' ');
-        push_ts(&mut s, desc.published);
-        let _ = writeln!(
-            s,
-            " {} {} {}",
-            fmt_ipv4(desc.addr),
-            rel.or_port,
-            rel.dir_port
-        );
-        if let Some(v6) = &rel.ipv6 {
-            let _ = writeln!(s, "a [{}]:{}", v6, rel.or_port);
-        }
-        s.push_str(&flag_line(en.flags));
-        let _ = writeln!(
-            s,
-            "\nv Tor {}\npr {}",
-            RELEASES[desc.version].version,
-            proto(desc.version)
-        );
-        if en.measured {
-            let _ = writeln!(s, "w Bandwidth={}", en.weight);
-        } else {
-            let _ = writeln!(s, "w Bandwidth={} Unmeasured=1", en.weight);
-        }
-        s.push_str("p ");
-        s.push_str(rel.policy.summary());
-        s.push('\n');
+        push_entry(&mut s, w, en);
         let wt = en.weight as i64;
         match (en.flags & F_GUARD != 0, en.flags & F_EXIT != 0) {
             (true, true) => d += wt,

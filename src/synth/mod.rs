@@ -21,6 +21,7 @@ pub mod sim;
 pub mod time;
 pub mod truth;
 pub mod versions;
+pub mod vote;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -221,6 +222,7 @@ enum JobKind {
     Consensuses,
     ServerDescriptors,
     ExitLists,
+    Votes,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -312,7 +314,19 @@ pub fn generate_archive(opts: &GenerateOptions) -> anyhow::Result<GenerateReport
             month: first.offset(k),
         });
     }
-    let total_docs = world.descs.len() as u64 + 2 * hours as u64 - world.missing.len() as u64;
+    let votes = vote::VotePlan::new(&world, i64::from(sc.network.votes_around_events_hours));
+    for k in 0..opts.months as i64 {
+        let month = first.offset(k);
+        let (a, b) = (month.start(), month.end());
+        if votes.hours.iter().any(|&h| (a..b).contains(&world.va(h))) {
+            jobs.push(Job {
+                kind: JobKind::Votes,
+                month,
+            });
+        }
+    }
+    let total_docs = world.descs.len() as u64 + 2 * hours as u64 - world.missing.len() as u64
+        + (votes.hours.len() * vote::AUTHORITIES_COUNT) as u64;
     pb.set_position(0);
     pb.set_length(total_docs);
     pb.set_message(format!("writing {} tarballs", jobs.len()));
@@ -334,7 +348,7 @@ pub fn generate_archive(opts: &GenerateOptions) -> anyhow::Result<GenerateReport
                 if i >= jobs.len() {
                     break;
                 }
-                let r = write_job(&world, &opts.out, jobs[i], preset, &pb);
+                let r = write_job(&world, &votes, &opts.out, jobs[i], preset, &pb);
                 results.lock().expect("no poisoned lock").push((i, r));
             });
         }
@@ -348,7 +362,7 @@ pub fn generate_archive(opts: &GenerateOptions) -> anyhow::Result<GenerateReport
 
     pb.set_message("ground truth");
     let gt = opts.out.join("ground_truth");
-    let relays_listed = truth::write(&world, &gt)?;
+    let relays_listed = truth::write(&world, &votes, &gt)?;
     let resolved = ResolvedRun {
         seed: opts.seed,
         start: first.label(),
@@ -415,6 +429,7 @@ fn resolved_actors(w: &World) -> Vec<serde_json::Value> {
 
 fn write_job(
     w: &World,
+    votes: &vote::VotePlan,
     out: &Path,
     job: Job,
     preset: XzPreset,
@@ -438,6 +453,10 @@ fn write_job(
         JobKind::ExitLists => (
             "exit-lists",
             out.join(format!("exit-lists/exit-list-{label}.tar.xz")),
+        ),
+        JobKind::Votes => (
+            "votes",
+            out.join(format!("relay-descriptors/votes/votes-{label}.tar.xz")),
         ),
     };
     let mut tar = TarXz::create(&path, preset)?;
@@ -485,6 +504,25 @@ fn write_job(
                         &hexd[1..2]
                     );
                     tar.append(&name, w.descs[d].published, doc.as_bytes())?;
+                    pb.inc(1);
+                }
+            }
+        }
+        JobKind::Votes => {
+            let ballots: Vec<(i64, usize)> = votes
+                .hours
+                .iter()
+                .filter(|&&h| (first_h..last_h).contains(&h))
+                .flat_map(|&h| (0..vote::AUTHORITIES_COUNT).map(move |a| (h, a)))
+                .collect();
+            for chunk in ballots.chunks(9) {
+                let docs: Vec<(String, [u8; 20])> = chunk
+                    .par_iter()
+                    .map(|&(h, a)| vote::render(w, votes, a, h))
+                    .collect();
+                for (&(h, a), (doc, digest)) in chunk.iter().zip(docs) {
+                    let name = vote::member_name(w, a, h, &digest);
+                    tar.append(&name, w.va(h) - 10 * 60, doc.as_bytes())?;
                     pb.inc(1);
                 }
             }

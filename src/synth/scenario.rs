@@ -41,6 +41,10 @@ pub struct NetworkCfg {
     /// The consensus just before every planted removal is missing too (real archives have
     /// holes next to events: the departures then show at the first consensus after the hole).
     pub missing_before_removals: bool,
+    /// Authority votes (`votes-YYYY-MM.tar.xz`) for the hours within this many hours of each
+    /// planted removal and outage, with the reject-list pattern of a removal (see
+    /// `synth::vote`); 0 writes no votes.
+    pub votes_around_events_hours: u32,
     /// xz preset for the tarballs: "0".."9" (0-4 with an 8 MiB dictionary), optional "e"
     /// (extreme), optional "hc" (hash-chain match finder). CLI `--xz-preset` overrides.
     pub xz_preset: String,
@@ -52,6 +56,7 @@ impl Default for NetworkCfg {
             missing_consensuses_per_month: 2.5,
             missing_consensuses: Vec::new(),
             missing_before_removals: false,
+            votes_around_events_hours: 0,
             xz_preset: "4hc".into(),
         }
     }
@@ -283,6 +288,10 @@ pub struct RemovalCfg {
     pub fraction: f64,
     #[serde(default = "one")]
     pub consensuses: u32,
+    /// The operator switches the relays off (they leave every authority's vote at once)
+    /// rather than the authorities rejecting them (some authorities drop them first).
+    #[serde(default)]
+    pub by_operator: bool,
 }
 
 /// A return wave after removal number `after_removal` (1-based): new fingerprints on the same

@@ -96,6 +96,8 @@ pub struct RemovalEvent {
     /// ...and the number of consecutive hours over which they went.
     pub consensuses: i64,
     pub relays: Vec<usize>,
+    /// The operator switched them off (no authority rejected them).
+    pub by_operator: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -721,8 +723,8 @@ struct ActorPlan {
     delay_seed: u64,
     /// (wave number, join hour start, count, spread hours, is_return, after_removal index)
     waves: Vec<(u32, i64, usize, f64, Option<usize>)>,
-    /// (first hour, fraction, consensuses it is spread over)
-    removals: Vec<(i64, f64, i64)>,
+    /// (first hour, fraction, consensuses it is spread over, by the operator)
+    removals: Vec<(i64, f64, i64, bool)>,
 }
 
 fn plan_actors(b: &mut Builder) -> anyhow::Result<Vec<ActorPlan>> {
@@ -778,6 +780,7 @@ fn plan_actors(b: &mut Builder) -> anyhow::Result<Vec<ActorPlan>> {
                 b.clock.hour_of(&r.at)?,
                 r.fraction.clamp(0.0, 1.0),
                 i64::from(r.consensuses),
+                r.by_operator,
             ));
         }
         for (ri, r) in cfg.returns.iter().enumerate() {
@@ -1291,7 +1294,7 @@ fn apply_removals(
 ) -> Vec<RemovalEvent> {
     let mut events = Vec::new();
     for (pi, plan) in plans.iter().enumerate() {
-        for (ri, &(at, fraction, spread)) in plan.removals.iter().enumerate() {
+        for (ri, &(at, fraction, spread, by_operator)) in plan.removals.iter().enumerate() {
             let mut rng = Rng::stream(&[b.seed, tag("removal"), pi as u64, ri as u64]);
             // candidates: alive at `at`, joined at least 4 hours earlier
             let mut cands: Vec<usize> = actor_relays[pi]
@@ -1325,6 +1328,7 @@ fn apply_removals(
             removed.sort();
             if !removed.is_empty() {
                 events.push(RemovalEvent {
+                    by_operator,
                     actor: plan.actor,
                     hour: at,
                     consensuses: spread.min(removed.len() as i64),

@@ -40,6 +40,11 @@ pub struct RemovalJson {
     pub relays_removed: usize,
     /// Consecutive consensuses over which the relays went (the first at `event_time`).
     pub consensuses: i64,
+    /// With votes around the event: in the authorities' order (by v3 identity), the hour at
+    /// which each stopped listing the removed relays, relative to the consensus that dropped
+    /// each relay (negative: before it); empty without votes.
+    #[serde(default)]
+    pub authority_drop_offsets_hours: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -96,7 +101,7 @@ fn write_json<T: Serialize>(dir: &Path, name: &str, v: &T) -> anyhow::Result<()>
 }
 
 /// Writes every ground-truth file except `scenario.json`; returns the number of relays listed.
-pub fn write(w: &World, dir: &Path) -> anyhow::Result<usize> {
+pub fn write(w: &World, votes: &super::vote::VotePlan, dir: &Path) -> anyhow::Result<usize> {
     std::fs::create_dir_all(dir)?;
     let published = published_hours(w);
     let t = |h: i64| fmt_ts(w.va(h));
@@ -142,12 +147,14 @@ pub fn write(w: &World, dir: &Path) -> anyhow::Result<usize> {
     let removals: Vec<RemovalJson> = w
         .removals
         .iter()
-        .map(|e| RemovalJson {
+        .zip(&votes.offsets)
+        .map(|(e, offsets)| RemovalJson {
             actor_id: w.actors[e.actor].id.clone(),
             event_time: t(next_published(e.hour)),
             fingerprints: sorted(e.relays.iter().map(|&r| fp(w, r))),
             relays_removed: e.relays.len(),
             consensuses: e.consensuses,
+            authority_drop_offsets_hours: offsets.clone(),
         })
         .collect();
     write_json(dir, "removal_events.json", &removals)?;
