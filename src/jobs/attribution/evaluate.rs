@@ -47,6 +47,10 @@ pub struct Evaluation {
     pub removal_members_planted: usize,
     pub removal_members_found: usize,
     pub removal_members_other: usize,
+    /// Planted removals with votes around them, and the found events among them whose
+    /// `authorities_dropping_early` is the planted number.
+    pub removal_votes_planted: usize,
+    pub removal_votes_matching: usize,
     pub honest_families: usize,
     pub honest_families_mean_f1: f64,
     /// Relays of the largest honest family (what an actor of honest operators may reach).
@@ -246,17 +250,46 @@ pub fn evaluate(root: &Path, truth: &Path) -> Result<Evaluation> {
             .extend(fps.filter_map(|f| f.as_str().map(str::to_string)));
     }
     let planted_times: BTreeSet<i64> = planted_members.keys().copied().collect();
-    let found: BTreeSet<i64> = match scan_dataset(root, "removal_events")? {
-        Some(scan) => scan
-            .select([col("event_time").cast(DataType::Int64)])
-            .collect()?
-            .column("event_time")?
-            .i64()?
-            .iter()
-            .flatten()
-            .collect(),
-        None => BTreeSet::new(),
-    };
+    // With votes: how many authorities dropped each removal's relays before the consensus.
+    let planted_early: BTreeMap<i64, u32> = removals
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let t = e["event_time"].as_str().and_then(ms)?;
+            let offsets = e["authority_drop_offsets_hours"].as_array()?;
+            (!offsets.is_empty()).then(|| {
+                (
+                    t,
+                    offsets.iter().filter(|o| o.as_i64() < Some(0)).count() as u32,
+                )
+            })
+        })
+        .collect();
+    let mut found_early: BTreeMap<i64, Option<u32>> = BTreeMap::new();
+    if let Some(scan) = scan_dataset(root, "removal_events")? {
+        let frame = scan.collect()?;
+        let times = crate::jobs::columns::times(&frame, "event_time")?;
+        let early: Vec<Option<u32>> = match frame.column("authorities_dropping_early") {
+            Ok(c) => c.cast(&DataType::UInt32)?.u32()?.iter().collect(),
+            Err(_) => vec![None; frame.height()],
+        };
+        for (t, e) in times.into_iter().zip(early) {
+            if let Some(t) = t {
+                found_early.insert(t, e);
+            }
+        }
+    }
+    let found: BTreeSet<i64> = found_early.keys().copied().collect();
+    eval.removal_votes_planted = planted_early.len();
+    eval.removal_votes_matching = planted_early
+        .iter()
+        .filter(|(t, early)| {
+            found_early
+                .range(*t - HOUR_MS..=*t + HOUR_MS)
+                .any(|(_, found)| *found == Some(**early))
+        })
+        .count();
     // Found within one consensus (an hour) of when it was planted.
     let near = |t: &i64, set: &BTreeSet<i64>| set.range(t - HOUR_MS..=t + HOUR_MS).next().is_some();
     eval.removal_events_planted = planted_times.len();
@@ -385,6 +418,12 @@ impl Evaluation {
             "removal event members: {} of {} planted relays, {} others\n",
             self.removal_members_found, self.removal_members_planted, self.removal_members_other
         ));
+        if self.removal_votes_planted > 0 {
+            out.push_str(&format!(
+                "removal events with votes: {} of {} show the planted authorities dropping early\n",
+                self.removal_votes_matching, self.removal_votes_planted
+            ));
+        }
         let spurious_share =
             self.spurious_actors.len() as f64 / self.predicted_actors.max(1) as f64;
         out.push_str(&format!(
