@@ -57,7 +57,7 @@ fn generated_archive_imports_cleanly_and_matches_its_ground_truth() {
     // The default scenario writes the votes around its events: nine authorities an hour.
     let votes = read_dataset(&wh, "votes").unwrap();
     assert!(
-        votes.num_rows() > 0 && votes.num_rows() % 9 == 0,
+        votes.num_rows() > 0 && votes.num_rows().is_multiple_of(9),
         "{}",
         votes.num_rows()
     );
