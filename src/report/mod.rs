@@ -461,7 +461,7 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
     match &removals {
         Some(r) if removal_count > 0 => {
             let mask: BooleanChunked = kinds.iter().map(|k| k != "operator_departure").collect();
-            let rows = r.filter(&mask)?;
+            let mut rows = r.filter(&mask)?;
             let mut columns = vec![
                 "event_time",
                 "relays_removed",
@@ -481,12 +481,24 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
                 .column("authorities_voting")
                 .is_ok_and(|c| c.null_count() < c.len());
             if voted {
-                html.push_str("<p>Authorities dropping early: of the directory authorities whose votes are imported around the event, those that stopped listing its relays before the consensus did, as when reject lines are added one authority at a time; relays that go down leave every vote at once.</p>");
-                columns.extend([
-                    "authorities_voting",
-                    "authorities_dropping_early",
-                    "authority_drop_spread_hours",
-                ]);
+                html.push_str("<p>Authorities dropping early: of the directory authorities whose votes are imported around the event, those that stopped listing its relays before the consensus did (and the hours from the first authority's drop to the last's), as when reject lines are added one authority at a time; relays that go down leave every vote at once.</p>");
+                let voting = rows.column("authorities_voting")?.u32()?.clone();
+                let early = rows.column("authorities_dropping_early")?.u32()?.clone();
+                let spread = rows.column("authority_drop_spread_hours")?.f64()?.clone();
+                let shown: Vec<Option<String>> = voting
+                    .iter()
+                    .zip(early.iter())
+                    .zip(spread.iter())
+                    .map(|((v, e), s)| {
+                        let (v, e) = (v?, e?);
+                        Some(match s {
+                            Some(s) => format!("{e} of {v} ({s:.0} h)"),
+                            None => format!("{e} of {v}"),
+                        })
+                    })
+                    .collect();
+                rows.with_column(Column::new("authorities_dropping_early".into(), shown))?;
+                columns.push("authorities_dropping_early");
             }
             html.push_str(&html_table(&rows, &columns, None)?);
             html.push_str(&who_left(
