@@ -92,9 +92,7 @@ fn sessions_frame(
     let time = |c: u32| Some(presence.times[c as usize]);
     let text =
         |f: fn(&Session) -> Option<&str>| -> Vec<Option<&str>> { sessions.iter().map(f).collect() };
-    let share =
-        |f: fn(&Session) -> Option<f64>| -> Vec<Option<f64>> { sessions.iter().map(f).collect() };
-    let columns = vec![
+    let mut columns = vec![
         Column::new(
             "fingerprint".into(),
             sessions
@@ -197,38 +195,13 @@ fn sessions_frame(
             "max_bandwidth".into(),
             sessions.iter().map(|s| s.max_bandwidth).collect::<Vec<_>>(),
         ),
-        Column::new(
-            "consensus_weight_fraction".into(),
-            share(|s| s.last_shares.consensus_weight_fraction),
-        ),
-        Column::new(
-            "guard_probability".into(),
-            share(|s| s.last_shares.guard_probability),
-        ),
-        Column::new(
-            "middle_probability".into(),
-            share(|s| s.last_shares.middle_probability),
-        ),
-        Column::new(
-            "exit_probability".into(),
-            share(|s| s.last_shares.exit_probability),
-        ),
-        Column::new(
-            "peak_consensus_weight_fraction".into(),
-            share(|s| s.peak_shares.consensus_weight_fraction),
-        ),
-        Column::new(
-            "peak_guard_probability".into(),
-            share(|s| s.peak_shares.guard_probability),
-        ),
-        Column::new(
-            "peak_middle_probability".into(),
-            share(|s| s.peak_shares.middle_probability),
-        ),
-        Column::new(
-            "peak_exit_probability".into(),
-            share(|s| s.peak_shares.exit_probability),
-        ),
+    ];
+    columns.extend(share_columns("", sessions.iter().map(|s| &s.last_shares)));
+    columns.extend(share_columns(
+        "peak_",
+        sessions.iter().map(|s| &s.peak_shares),
+    ));
+    columns.extend([
         u32_lists("asns", as_facts.iter().map(|a| a.asns.iter().copied())),
         Column::new(
             "as_number".into(),
@@ -248,8 +221,28 @@ fn sessions_frame(
                 .map(|a| a.country.clone())
                 .collect::<Vec<_>>(),
         ),
-    ];
+    ]);
     Ok(DataFrame::new_infer_height(columns)?)
+}
+
+/// The four share columns (`consensus_weight_fraction`, `guard_probability`,
+/// `middle_probability`, `exit_probability`) of some rows' shares, named with `prefix`.
+fn share_columns<'s>(
+    prefix: &str,
+    shares: impl Iterator<Item = &'s Shares> + Clone,
+) -> [Column; 4] {
+    let column = |name: &str, share: fn(&Shares) -> Option<f64>| {
+        Column::new(
+            format!("{prefix}{name}").into(),
+            shares.clone().map(share).collect::<Vec<_>>(),
+        )
+    };
+    [
+        column("consensus_weight_fraction", |s| s.consensus_weight_fraction),
+        column("guard_probability", |s| s.guard_probability),
+        column("middle_probability", |s| s.middle_probability),
+        column("exit_probability", |s| s.exit_probability),
+    ]
 }
 
 /// The newest server descriptor of each fingerprint (platform, contact, family, …) and the
@@ -344,29 +337,24 @@ impl RelaySummaries {
             country: facts.country.clone(),
             shares: s.last_shares,
         };
-        let relay = match self.0.last_mut() {
-            Some(relay) if relay.fingerprint == s.fingerprint => relay,
-            _ => {
-                self.0.push(RelaySummary {
-                    fingerprint: s.fingerprint.clone(),
-                    first_seen: presence.times[s.start as usize],
-                    first_seen_censored: presence.start_censored(s),
-                    last_seen: i64::MIN,
-                    hours_present: 0,
-                    sessions: 0,
-                    running: false,
-                    last,
-                    addresses: Seen::new(),
-                    nicknames: Seen::new(),
-                    asns: Seen::new(),
-                    peak_shares: Shares::default(),
-                });
-                let relay = self.0.last_mut().expect("just pushed");
-                relay.add(presence, s, facts);
-                return;
-            }
-        };
-        relay.last = last;
+        match self.0.last_mut() {
+            Some(relay) if relay.fingerprint == s.fingerprint => relay.last = last,
+            _ => self.0.push(RelaySummary {
+                fingerprint: s.fingerprint.clone(),
+                first_seen: presence.times[s.start as usize],
+                first_seen_censored: presence.start_censored(s),
+                last_seen: i64::MIN,
+                hours_present: 0,
+                sessions: 0,
+                running: false,
+                last,
+                addresses: Seen::new(),
+                nicknames: Seen::new(),
+                asns: Seen::new(),
+                peak_shares: Shares::default(),
+            }),
+        }
+        let relay = self.0.last_mut().expect("a relay per session");
         relay.add(presence, s, facts);
     }
 }
@@ -401,13 +389,7 @@ fn relays_table(jobs: &Jobs, mut summaries: RelaySummaries) -> Result<DataFrame>
     let text = |f: fn(&RelaySummary) -> Option<&str>| -> Vec<Option<&str>> {
         rows.iter().map(f).collect()
     };
-    let share = |f: fn(&Shares) -> Option<f64>| -> Vec<Option<f64>> {
-        rows.iter().map(|r| f(&r.last.shares)).collect()
-    };
-    let peak = |f: fn(&Shares) -> Option<f64>| -> Vec<Option<f64>> {
-        rows.iter().map(|r| f(&r.peak_shares)).collect()
-    };
-    let columns = vec![
+    let mut columns = vec![
         Column::new(
             "fingerprint".into(),
             rows.iter()
@@ -467,26 +449,10 @@ fn relays_table(jobs: &Jobs, mut summaries: RelaySummaries) -> Result<DataFrame>
         ),
         Column::new("as_name".into(), text(|r| r.last.as_name.as_deref())),
         Column::new("country".into(), text(|r| r.last.country.as_deref())),
-        Column::new(
-            "consensus_weight_fraction".into(),
-            share(|s| s.consensus_weight_fraction),
-        ),
-        Column::new("guard_probability".into(), share(|s| s.guard_probability)),
-        Column::new("middle_probability".into(), share(|s| s.middle_probability)),
-        Column::new("exit_probability".into(), share(|s| s.exit_probability)),
-        Column::new(
-            "peak_consensus_weight_fraction".into(),
-            peak(|s| s.consensus_weight_fraction),
-        ),
-        Column::new(
-            "peak_guard_probability".into(),
-            peak(|s| s.guard_probability),
-        ),
-        Column::new(
-            "peak_middle_probability".into(),
-            peak(|s| s.middle_probability),
-        ),
-        Column::new("peak_exit_probability".into(), peak(|s| s.exit_probability)),
+    ];
+    columns.extend(share_columns("", rows.iter().map(|r| &r.last.shares)));
+    columns.extend(share_columns("peak_", rows.iter().map(|r| &r.peak_shares)));
+    columns.extend([
         Column::new(
             "distinct_addresses".into(),
             rows.iter()
@@ -497,7 +463,7 @@ fn relays_table(jobs: &Jobs, mut summaries: RelaySummaries) -> Result<DataFrame>
             "distinct_asns".into(),
             rows.iter().map(|r| r.asns.len() as u32).collect::<Vec<_>>(),
         ),
-    ];
+    ]);
     let mut relays = DataFrame::new_infer_height(columns)?.lazy();
     if let Some(descriptors) = latest_descriptors(jobs)? {
         let mut join = JoinArgs::new(JoinType::Left);

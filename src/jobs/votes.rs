@@ -14,7 +14,7 @@
 //! relays when it drops at least half of them; its drop time is the median of theirs, and it
 //! drops them *early* when that median lies before the consensus that dropped each relay.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use anyhow::Result;
@@ -68,9 +68,9 @@ pub fn evidence(root: &Path, events: &[EventRelays]) -> Result<Vec<VoteEvidence>
             )
         })
         .collect();
-    let wanted: HashMap<&str, ()> = events
+    let wanted: HashSet<&str> = events
         .iter()
-        .flat_map(|e| e.members.iter().map(|(f, _)| (f.as_str(), ())))
+        .flat_map(|e| e.members.iter().map(|(f, _)| f.as_str()))
         .collect();
     let mut authorities: BTreeMap<String, AuthorityVotes> = BTreeMap::new();
     if !windows.is_empty() {
@@ -81,7 +81,7 @@ pub fn evidence(root: &Path, events: &[EventRelays]) -> Result<Vec<VoteEvidence>
             rows(root, "vote_entries", &windows, &["fingerprint"])?
         {
             let fingerprint = fingerprint.expect("selected");
-            if wanted.contains_key(fingerprint.as_str()) {
+            if wanted.contains(fingerprint.as_str()) {
                 let votes = authorities.entry(authority).or_default();
                 votes.listed.entry(fingerprint).or_default().push(time);
             }

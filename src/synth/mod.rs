@@ -515,14 +515,14 @@ fn write_job(
                 .filter(|&&h| (first_h..last_h).contains(&h))
                 .flat_map(|&h| (0..vote::AUTHORITIES_COUNT).map(move |a| (h, a)))
                 .collect();
-            for chunk in ballots.chunks(9) {
+            for chunk in ballots.chunks(vote::AUTHORITIES_COUNT) {
                 let docs: Vec<(String, [u8; 20])> = chunk
                     .par_iter()
                     .map(|&(h, a)| vote::render(w, votes, a, h))
                     .collect();
                 for (&(h, a), (doc, digest)) in chunk.iter().zip(docs) {
                     let name = vote::member_name(w, a, h, &digest);
-                    tar.append(&name, w.va(h) - 10 * 60, doc.as_bytes())?;
+                    tar.append(&name, vote::published(w, h), doc.as_bytes())?;
                     pb.inc(1);
                 }
             }

@@ -119,7 +119,7 @@ pub fn render(w: &World, plan: &VotePlan, a: usize, h: i64) -> (String, [u8; 20]
     let body_start = s.len();
     s.push_str("network-status-version 3\nvote-status vote\nconsensus-methods 28 29 30 31 32\n");
     s.push_str("published ");
-    push_ts(&mut s, va - 10 * 60);
+    push_ts(&mut s, published(w, h));
     s.push('\n');
     push_period(&mut s, va);
     s.push_str("flag-thresholds stable-uptime=1209600 stable-mtbf=2592000 fast-speed=102400 guard-wfu=98.000% guard-tk=691200 guard-bw-inc-exits=2000000 guard-bw-exc-exits=2000000 enough-mtbf=1 ignoring-advertised-bws=0\n");
@@ -132,13 +132,13 @@ pub fn render(w: &World, plan: &VotePlan, a: usize, h: i64) -> (String, [u8; 20]
     // The authority's key certificate, renewed every quarter (keys are random bytes: nothing
     // reads them).
     let quarter = va.div_euclid(DAY) / 91;
-    let published: Ts = quarter * 91 * DAY;
+    let key_published: Ts = quarter * 91 * DAY;
     s.push_str("dir-key-certificate-version 3\n");
     let _ = writeln!(s, "fingerprint {}", authority.1);
     s.push_str("dir-key-published ");
-    push_ts(&mut s, published);
+    push_ts(&mut s, key_published);
     s.push_str("\ndir-key-expires ");
-    push_ts(&mut s, published + 365 * DAY);
+    push_ts(&mut s, key_published + 365 * DAY);
     s.push('\n');
     let key = |name: &str| Rng::stream(&[w.seed, tag(name), a as u64, quarter as u64]).bytes(140);
     s.push_str("dir-identity-key\n");
@@ -158,6 +158,11 @@ pub fn render(w: &World, plan: &VotePlan, a: usize, h: i64) -> (String, [u8; 20]
     let signature = Rng::stream(&[w.seed, tag("vote-signature"), h as u64, a as u64]).bytes(256);
     push_object(&mut s, "SIGNATURE", &signature);
     (s, digest)
+}
+
+/// When the authorities publish their votes of hour `h`: ten minutes before it.
+pub fn published(w: &World, h: i64) -> Ts {
+    w.va(h) - 10 * 60
 }
 
 /// CollecTor's member name of a vote: `votes-YYYY-MM/DD/YYYY-MM-DD-HH-MM-SS-vote-<authority

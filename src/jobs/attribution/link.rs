@@ -255,6 +255,18 @@ impl RarityWindows {
     }
 }
 
+/// How many of the given windows fall in each window (index = window).
+fn per_window(windows: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut counts = Vec::new();
+    for w in windows {
+        if counts.len() <= w {
+            counts.resize(w + 1, 0);
+        }
+        counts[w] += 1;
+    }
+    counts
+}
+
 /// How rare a value held by `holders` of the `relays` of its window is: ln(N/k)/ln(N).
 fn rarity(relays: usize, holders: usize) -> f64 {
     let n = relays.max(2) as f64;
@@ -334,6 +346,8 @@ struct Blocks {
     of: Vec<Vec<u32>>,
     restart_rarity: HashMap<i64, f64>,
     end_rarity: HashMap<i64, f64>,
+    /// The rarity windows the hours (and the pair scorer's values) are weighed in.
+    windows: RarityWindows,
 }
 
 impl Blocks {
@@ -375,13 +389,7 @@ impl Blocks {
                 .collect();
             in_window.sort_unstable();
             in_window.dedup();
-            let mut relays_of_window: Vec<usize> = Vec::new();
-            for &(w, _) in &in_window {
-                if relays_of_window.len() <= w {
-                    relays_of_window.resize(w + 1, 0);
-                }
-                relays_of_window[w] += 1;
-            }
+            let relays_of_window = per_window(in_window.iter().map(|&(w, _)| w));
             buckets
                 .iter()
                 .map(|(&h, m)| (h, rarity(relays_of_window[windows.at(h)], m.len())))
@@ -393,6 +401,7 @@ impl Blocks {
             of: vec![Vec::new(); profiles.len()],
             restart_rarity: hour_rarity(&by_restart),
             end_rarity: hour_rarity(&by_end),
+            windows,
         };
         let keyed = [
             (
@@ -615,17 +624,11 @@ impl<'a> PairScorer<'a> {
             })
             .collect();
         // The windows each value was held in, then its holders and all relays per window.
-        let windows = RarityWindows::of(profiles, config);
+        let windows = blocks.windows;
+        let relays_of_window = per_window(profiles.iter().flat_map(|p| windows.of_relay(p)));
         let mut span = vec![(u32::MAX, 0u32); value_signal.len()];
-        let mut relays_of_window: Vec<usize> = Vec::new();
         for (p, ids) in profiles.iter().zip(&values) {
             let held = windows.of_relay(p);
-            if relays_of_window.len() <= *held.end() {
-                relays_of_window.resize(held.end() + 1, 0);
-            }
-            for w in held.clone() {
-                relays_of_window[w] += 1;
-            }
             for &id in ids {
                 let s = &mut span[id as usize];
                 s.0 = s.0.min(*held.start() as u32);
@@ -682,14 +685,14 @@ impl<'a> PairScorer<'a> {
     fn score(&self, a: usize, candidate: &Candidate) -> Option<Link> {
         let config = self.config;
         let b = candidate.relay;
-        // Configuration likeness: the best-matching value of each signal (both value lists
-        // are sorted: walk them together).
         // Values weigh by their rarity in the window in which both relays were first in
         // the network.
         let window = self
             .windows
             .at(self.profiles[a].first_seen.max(self.profiles[b].first_seen))
             as u32;
+        // Configuration likeness: the best-matching value of each signal (both value lists
+        // are sorted: walk them together).
         let mut best: [Option<f64>; CONFIG_SIGNALS.len()] = [None; CONFIG_SIGNALS.len()];
         let (va, vb) = (&self.values[a], &self.values[b]);
         let (mut i, mut j) = (0, 0);
