@@ -29,6 +29,9 @@ W="$WORK/warehouse-$NAME"
 LOGS="$WORK/logs"
 STUDY_MD="$DIR/study.md"
 mkdir -p "$WORK" "$LOGS"
+# The commit the binary was built from, read before the long run (the tree may move on meanwhile).
+COMMIT=$(git -C "$SCRIPTS/.." rev-parse --short HEAD 2> /dev/null || echo unknown)
+git -C "$SCRIPTS/.." diff --quiet HEAD -- src Cargo.toml Cargo.lock scripts 2> /dev/null || COMMIT="$COMMIT+changes"
 
 if [ ! -f "$ARCHIVE/.complete" ]; then
   echo "bench_study: generating $MONTHS months ($RELAYS relays from $START, seed $SEED) into $ARCHIVE"
@@ -36,9 +39,10 @@ if [ ! -f "$ARCHIVE/.complete" ]; then
   started=$SECONDS
   nice -n "$NICE" "$BIN" generate --out "$ARCHIVE" --start "$START" --months "$MONTHS" \
     --relays "$RELAYS" --seed "$SEED" --quiet
-  touch "$ARCHIVE/.complete"
+  echo "$((SECONDS - started))" > "$ARCHIVE/.complete"
   echo "bench_study: generated in $((SECONDS - started)) s"
 fi
+generate_s=$(cat "$ARCHIVE/.complete")
 archive_mb=$(du -sm "$ARCHIVE/relay-descriptors" | cut -f1)
 rm -rf "$W"
 echo "bench_study: import"
@@ -57,8 +61,6 @@ run_stage "$LOGS/report.log" "$STAGE_TIMEOUT" "$NICE" "$BIN" report --warehouse 
 report_s=$SECONDS_OUT report_rss=$RSS_OUT
 "$BIN" evaluate --warehouse "$W" --truth "$ARCHIVE" > "$LOGS/evaluate.txt" 2>&1 || true
 
-COMMIT=$(git -C "$SCRIPTS/.." rev-parse --short HEAD 2> /dev/null || echo unknown)
-git -C "$SCRIPTS/.." diff --quiet HEAD -- src Cargo.toml Cargo.lock scripts 2> /dev/null || COMMIT="$COMMIT+changes"
 jobs_line=$(grep '^jobs:' "$LOGS/jobs.log" | tail -n 1 || true)
 total=$(awk -v a="$import_s" -v b="$jobs_s" -v c="$attribute_s" -v d="$report_s" 'BEGIN {
   if (a b c d ~ /[a-z]/) print "n/a"; else printf "%.0f", a + b + c + d }')
@@ -77,6 +79,8 @@ total=$(awk -v a="$import_s" -v b="$jobs_s" -v c="$attribute_s" -v d="$report_s"
   echo "| attribute | \`relaytrail attribute\` | $attribute_s | $attribute_rss |"
   echo "| report | \`relaytrail report\` | $report_s | $report_rss |"
   echo "| **end to end** | | **$total** | |"
+  echo
+  echo "Generating the archive (\`relaytrail generate\`, not part of the study) took ${generate_s:-?} s."
   echo
   [ -z "$jobs_line" ] || echo "Jobs: ${jobs_line#jobs: }"
   echo
