@@ -15,8 +15,8 @@
 //!    weighted by its rarity (an hour in which a fifth of the network restarted says little),
 //!    as the rarity-weighted Jaccard index of the two hour sets, scaled by how much rare
 //!    evidence is shared (`sync_full_evidence`); joining within `join_window_hours` of each
-//!    other (weighted by how rare joins were then; relays first seen at the start of the data
-//!    or right after a gap are no joiners); the same IPv4 address within `same_address_days`;
+//!    other (weighted by how rare joins were then, among all joiners or those of the pair's
+//!    kind; relays first seen at the start of the data or right after a gap are no joiners); the same IPv4 address within `same_address_days`;
 //!    leaving in the same removal event.
 //! 3. A pair links when its score reaches `link_threshold` **and** its behaviour evidence
 //!    reaches `behaviour_min` or its configuration score alone reaches
@@ -435,13 +435,19 @@ impl Blocks {
 /// relays already running when the data starts or first seen right after a gap of it). A
 /// window's evidence grows with how far its joins exceed the usual number; a pair takes the
 /// best of its two relays' windows that give evidence and hold at most `max_block_relays`.
+/// Joins are counted twice: among all joiners, and among the joiners of the relay's kind
+/// (tor version, exit or not, contact or not): a day in which thirty contact-less exits of
+/// one old version appeared is a batch even when the network's joins hide it.
 struct JoinWindows {
-    /// Joiners by first-seen time.
+    cohorts: Vec<JoinCohort>,
+    /// Each relay's cohorts and its place in each: (cohort, index into its joiners).
+    position: Vec<Vec<(u32, u32)>>,
+}
+
+/// The joiners of one cohort by first-seen time, each joiner's window (indices into
+/// `joiners`) and its evidence (None when it gives none or is too large).
+struct JoinCohort {
     joiners: Vec<usize>,
-    /// Each relay's place in `joiners`.
-    position: Vec<Option<usize>>,
-    /// Each joiner's window (indices into `joiners`) and its evidence, None when it gives
-    /// none or is too large.
     window: Vec<(usize, usize)>,
     weight: Vec<Option<f64>>,
 }
@@ -457,15 +463,48 @@ impl JoinWindows {
         let span_hours = ((profiles.iter().map(|p| p.last_seen).max().unwrap_or(0) - data_start)
             / HOUR_MS)
             .max(1) as f64;
+        let mut kinds: BTreeMap<(Option<&str>, bool, bool), Vec<usize>> = BTreeMap::new();
+        for &i in &joiners {
+            let p = &profiles[i];
+            kinds
+                .entry((
+                    p.version.as_deref(),
+                    p.peak_exit_probability > 0.0,
+                    p.contact.is_some(),
+                ))
+                .or_default()
+                .push(i);
+        }
+        let cohorts: Vec<JoinCohort> = std::iter::once(joiners)
+            .chain(kinds.into_values().filter(|members| members.len() > 1))
+            .map(|members| JoinCohort::of(members, profiles, config, span_hours))
+            .collect();
+        let mut position = vec![Vec::new(); n];
+        for (c, cohort) in cohorts.iter().enumerate() {
+            for (k, &i) in cohort.joiners.iter().enumerate() {
+                position[i].push((c as u32, k as u32));
+            }
+        }
+        JoinWindows { cohorts, position }
+    }
+}
+
+impl JoinCohort {
+    /// `joiners` sorted by first-seen time; their usual number per window is their number
+    /// over the `span_hours` of the data.
+    fn of(
+        joiners: Vec<usize>,
+        profiles: &[Profile],
+        config: &AttributionConfig,
+        span_hours: f64,
+    ) -> JoinCohort {
         let joins_per_window =
             joiners.len() as f64 / span_hours * (2 * config.join_window_hours + 1) as f64;
         let span = i64::from(config.join_window_hours) * HOUR_MS;
-        let mut position = vec![None; n];
         let mut window = Vec::with_capacity(joiners.len());
         let mut weight = Vec::with_capacity(joiners.len());
         let mut lo = 0;
         for k in 0..joiners.len() {
-            position[joiners[k]] = Some(k);
             let t = profiles[joiners[k]].first_seen;
             while profiles[joiners[lo]].first_seen < t - span {
                 lo += 1;
@@ -480,11 +519,19 @@ impl JoinWindows {
             window.push((lo, hi));
             weight.push((w > 0.0 && hi + 1 - lo <= config.max_block_relays).then_some(w));
         }
-        JoinWindows {
+        JoinCohort {
             joiners,
-            position,
             window,
             weight,
+        }
+    }
+
+    /// The evidence between joiners `k` and `p` (in each other's window): the better of
+    /// their windows that give any.
+    fn pair_weight(&self, k: usize, p: usize) -> Option<f64> {
+        match (self.weight[k], self.weight[p]) {
+            (Some(x), Some(y)) => Some(x.max(y)),
+            (x, y) => x.or(y),
         }
     }
 }
@@ -561,19 +608,18 @@ impl Partners {
                 }
             }
         }
-        if let Some(k) = joins.position[a] {
-            let (lo, hi) = joins.window[k];
+        for &(c, k) in &joins.position[a] {
+            let cohort = &joins.cohorts[c as usize];
+            let k = k as usize;
+            let (lo, hi) = cohort.window[k];
             for p in lo..=hi {
-                let b = joins.joiners[p];
+                let b = cohort.joiners[p];
                 if b <= a {
                     continue;
                 }
-                let best = match (joins.weight[k], joins.weight[p]) {
-                    (Some(x), Some(y)) => Some(x.max(y)),
-                    (x, y) => x.or(y),
-                };
-                if let Some(w) = best {
-                    self.entry(b).join_batch = Some(w);
+                if let Some(w) = cohort.pair_weight(k, p) {
+                    let entry = &mut self.entry(b).join_batch;
+                    *entry = Some(entry.map_or(w, |e: f64| e.max(w)));
                 }
             }
         }
@@ -1500,6 +1546,78 @@ mod tests {
         };
         assert_eq!(evidence(&year, &whole_history), in_its_year);
         assert_ne!(evidence(&decade, &whole_history), in_its_year);
+    }
+
+    /// The join evidence between `a` and `b`: the best weight of a cohort window holding both.
+    fn join_weight(joins: &JoinWindows, a: usize, b: usize) -> Option<f64> {
+        let mut best: Option<f64> = None;
+        for &(c, k) in &joins.position[a] {
+            let cohort = &joins.cohorts[c as usize];
+            let (lo, hi) = cohort.window[k as usize];
+            if let Some(p) = (lo..=hi).find(|&p| cohort.joiners[p] == b) {
+                if let Some(w) = cohort.pair_weight(k as usize, p) {
+                    best = Some(best.map_or(w, |b| b.max(w)));
+                }
+            }
+        }
+        best
+    }
+
+    /// Thirty joiners a day for a month, all of one kind, and a burst of eight relays over 16
+    /// hours: when the burst's relays are of a kind of their own (an old version, exits, no
+    /// contact), the burst is a join batch (two in a few hours where none is usual); of the
+    /// network's usual kind, it hardly exceeds the network's joins, and a pair of ordinary
+    /// joiners shows nothing.
+    #[test]
+    fn a_burst_of_one_kind_is_a_join_batch_where_the_networks_joins_hide_it() {
+        const DAY: i64 = 86_400_000;
+        let config = AttributionConfig::default();
+        let network = |own_kind: bool| -> Vec<Profile> {
+            let ordinary = (0..900).map(|i: i64| Profile {
+                fingerprint: format!("{i:040X}"),
+                first_seen: DAY + i * DAY / 30,
+                last_seen: 32 * DAY,
+                contact: Some(format!("operator {i}")),
+                version: Some("0.4.8.9".to_string()),
+                ..Profile::default()
+            });
+            let burst = (0..8).map(|i: i64| Profile {
+                fingerprint: format!("B{i:039X}"),
+                first_seen: 15 * DAY + 2 * i * HOUR_MS,
+                last_seen: 32 * DAY,
+                contact: (!own_kind).then(|| format!("burst operator {i}")),
+                version: Some(if own_kind { "0.4.5.16" } else { "0.4.8.9" }.to_string()),
+                peak_exit_probability: if own_kind { 0.001 } else { 0.0 },
+                ..Profile::default()
+            });
+            let start = Profile {
+                fingerprint: "S".repeat(40),
+                first_seen: 0,
+                last_seen: 32 * DAY,
+                first_seen_censored: true,
+                ..Profile::default()
+            };
+            std::iter::once(start)
+                .chain(ordinary)
+                .chain(burst)
+                .collect()
+        };
+        let (first, second) = (901, 902);
+        let own_kind = network(true);
+        let weight = join_weight(&JoinWindows::of(&own_kind, &config), first, second)
+            .expect("the burst is a batch");
+        assert!(
+            weight >= 0.6 * config.weights.join_batch,
+            "own kind: {weight}"
+        );
+        let usual_kind = network(false);
+        let joins = JoinWindows::of(&usual_kind, &config);
+        let hidden = join_weight(&joins, first, second).unwrap_or(0.0);
+        assert!(
+            hidden < 0.5 * weight,
+            "usual kind: {hidden} against {weight}"
+        );
+        assert_eq!(join_weight(&joins, 10, 11), None, "ordinary joiners");
     }
 
     fn group(asns: &[u32], ports: &[u32]) -> Signature {
