@@ -7,7 +7,8 @@
 # goes to <bench folder>/study.md and replaces the "## Study" section of <bench folder>/results.md.
 # Usage: scripts/bench_study.sh <relaytrail binary> <bench folder>
 # Settings (environment): STUDY_RELAYS (7000), STUDY_START (2019-08), STUDY_MONTHS (29),
-# STUDY_SEED (29), STUDY_STAGE_TIMEOUT (3600 s per stage), STUDY_NICE (10).
+# STUDY_SEED (29), STUDY_STAGE_TIMEOUT (3600 s per stage), STUDY_NICE (10), STUDY_COMMIT (the
+# commit the binary was built from; default: the tree's HEAD).
 # The generated archive is kept and reused (it has a .complete marker); the warehouse is
 # rebuilt from it on every run.
 set -euo pipefail
@@ -30,8 +31,9 @@ LOGS="$WORK/logs"
 STUDY_MD="$DIR/study.md"
 mkdir -p "$WORK" "$LOGS"
 # The commit the binary was built from, read before the long run (the tree may move on meanwhile).
-COMMIT=$(git -C "$SCRIPTS/.." rev-parse --short HEAD 2> /dev/null || echo unknown)
-git -C "$SCRIPTS/.." diff --quiet HEAD -- src Cargo.toml Cargo.lock scripts 2> /dev/null || COMMIT="$COMMIT+changes"
+# STUDY_COMMIT names it when the binary is not built from the tree's HEAD.
+COMMIT=${STUDY_COMMIT:-$(git -C "$SCRIPTS/.." rev-parse --short HEAD 2> /dev/null || echo unknown)}
+[ -n "${STUDY_COMMIT:-}" ] || git -C "$SCRIPTS/.." diff --quiet HEAD -- src Cargo.toml Cargo.lock scripts 2> /dev/null || COMMIT="$COMMIT+changes"
 
 if [ ! -f "$ARCHIVE/.complete" ]; then
   echo "bench_study: generating $MONTHS months ($RELAYS relays from $START, seed $SEED) into $ARCHIVE"
