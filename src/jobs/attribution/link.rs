@@ -16,8 +16,9 @@
 //!    as the rarity-weighted Jaccard index of the two hour sets, scaled by how much rare
 //!    evidence is shared (`sync_full_evidence`); joining within `join_window_hours` of each
 //!    other (weighted by how rare joins were then, among all joiners or those of the pair's
-//!    kind; relays first seen at the start of the data or right after a gap are no joiners); the same IPv4 address within `same_address_days`;
-//!    leaving in the same removal event.
+//!    kind; relays first seen at the start of the data or right after a gap are no
+//!    joiners); the same IPv4 address within `same_address_days`; leaving in the same
+//!    removal event.
 //! 3. A pair links when its score reaches `link_threshold` **and** its behaviour evidence
 //!    reaches `behaviour_min` or its configuration score alone reaches
 //!    `config_only_threshold`: configuration likeness alone (same AS + same version + same
