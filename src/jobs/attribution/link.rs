@@ -1042,6 +1042,8 @@ pub struct Signature {
     pub version_line: BTreeMap<String, f64>,
     pub nickname_shape: BTreeMap<String, f64>,
     pub contactless: f64,
+    /// Share of the relays that were exits (an exit operator comes back with exits).
+    pub exits: f64,
 }
 
 fn version_line(v: &str) -> String {
@@ -1085,6 +1087,9 @@ pub fn signature(profiles: &[Profile], members: &[usize]) -> Signature {
         bump_all(&mut s.nickname_shape, vec![shape_class(&p.nickname)]);
         if p.contact.is_none() {
             s.contactless += 1.0 / n;
+        }
+        if p.peak_exit_probability > 0.0 {
+            s.exits += 1.0 / n;
         }
     }
     s
@@ -1268,6 +1273,11 @@ pub fn signature_similarity(
             "contact_status",
             2.0,
             Some(1.0 - (earlier.contactless - later.contactless).abs()),
+        ),
+        (
+            "exit_status",
+            2.0,
+            Some(1.0 - (earlier.exits - later.exits).abs()),
         ),
     ];
     let mean = |parts: &[(f64, Option<f64>)]| {
@@ -1661,5 +1671,30 @@ mod tests {
         let (similarity, rare, parts) = signature_similarity(&all[0], &all[2], &rarity);
         assert!(similarity >= config.return_similarity, "{parts:?}");
         assert!(rare >= config.return_min_rare_infrastructure, "{parts:?}");
+    }
+
+    /// Two removed groups on the same hosters and ports, one of exits, one of guards and
+    /// middles, and a later wave of exits there: the wave continues the exit group (in the
+    /// 29-month study a KAX17-like group's removal claimed an exit actor's return wave before
+    /// the signature compared exit status).
+    #[test]
+    fn an_exit_group_returns_as_exits() {
+        let exits = |asns: &[u32]| Signature {
+            exits: 1.0,
+            ..group(asns, &[9001, 443])
+        };
+        let removed_exits = exits(&[101, 102, 103]);
+        let removed_middles = group(&[101, 102, 103], &[9001, 443]);
+        let wave = exits(&[101, 102, 103]);
+        let mut all = vec![removed_exits, removed_middles, wave];
+        for k in 0..20 {
+            all.push(group(&[1 + k % 2, 200 + k], &[9001]));
+        }
+        let rarity = SignatureRarity::of(all.iter());
+        let config = AttributionConfig::default();
+        let (of_exits, _, parts) = signature_similarity(&all[0], &all[2], &rarity);
+        assert!(of_exits >= config.return_similarity, "{parts:?}");
+        let (of_middles, _, parts) = signature_similarity(&all[1], &all[2], &rarity);
+        assert!(of_middles < of_exits, "{parts:?}");
     }
 }

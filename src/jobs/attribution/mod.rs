@@ -125,7 +125,7 @@ impl Default for AttributionConfig {
             behaviour_min: 0.5,
             same_address_days: 30,
             join_window_hours: 3,
-            return_window_days: 120,
+            return_window_days: 365,
             return_similarity: 0.75,
             return_min_rare_infrastructure: 0.5,
             weights: Weights::default(),
