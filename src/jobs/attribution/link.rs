@@ -468,11 +468,7 @@ impl JoinWindows {
         for &i in &joiners {
             let p = &profiles[i];
             kinds
-                .entry((
-                    p.version.as_deref(),
-                    p.peak_exit_probability > 0.0,
-                    p.contact.is_some(),
-                ))
+                .entry((p.version.as_deref(), p.is_exit(), p.contact.is_some()))
                 .or_default()
                 .push(i);
         }
@@ -1088,7 +1084,7 @@ pub fn signature(profiles: &[Profile], members: &[usize]) -> Signature {
         if p.contact.is_none() {
             s.contactless += 1.0 / n;
         }
-        if p.peak_exit_probability > 0.0 {
+        if p.is_exit() {
             s.exits += 1.0 / n;
         }
     }
@@ -1559,19 +1555,14 @@ mod tests {
         assert_ne!(evidence(&decade, &whole_history), in_its_year);
     }
 
-    /// The join evidence between `a` and `b`: the best weight of a cohort window holding both.
-    fn join_weight(joins: &JoinWindows, a: usize, b: usize) -> Option<f64> {
-        let mut best: Option<f64> = None;
-        for &(c, k) in &joins.position[a] {
-            let cohort = &joins.cohorts[c as usize];
-            let (lo, hi) = cohort.window[k as usize];
-            if let Some(p) = (lo..=hi).find(|&p| cohort.joiners[p] == b) {
-                if let Some(w) = cohort.pair_weight(k as usize, p) {
-                    best = Some(best.map_or(w, |b| b.max(w)));
-                }
-            }
-        }
-        best
+    /// The join evidence `a` (the lower number) gathers for its partner `b`.
+    fn join_weight(profiles: &[Profile], a: usize, b: usize) -> Option<f64> {
+        let config = AttributionConfig::default();
+        let blocks = Blocks::of(profiles, &config);
+        let joins = JoinWindows::of(profiles, &config);
+        let mut partners = Partners::new(profiles.len());
+        partners.collect(a, profiles, &config, &blocks, &joins);
+        partners.list.iter().find(|c| c.relay == b)?.join_batch
     }
 
     /// Thirty joiners a day for a month, all of one kind, and a burst of eight relays over 16
@@ -1615,20 +1606,18 @@ mod tests {
         };
         let (first, second) = (901, 902);
         let own_kind = network(true);
-        let weight = join_weight(&JoinWindows::of(&own_kind, &config), first, second)
-            .expect("the burst is a batch");
+        let weight = join_weight(&own_kind, first, second).expect("the burst is a batch");
         assert!(
             weight >= 0.6 * config.weights.join_batch,
             "own kind: {weight}"
         );
         let usual_kind = network(false);
-        let joins = JoinWindows::of(&usual_kind, &config);
-        let hidden = join_weight(&joins, first, second).unwrap_or(0.0);
+        let hidden = join_weight(&usual_kind, first, second).unwrap_or(0.0);
         assert!(
             hidden < 0.5 * weight,
             "usual kind: {hidden} against {weight}"
         );
-        assert_eq!(join_weight(&joins, 10, 11), None, "ordinary joiners");
+        assert_eq!(join_weight(&usual_kind, 10, 11), None, "ordinary joiners");
     }
 
     fn group(asns: &[u32], ports: &[u32]) -> Signature {

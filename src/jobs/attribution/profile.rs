@@ -49,6 +49,13 @@ pub struct Profile {
     pub peak_consensus_weight_fraction: f64,
 }
 
+impl Profile {
+    /// Whether the relay was an exit in some consensus (its exit probability was above 0).
+    pub fn is_exit(&self) -> bool {
+        self.peak_exit_probability > 0.0
+    }
+}
+
 const HOUR_MS: i64 = 3_600_000;
 
 pub use crate::jobs::identity::normalise_contact;
