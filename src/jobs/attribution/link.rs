@@ -279,17 +279,21 @@ fn rarity(relays: usize, holders: usize) -> f64 {
 struct HourSet {
     hours: Vec<i64>,
     weights: Vec<f64>,
+    /// The summed weight of all its hours.
+    total: f64,
 }
 
 impl HourSet {
     /// `hours` weighted by `rarity` (hours no relay of the blocks held count fully).
     fn new(hours: &BTreeSet<i64>, rarity: &HashMap<i64, f64>) -> Self {
+        let weights: Vec<f64> = hours
+            .iter()
+            .map(|h| rarity.get(h).copied().unwrap_or(1.0))
+            .collect();
         HourSet {
             hours: hours.iter().copied().collect(),
-            weights: hours
-                .iter()
-                .map(|h| rarity.get(h).copied().unwrap_or(1.0))
-                .collect(),
+            total: weights.iter().sum(),
+            weights,
         }
     }
 
@@ -325,6 +329,23 @@ impl HourSet {
         }
         (shared, if union > 0.0 { shared / union } else { 0.0 })
     }
+}
+
+/// At least the sync evidence `HourSet::weighted_jaccard` can give between two sets of these
+/// totals (the shared weight is at most the smaller total, the union at least the larger):
+/// `weight × jaccard × strength`, or 0 when the Jaccard cannot reach `sync_min_jaccard`. A
+/// margin keeps the bound above every rounding of the exact sums.
+fn sync_bound(total_a: f64, total_b: f64, weight: f64, config: &AttributionConfig) -> f64 {
+    let (small, large) = (total_a.min(total_b), total_a.max(total_b));
+    if small <= 0.0 {
+        return 0.0;
+    }
+    let jaccard = (small / large * (1.0 + 1e-9)).min(1.0);
+    if jaccard < config.sync_min_jaccard {
+        return 0.0;
+    }
+    let strength = (small * (1.0 + 1e-9) / config.sync_full_evidence).min(1.0);
+    weight * jaccard * strength * (1.0 + 1e-9)
 }
 
 /// What makes relays sharing a block key candidates, and the evidence the key itself is.
@@ -620,6 +641,11 @@ impl Partners {
                 }
             }
         }
+        // In relay order, the scorer reads its per-relay tables front to back.
+        self.list.sort_unstable_by_key(|c| c.relay);
+        for (i, c) in self.list.iter().enumerate() {
+            self.slot[c.relay] = i as u32 + 1;
+        }
     }
 }
 
@@ -644,6 +670,12 @@ struct PairScorer<'a> {
     lower_nicknames: Vec<String>,
     /// Their lengths in characters (names more than two apart are more than two edits apart).
     nickname_lengths: Vec<usize>,
+    /// The nicknames' lengths in bytes and the relays' first-seen times, here rather than read
+    /// from the (large) profiles of a random partner for every candidate pair.
+    nickname_bytes: Vec<usize>,
+    first_seen: Vec<i64>,
+    /// The total weights of each relay's restart and session-end hour sets, side by side.
+    sync_totals: Vec<[f64; 2]>,
 }
 
 impl<'a> PairScorer<'a> {
@@ -702,17 +734,24 @@ impl<'a> PairScorer<'a> {
         }
         let lower_nicknames: Vec<String> =
             profiles.iter().map(|p| p.nickname.to_lowercase()).collect();
+        let restarts: Vec<HourSet> = profiles
+            .iter()
+            .map(|p| HourSet::new(&p.restarts, &blocks.restart_rarity))
+            .collect();
+        let session_ends: Vec<HourSet> = profiles
+            .iter()
+            .map(|p| HourSet::new(&p.session_ends, &blocks.end_rarity))
+            .collect();
         PairScorer {
             profiles,
             config,
-            restarts: profiles
+            sync_totals: restarts
                 .iter()
-                .map(|p| HourSet::new(&p.restarts, &blocks.restart_rarity))
+                .zip(&session_ends)
+                .map(|(r, e)| [r.total, e.total])
                 .collect(),
-            session_ends: profiles
-                .iter()
-                .map(|p| HourSet::new(&p.session_ends, &blocks.end_rarity))
-                .collect(),
+            restarts,
+            session_ends,
             values,
             value_signal,
             value_first_window: span.iter().map(|s| s.0).collect(),
@@ -721,6 +760,8 @@ impl<'a> PairScorer<'a> {
             windows,
             nickname_lengths: lower_nicknames.iter().map(|n| n.chars().count()).collect(),
             lower_nicknames,
+            nickname_bytes: profiles.iter().map(|p| p.nickname.len()).collect(),
+            first_seen: profiles.iter().map(|p| p.first_seen).collect(),
         }
     }
 
@@ -730,10 +771,7 @@ impl<'a> PairScorer<'a> {
         let b = candidate.relay;
         // Values weigh by their rarity in the window in which both relays were first in
         // the network.
-        let window = self
-            .windows
-            .at(self.profiles[a].first_seen.max(self.profiles[b].first_seen))
-            as u32;
+        let window = self.windows.at(self.first_seen[a].max(self.first_seen[b])) as u32;
         // Configuration likeness: the best-matching value of each signal (both value lists
         // are sorted: walk them together).
         let mut best: [Option<f64>; CONFIG_SIGNALS.len()] = [None; CONFIG_SIGNALS.len()];
@@ -756,12 +794,11 @@ impl<'a> PairScorer<'a> {
         }
         // Nicknames a few edits apart (`relayAB12` / `relayAB17`), when not already the
         // same shape.
-        let (na, nb) = (&self.profiles[a].nickname, &self.profiles[b].nickname);
-        if na.len() >= 6
-            && nb.len() >= 6
-            && na != nb
-            && best[NICKNAME_SHAPE].is_none()
+        if best[NICKNAME_SHAPE].is_none()
+            && self.nickname_bytes[a] >= 6
+            && self.nickname_bytes[b] >= 6
             && self.nickname_lengths[a].abs_diff(self.nickname_lengths[b]) <= 2
+            && self.profiles[a].nickname != self.profiles[b].nickname
             && levenshtein(&self.lower_nicknames[a], &self.lower_nicknames[b]) <= 2
         {
             best[SIMILAR_NICKNAME] = Some(config.weights.similar_nickname);
@@ -783,6 +820,52 @@ impl<'a> PairScorer<'a> {
             .max_by(|&x, &y| location(x).total_cmp(&location(y)).then(y.cmp(&x)))
             .unwrap_or(0);
 
+        // Most candidates share a busy hour and little else: bound what the two hour-set
+        // comparisons can add from the sets' totals, and stop when even that cannot make the
+        // link (the bound is never below the evidence, so the accepted links are the same).
+        let fixed_behaviour = address
+            + if candidate.removed_together {
+                config.weights.removed_together
+            } else {
+                0.0
+            }
+            + candidate.join_batch.unwrap_or(0.0);
+        let config_bound: f64 = best.iter().flatten().sum();
+        let margin = 1.0 + 1e-9;
+        let cannot_link = |behaviour: f64| {
+            (behaviour + config_bound) * margin < config.link_threshold
+                || (behaviour * margin < config.behaviour_min
+                    && config_bound * margin < config.config_only_threshold)
+        };
+        let (restarts, ends) = (
+            (&self.restarts[a], &self.restarts[b]),
+            (&self.session_ends[a], &self.session_ends[b]),
+        );
+        let (restart_weight, end_weight) =
+            (config.weights.restart_sync, config.weights.session_end_sync);
+        let ([restarts_a, ends_a], [restarts_b, ends_b]) =
+            (self.sync_totals[a], self.sync_totals[b]);
+        let end_bound = sync_bound(ends_a, ends_b, end_weight, config);
+        if cannot_link(
+            fixed_behaviour
+                + sync_bound(restarts_a, restarts_b, restart_weight, config)
+                + end_bound,
+        ) {
+            return None;
+        }
+        let sync = |(x, y): (&HourSet, &HourSet), weight: f64| {
+            let (shared, j) = x.weighted_jaccard(y);
+            (shared > 0.0 && j >= config.sync_min_jaccard).then(|| {
+                let strength = (shared / config.sync_full_evidence).min(1.0);
+                weight * j * strength
+            })
+        };
+        let restart_sync = sync(restarts, restart_weight);
+        if cannot_link(fixed_behaviour + restart_sync.unwrap_or(0.0) + end_bound) {
+            return None;
+        }
+        let session_end_sync = sync(ends, end_weight);
+
         let mut link = Link::default();
         if candidate.same_address && strongest == 0 {
             link.signals.push(Signal {
@@ -802,21 +885,12 @@ impl<'a> PairScorer<'a> {
                 weight,
             });
         }
-        for (name, sets, weight) in [
-            ("restart_sync", &self.restarts, config.weights.restart_sync),
-            (
-                "session_end_sync",
-                &self.session_ends,
-                config.weights.session_end_sync,
-            ),
+        for (name, weight) in [
+            ("restart_sync", restart_sync),
+            ("session_end_sync", session_end_sync),
         ] {
-            let (shared, j) = sets[a].weighted_jaccard(&sets[b]);
-            if shared > 0.0 && j >= config.sync_min_jaccard {
-                let strength = (shared / config.sync_full_evidence).min(1.0);
-                link.signals.push(Signal {
-                    name,
-                    weight: weight * j * strength,
-                });
+            if let Some(weight) = weight {
+                link.signals.push(Signal { name, weight });
             }
         }
         for (k, (name, weight)) in CONFIG_SIGNALS.iter().zip(best).enumerate() {
@@ -1424,6 +1498,44 @@ mod tests {
             *map.entry(v.clone()).or_default() += 1.0 / values.len() as f64;
         }
         map
+    }
+
+    /// The scorer drops a candidate when even `sync_bound` cannot make its link: the bound
+    /// must never be below the evidence the exact comparison gives, for any pair of sets.
+    #[test]
+    fn the_sync_bound_is_never_below_the_sync_evidence() {
+        let config = AttributionConfig::default();
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |below: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % below
+        };
+        let mut compared = 0;
+        for _ in 0..20_000 {
+            let mut rarity = HashMap::new();
+            let mut sets = [BTreeSet::new(), BTreeSet::new()];
+            for hours in &mut sets {
+                for _ in 0..next(12) {
+                    let hour = next(9) as i64;
+                    hours.insert(hour);
+                    let weight = (next(1000) + 1) as f64 / 997.0;
+                    rarity.entry(hour).or_insert(weight);
+                }
+            }
+            let (a, b) = (
+                HourSet::new(&sets[0], &rarity),
+                HourSet::new(&sets[1], &rarity),
+            );
+            let (shared, jaccard) = a.weighted_jaccard(&b);
+            if shared > 0.0 && jaccard >= config.sync_min_jaccard {
+                let evidence = 1.5 * jaccard * (shared / config.sync_full_evidence).min(1.0);
+                assert!(sync_bound(a.total, b.total, 1.5, &config) >= evidence);
+                compared += 1;
+            }
+        }
+        assert!(compared > 1000, "only {compared} pairs had sync evidence");
     }
 
     #[test]
