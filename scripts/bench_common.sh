@@ -39,10 +39,14 @@ splice_section() {
   {
     if [ -f "$results" ]; then
       awk -v key="$key" -v file="$section" '
-        function emit() { while ((getline line < file) > 0) print line; close(file); done = 1 }
-        /^## / { skipping = ($2 == key); if (skipping) { if (!done) emit(); next } }
+        function emit(between,  last) {
+          while ((getline line < file) > 0) { print line; last = line }
+          close(file); done = 1
+          if (between && last != "") print ""
+        }
+        /^## / { skipping = ($2 == key); if (skipping) { if (!done) emit(1); next } }
         !skipping { print }
-        END { if (!done) { print ""; emit() } }' "$results"
+        END { if (!done) { print ""; emit(0) } }' "$results"
     else
       cat "$section"
     fi
