@@ -424,14 +424,20 @@ fn run_attribute(args: AttributeArgs) -> anyhow::Result<ExitCode> {
     )?;
     let started = std::time::Instant::now();
     let s = attribution::run(&args.warehouse, &config, args.quiet)?;
+    let phases: Vec<String> = s
+        .phase_seconds
+        .iter()
+        .map(|(name, seconds)| format!("{name} {seconds:.1} s"))
+        .collect();
     eprintln!(
-        "attribute: {} relays, {} links, {} groups -> {} actors ({} linked across removals) in {:.1} s",
+        "attribute: {} relays, {} links, {} groups -> {} actors ({} linked across removals) in {:.1} s ({})",
         s.relays,
         s.links,
         s.groups,
         s.actors,
         s.return_links,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        phases.join(", ")
     );
     Ok(ExitCode::SUCCESS)
 }

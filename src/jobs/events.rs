@@ -50,7 +50,7 @@ const HOUR_MS: i64 = 3_600_000;
 const OPERATOR_DEPARTURE_SHARE: f64 = 0.5;
 /// ...unless at least this many authorities' votes dropped them before the consensus did
 /// (reject lines added one by one; one authority early can be chance).
-const REJECTED_BY_AUTHORITIES: u32 = 2;
+pub(crate) const REJECTED_BY_AUTHORITIES: u32 = 2;
 const DAY_MS: i64 = 24 * HOUR_MS;
 /// The first and last consensus of an event stand out on their own by this many spreads.
 const EDGE_MIN_SCORE: f64 = 2.0;
@@ -789,7 +789,8 @@ pub fn detect<'a>(
                 .iter()
                 .map(|m| {
                     let fingerprint = &presence.sessions[m.departure.session].fingerprint;
-                    (fingerprint.to_string(), times[m.departure.at as usize])
+                    let at = m.departure.at as usize;
+                    (fingerprint.to_string(), times[at], times[at - 1])
                 })
                 .collect(),
         });
@@ -848,6 +849,18 @@ pub fn detect<'a>(
     for (kind, evidence) in removal.kind.iter_mut().zip(&votes) {
         if evidence.authorities_dropping_early >= Some(REJECTED_BY_AUTHORITIES) {
             *kind = "removal";
+        }
+    }
+    // Each member's own count (unknown where no authority voted around its event).
+    for (event, evidence) in asked_of_votes.iter().zip(&votes) {
+        if evidence.member_dropped_early.is_empty() {
+            members
+                .dropped_early_by
+                .extend(std::iter::repeat_n(None, event.members.len()));
+        } else {
+            members
+                .dropped_early_by
+                .extend(evidence.member_dropped_early.iter().copied().map(Some));
         }
     }
     let mut removal_columns = removal.columns("relays_removed")?;
@@ -1033,6 +1046,8 @@ struct MemberColumns {
     session_start: Vec<Option<i64>>,
     shares: [Vec<Option<f64>>; 4],
     back_after_hours: Vec<Option<f64>>,
+    /// Filled once the votes are read, in the order the members were pushed.
+    dropped_early_by: Vec<Option<u32>>,
 }
 
 impl MemberColumns {
@@ -1083,6 +1098,10 @@ impl MemberColumns {
             Column::new("middle_probability".into(), self.shares[2].clone()),
             Column::new("exit_probability".into(), self.shares[3].clone()),
             Column::new("back_after_hours".into(), self.back_after_hours),
+            Column::new(
+                "authorities_dropping_early".into(),
+                self.dropped_early_by,
+            ),
         ])?;
         Ok(frame.sort(
             ["event_time", "fingerprint"],

@@ -33,8 +33,9 @@ pub struct EventRelays {
     /// First and last consensus of the event (ms).
     pub first: i64,
     pub last: i64,
-    /// Each member's fingerprint and the first consensus without it (ms).
-    pub members: Vec<(String, i64)>,
+    /// Each member's fingerprint, the first consensus without it and the last one listing
+    /// it (ms; a consensus hour may be missing between the two).
+    pub members: Vec<(String, i64, i64)>,
 }
 
 /// The vote evidence of one event; all None where no authority voted in its window.
@@ -48,6 +49,11 @@ pub struct VoteEvidence {
     pub authorities_dropping_early: Option<u32>,
     /// Hours from the first dropping authority's drop time to the last's.
     pub drop_spread_hours: Option<f64>,
+    /// Per member (in the event's order): the authorities that stopped listing it while the
+    /// consensus still listed it (their drop at or before the last consensus listing it: a
+    /// relay leaving in a missing consensus hour left every vote before the next consensus,
+    /// which is no rejection); empty where no authority voted.
+    pub member_dropped_early: Vec<u32>,
 }
 
 /// Per authority: the hours it voted, and per fingerprint the hours it listed it.
@@ -70,7 +76,7 @@ pub fn evidence(root: &Path, events: &[EventRelays]) -> Result<Vec<VoteEvidence>
         .collect();
     let wanted: HashSet<&str> = events
         .iter()
-        .flat_map(|e| e.members.iter().map(|(f, _)| f.as_str()))
+        .flat_map(|e| e.members.iter().map(|(f, _, _)| f.as_str()))
         .collect();
     let mut authorities: BTreeMap<String, AuthorityVotes> = BTreeMap::new();
     if !windows.is_empty() {
@@ -148,6 +154,7 @@ fn judge(
     let mut voting = 0;
     // Per dropping authority: its drop time and whether it came before the consensus.
     let mut drops: Vec<(f64, bool)> = Vec::new();
+    let mut member_dropped_early = vec![0u32; event.members.len()];
     for votes in authorities.values() {
         let hours: Vec<i64> = votes
             .hours
@@ -161,7 +168,9 @@ fn judge(
         voting += 1;
         let mut dropped_at: Vec<f64> = Vec::new();
         let mut leads: Vec<f64> = Vec::new();
-        for (fingerprint, gone) in &event.members {
+        for ((fingerprint, gone, last_in_consensus), early) in
+            event.members.iter().zip(&mut member_dropped_early)
+        {
             let last_listed = votes
                 .listed
                 .get(fingerprint)
@@ -171,6 +180,9 @@ fn judge(
                 Some(t) => hours[hours.partition_point(|&h| h <= t)],
                 None => hours[0],
             };
+            if drop <= *last_in_consensus {
+                *early += 1;
+            }
             dropped_at.push(drop as f64);
             leads.push((gone - drop) as f64 / HOUR_MS as f64);
         }
@@ -189,6 +201,7 @@ fn judge(
         authorities_dropping: Some(drops.len() as u32),
         authorities_dropping_early: Some(drops.iter().filter(|d| d.1).count() as u32),
         drop_spread_hours: first.zip(last).map(|(a, b)| (b - a) / HOUR_MS as f64),
+        member_dropped_early,
     }
 }
 
@@ -224,7 +237,7 @@ mod tests {
         let event = EventRelays {
             first: 100 * H,
             last: 100 * H,
-            members: vec![("A".into(), 100 * H), ("B".into(), 100 * H)],
+            members: vec![("A".into(), 100 * H, 99 * H), ("B".into(), 100 * H, 99 * H)],
         };
         let window = (52 * H, 148 * H);
         let authorities: BTreeMap<String, AuthorityVotes> = [
@@ -248,6 +261,28 @@ mod tests {
         assert_eq!(evidence.authorities_dropping_early, Some(1));
         // Drop times: early 95 (median of 94 and 96), with 100.5, late 110.
         assert_eq!(evidence.drop_spread_hours, Some(15.0));
+        // Each relay on its own: only the early authority stopped listing it while the
+        // consensus (to hour 99) still listed it (94 and 96).
+        assert_eq!(evidence.member_dropped_early, vec![1, 1]);
+        // The consensus of hour 99 missing (the relays last listed at 98): C left every
+        // vote at 99, in the hole, an hour before the consensus of 100 dropped it, but no
+        // authority stopped listing it while the consensus listed it: no rejection.
+        let hole = EventRelays {
+            members: vec![
+                ("A".into(), 100 * H, 98 * H),
+                ("B".into(), 100 * H, 98 * H),
+                ("C".into(), 100 * H, 98 * H),
+            ],
+            ..event
+        };
+        let all_at_99: BTreeMap<String, AuthorityVotes> = (0..5)
+            .map(|k| {
+                let votes = authority(60, 140, &[("A", None), ("B", None), ("C", Some(99))]);
+                (format!("auth{k}"), votes)
+            })
+            .collect();
+        let evidence = judge(&hole, window, &all_at_99);
+        assert_eq!(evidence.member_dropped_early, vec![0, 0, 0]);
         // No authority voted in the window: unknown, not zero.
         let elsewhere = judge(&event, (500 * H, 600 * H), &authorities);
         assert_eq!(elsewhere, VoteEvidence::default());
@@ -259,7 +294,7 @@ mod tests {
         let event = EventRelays {
             first: 100 * H,
             last: 101 * H,
-            members: vec![("A".into(), 100 * H)],
+            members: vec![("A".into(), 100 * H, 99 * H)],
         };
         let evidence = evidence(root.path(), &[event]).unwrap();
         assert_eq!(evidence, vec![VoteEvidence::default()]);

@@ -95,12 +95,13 @@ impl Link {
 }
 
 const STRONG: [&str; 3] = ["same_contact", "mutual_family", "same_ed25519_key"];
-const BEHAVIOUR: [&str; 5] = [
+const BEHAVIOUR: [&str; 6] = [
     "same_address",
     "restart_sync",
     "session_end_sync",
     "join_batch",
     "removed_together",
+    "rejected_together",
 ];
 
 struct UnionFind {
@@ -355,6 +356,9 @@ enum BlockKind {
     Address,
     /// One removal event: `removed_together`.
     Removal,
+    /// The relays of one removal event that the authorities rejected (their votes dropped
+    /// each before the consensus did): `rejected_together`, of this weight.
+    Rejection(f64),
     /// A /24, a restart hour or a session-end hour: a candidate, no evidence by itself.
     Plain,
 }
@@ -377,6 +381,7 @@ impl Blocks {
         let mut by_address: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
         let mut by_slash24: BTreeMap<String, Vec<u32>> = BTreeMap::new();
         let mut by_removal: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+        let mut by_rejection: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
         let mut by_restart: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
         let mut by_end: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
         for (i, p) in profiles.iter().enumerate() {
@@ -389,6 +394,9 @@ impl Blocks {
             }
             for &t in &p.removed_in {
                 by_removal.entry(t).or_default().push(i);
+            }
+            for &t in &p.rejected_in {
+                by_rejection.entry(t).or_default().push(i);
             }
             if p.restarts.len() <= config.sync_max_events {
                 for &h in &p.restarts {
@@ -432,6 +440,7 @@ impl Blocks {
             ),
             (BlockKind::Plain, by_slash24.into_values().collect()),
             (BlockKind::Removal, by_removal.into_values().collect()),
+            (BlockKind::Rejection(0.0), by_rejection.into_values().collect()),
             (BlockKind::Plain, by_restart.into_values().collect()),
             (BlockKind::Plain, by_end.into_values().collect()),
         ];
@@ -441,6 +450,12 @@ impl Blocks {
                 if members.len() < 2 || members.len() > config.max_block_relays {
                     continue;
                 }
+                let kind = match kind {
+                    BlockKind::Rejection(_) => BlockKind::Rejection(rejection_weight(
+                        profiles, &members, config,
+                    )),
+                    kind => kind,
+                };
                 let id = blocks.members.len() as u32;
                 for &m in &members {
                     blocks.of[m as usize].push(id);
@@ -451,6 +466,17 @@ impl Blocks {
         }
         blocks
     }
+}
+
+/// What rejected together says of the relays of one rejection: the full weight when they
+/// declare at most one operator; shared among the operators they declare otherwise (the
+/// authorities also reject relays by policy, end-of-life versions say, whoever runs them).
+fn rejection_weight(profiles: &[Profile], members: &[u32], config: &AttributionConfig) -> f64 {
+    let operators: BTreeSet<&str> = members
+        .iter()
+        .filter_map(|&m| profiles[m as usize].contact.as_deref())
+        .collect();
+    config.weights.rejected_together / operators.len().max(1) as f64
 }
 
 /// Join batches: relays first seen within `join_window_hours` of each other (not the
@@ -560,6 +586,7 @@ struct Candidate {
     relay: usize,
     same_address: bool,
     removed_together: bool,
+    rejected_together: Option<f64>,
     join_batch: Option<f64>,
 }
 
@@ -620,6 +647,10 @@ impl Partners {
                         }
                     }
                     BlockKind::Removal => self.entry(b).removed_together = true,
+                    BlockKind::Rejection(w) => {
+                        let entry = &mut self.entry(b).rejected_together;
+                        *entry = Some(entry.map_or(w, |e: f64| e.max(w)));
+                    }
                     BlockKind::Plain => {
                         self.entry(b);
                     }
@@ -829,6 +860,7 @@ impl<'a> PairScorer<'a> {
             } else {
                 0.0
             }
+            + candidate.rejected_together.unwrap_or(0.0)
             + candidate.join_batch.unwrap_or(0.0);
         let config_bound: f64 = best.iter().flatten().sum();
         let margin = 1.0 + 1e-9;
@@ -877,6 +909,12 @@ impl<'a> PairScorer<'a> {
             link.signals.push(Signal {
                 name: "removed_together",
                 weight: config.weights.removed_together,
+            });
+        }
+        if let Some(weight) = candidate.rejected_together {
+            link.signals.push(Signal {
+                name: "rejected_together",
+                weight,
             });
         }
         if let Some(weight) = candidate.join_batch {
@@ -1665,6 +1703,42 @@ mod tests {
         };
         assert_eq!(evidence(&year, &whole_history), in_its_year);
         assert_ne!(evidence(&decade, &whole_history), in_its_year);
+    }
+
+    /// One removal event of 30 relays that share nothing else (different hosters, versions,
+    /// ports, nicknames): the 12 the authorities rejected (their votes dropped them first)
+    /// become one group when they declare no operator; rejected with as many contacts as
+    /// relays (a policy rejection, end-of-life versions say), and the relays that merely
+    /// left in the same hour, link nothing.
+    #[test]
+    fn relays_the_authorities_rejected_together_link_unless_they_declare_many_operators() {
+        const DAY: i64 = 86_400_000;
+        let event = 40 * DAY;
+        let relays = |contacts: bool| -> Vec<Profile> {
+            (0..30u32)
+                .map(|i| Profile {
+                    fingerprint: format!("{i:040X}"),
+                    first_seen: i64::from(i) * DAY,
+                    last_seen: event - HOUR_MS,
+                    nickname: format!("n{i}q{}", i * 31 % 97),
+                    contact: (contacts && i < 12).then(|| format!("operator {i}")),
+                    addresses: vec![format!("{}.{}.7.1", 20 + i, i * 3)],
+                    version: Some(format!("0.4.{}.{}", i % 7, i % 11)),
+                    or_ports: vec![2000 + i],
+                    removed_in: vec![event],
+                    rejected_in: if i < 12 { vec![event] } else { Vec::new() },
+                    ..Profile::default()
+                })
+                .collect()
+        };
+        let config = AttributionConfig::default();
+        let contactless = super::group(&relays(false), &config);
+        assert_eq!(contactless.groups.len(), 1, "{:?}", contactless.groups);
+        assert_eq!(contactless.groups[0], (0..12).collect::<Vec<usize>>());
+        let link = &contactless.links[&(0, 1)];
+        assert!(link.signals.iter().any(|s| s.name == "rejected_together"));
+        let policy = super::group(&relays(true), &config);
+        assert!(policy.groups.is_empty(), "{:?}", policy.groups);
     }
 
     /// The join evidence `a` (the lower number) gathers for its partner `b`.

@@ -39,6 +39,10 @@ pub struct Weights {
     pub session_end_sync: f64,
     pub join_batch: f64,
     pub removed_together: f64,
+    /// Relays of one removal event that at least two authorities stopped listing before
+    /// the consensus did (a reject list): on top of `removed_together`, shared among the
+    /// operators the rejected relays declare.
+    pub rejected_together: f64,
 }
 
 impl Default for Weights {
@@ -62,6 +66,7 @@ impl Default for Weights {
             session_end_sync: 2.0,
             join_batch: 1.2,
             removed_together: 1.0,
+            rejected_together: 1.0,
         }
     }
 }
@@ -145,6 +150,9 @@ pub struct AttributionSummary {
     /// relays declaring different contacts: the kind of link shared causes (hoster
     /// maintenance, upgrade timers) produce between strangers.
     pub cross_contact_sync_links: usize,
+    /// Wall seconds of each phase (printed, not kept: the summary file stays deterministic).
+    #[serde(skip)]
+    pub phase_seconds: Vec<(&'static str, f64)>,
 }
 
 /// Where `run` keeps its summary for `evaluate`.
@@ -167,21 +175,28 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 pub fn run(root: &Path, config: &AttributionConfig, quiet: bool) -> Result<AttributionSummary> {
     let _lock = crate::warehouse::store::Warehouse::open(root)?;
     let progress = crate::jobs::progress_bar(5, "attribute: relay profiles", quiet);
+    let mut phase_seconds = Vec::new();
+    let mut phase_started = std::time::Instant::now();
+    let mut phase_done = |name: &'static str| {
+        phase_seconds.push((name, phase_started.elapsed().as_secs_f64()));
+        phase_started = std::time::Instant::now();
+        progress.inc(1);
+    };
     let profiles = profile::load(root)?;
-    progress.inc(1);
+    phase_done("profiles");
     progress.set_message(format!(
         "attribute: links between {} relays",
         profiles.len()
     ));
     let grouping = link::group(&profiles, config);
-    progress.inc(1);
+    phase_done("links");
     progress.set_message(format!(
         "attribute: {} links, {} groups; returns after removals",
         grouping.links.len(),
         grouping.groups.len()
     ));
     let continues = link::link_across_removals(&profiles, &grouping, config);
-    progress.inc(1);
+    phase_done("returns");
     progress.set_message("attribute: actors, members, timeline");
 
     // Actors: each group joins the actor of the earlier group it continues.
@@ -224,10 +239,11 @@ pub fn run(root: &Path, config: &AttributionConfig, quiet: bool) -> Result<Attri
         &mut timeline,
         &root.join("actor_timeline").join("part-0.parquet"),
     )?;
-    progress.inc(1);
+    phase_done("tables");
     progress.set_message("attribute: watchlist relays");
     // The listed relays now have their actors.
     crate::jobs::watchlist::write_relays(root)?;
+    phase_done("watchlist");
     progress.finish_and_clear();
     let summary = AttributionSummary {
         relays: profiles.len(),
@@ -243,6 +259,7 @@ pub fn run(root: &Path, config: &AttributionConfig, quiet: bool) -> Result<Attri
                 ca.is_some() && cb.is_some() && ca != cb && link.sync_is_only_behaviour()
             })
             .count(),
+        phase_seconds,
     };
     crate::jobs::write_atomic(
         &summary_path(root),

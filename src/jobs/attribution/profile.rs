@@ -43,6 +43,9 @@ pub struct Profile {
     pub first_seen_censored: bool,
     /// Removal events (event time) the relay left in.
     pub removed_in: Vec<i64>,
+    /// Of those, the events in which the authorities rejected it: at least
+    /// `REJECTED_BY_AUTHORITIES` of them stopped listing it before the consensus did.
+    pub rejected_in: Vec<i64>,
     pub peak_guard_probability: f64,
     pub peak_middle_probability: f64,
     pub peak_exit_probability: f64,
@@ -220,6 +223,7 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
             session_ends: BTreeSet::new(),
             first_seen_censored: censored[i],
             removed_in: Vec::new(),
+            rejected_in: Vec::new(),
             peak_guard_probability: peak_guard[i],
             peak_middle_probability: peak_middle[i],
             peak_exit_probability: peak_exit[i],
@@ -289,9 +293,18 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
         let members = scan.collect()?;
         let m_fps = strings(&members, "fingerprint")?;
         let m_times = times(&members, "event_time")?;
-        for (fp, t) in m_fps.iter().zip(m_times) {
+        // (absent from warehouses whose jobs ran before the column existed)
+        let dropped_early: Vec<Option<u32>> = match members.column("authorities_dropping_early")
+        {
+            Ok(column) => column.cast(&DataType::UInt32)?.u32()?.iter().collect(),
+            Err(_) => vec![None; members.height()],
+        };
+        for ((fp, t), early) in m_fps.iter().zip(m_times).zip(dropped_early) {
             if let (Some(&p), Some(t)) = (fp.as_ref().and_then(|f| index.get(f)), t) {
                 profiles[p].removed_in.push(t);
+                if early >= Some(crate::jobs::events::REJECTED_BY_AUTHORITIES) {
+                    profiles[p].rejected_in.push(t);
+                }
             }
         }
     }
