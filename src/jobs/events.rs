@@ -1098,10 +1098,7 @@ impl MemberColumns {
             Column::new("middle_probability".into(), self.shares[2].clone()),
             Column::new("exit_probability".into(), self.shares[3].clone()),
             Column::new("back_after_hours".into(), self.back_after_hours),
-            Column::new(
-                "authorities_dropping_early".into(),
-                self.dropped_early_by,
-            ),
+            Column::new("authorities_dropping_early".into(), self.dropped_early_by),
         ])?;
         Ok(frame.sort(
             ["event_time", "fingerprint"],

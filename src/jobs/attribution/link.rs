@@ -440,7 +440,10 @@ impl Blocks {
             ),
             (BlockKind::Plain, by_slash24.into_values().collect()),
             (BlockKind::Removal, by_removal.into_values().collect()),
-            (BlockKind::Rejection(0.0), by_rejection.into_values().collect()),
+            (
+                BlockKind::Rejection(0.0),
+                by_rejection.into_values().collect(),
+            ),
             (BlockKind::Plain, by_restart.into_values().collect()),
             (BlockKind::Plain, by_end.into_values().collect()),
         ];
@@ -451,9 +454,9 @@ impl Blocks {
                     continue;
                 }
                 let kind = match kind {
-                    BlockKind::Rejection(_) => BlockKind::Rejection(rejection_weight(
-                        profiles, &members, config,
-                    )),
+                    BlockKind::Rejection(_) => {
+                        BlockKind::Rejection(rejection_weight(profiles, &members, config))
+                    }
                     kind => kind,
                 };
                 let id = blocks.members.len() as u32;

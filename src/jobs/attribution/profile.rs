@@ -294,8 +294,7 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
         let m_fps = strings(&members, "fingerprint")?;
         let m_times = times(&members, "event_time")?;
         // (absent from warehouses whose jobs ran before the column existed)
-        let dropped_early: Vec<Option<u32>> = match members.column("authorities_dropping_early")
-        {
+        let dropped_early: Vec<Option<u32>> = match members.column("authorities_dropping_early") {
             Ok(column) => column.cast(&DataType::UInt32)?.u32()?.iter().collect(),
             Err(_) => vec![None; members.height()],
         };
