@@ -330,23 +330,41 @@ impl HourSet {
         }
         (shared, if union > 0.0 { shared / union } else { 0.0 })
     }
+
+    /// The sync signal's weight with another set: `weight × jaccard × strength` (strength:
+    /// the shared rarity over `sync_full_evidence`, at most 1), when they share an hour and
+    /// the Jaccard reaches `sync_min_jaccard`.
+    fn sync_evidence(
+        &self,
+        other: &HourSet,
+        weight: f64,
+        config: &AttributionConfig,
+    ) -> Option<f64> {
+        let (shared, jaccard) = self.weighted_jaccard(other);
+        (shared > 0.0 && jaccard >= config.sync_min_jaccard).then(|| {
+            let strength = (shared / config.sync_full_evidence).min(1.0);
+            weight * jaccard * strength
+        })
+    }
 }
 
-/// At least the sync evidence `HourSet::weighted_jaccard` can give between two sets of these
-/// totals (the shared weight is at most the smaller total, the union at least the larger):
-/// `weight × jaccard × strength`, or 0 when the Jaccard cannot reach `sync_min_jaccard`. A
-/// margin keeps the bound above every rounding of the exact sums.
+/// Keeps a bound above every rounding of the exact sums it bounds.
+const BOUND_MARGIN: f64 = 1.0 + 1e-9;
+
+/// At least the evidence `HourSet::sync_evidence` can give between two sets of these totals
+/// (the shared weight is at most the smaller total, the union at least the larger), or 0 when
+/// the Jaccard cannot reach `sync_min_jaccard`.
 fn sync_bound(total_a: f64, total_b: f64, weight: f64, config: &AttributionConfig) -> f64 {
     let (small, large) = (total_a.min(total_b), total_a.max(total_b));
     if small <= 0.0 {
         return 0.0;
     }
-    let jaccard = (small / large * (1.0 + 1e-9)).min(1.0);
+    let jaccard = (small / large * BOUND_MARGIN).min(1.0);
     if jaccard < config.sync_min_jaccard {
         return 0.0;
     }
-    let strength = (small * (1.0 + 1e-9) / config.sync_full_evidence).min(1.0);
-    weight * jaccard * strength * (1.0 + 1e-9)
+    let strength = (small * BOUND_MARGIN / config.sync_full_evidence).min(1.0);
+    weight * jaccard * strength * BOUND_MARGIN
 }
 
 /// What makes relays sharing a block key candidates, and the evidence the key itself is.
@@ -593,6 +611,11 @@ struct Candidate {
     join_batch: Option<f64>,
 }
 
+/// A candidate's evidence from several blocks: the best of them.
+fn keep_best(evidence: &mut Option<f64>, weight: f64) {
+    *evidence = Some(evidence.map_or(weight, |e| e.max(weight)));
+}
+
 /// One worker's scratch space: the candidate partners of the relay at hand.
 struct Partners {
     /// Index + 1 into `list` of each relay (0: not a partner).
@@ -650,10 +673,7 @@ impl Partners {
                         }
                     }
                     BlockKind::Removal => self.entry(b).removed_together = true,
-                    BlockKind::Rejection(w) => {
-                        let entry = &mut self.entry(b).rejected_together;
-                        *entry = Some(entry.map_or(w, |e: f64| e.max(w)));
-                    }
+                    BlockKind::Rejection(w) => keep_best(&mut self.entry(b).rejected_together, w),
                     BlockKind::Plain => {
                         self.entry(b);
                     }
@@ -670,16 +690,13 @@ impl Partners {
                     continue;
                 }
                 if let Some(w) = cohort.pair_weight(k, p) {
-                    let entry = &mut self.entry(b).join_batch;
-                    *entry = Some(entry.map_or(w, |e: f64| e.max(w)));
+                    keep_best(&mut self.entry(b).join_batch, w);
                 }
             }
         }
-        // In relay order, the scorer reads its per-relay tables front to back.
+        // In relay order, the scorer reads its per-relay tables front to back. (`slot` is
+        // only read while collecting, and the next collect clears it through `list`.)
         self.list.sort_unstable_by_key(|c| c.relay);
-        for (i, c) in self.list.iter().enumerate() {
-            self.slot[c.relay] = i as u32 + 1;
-        }
     }
 }
 
@@ -866,11 +883,10 @@ impl<'a> PairScorer<'a> {
             + candidate.rejected_together.unwrap_or(0.0)
             + candidate.join_batch.unwrap_or(0.0);
         let config_bound: f64 = best.iter().flatten().sum();
-        let margin = 1.0 + 1e-9;
         let cannot_link = |behaviour: f64| {
-            (behaviour + config_bound) * margin < config.link_threshold
-                || (behaviour * margin < config.behaviour_min
-                    && config_bound * margin < config.config_only_threshold)
+            (behaviour + config_bound) * BOUND_MARGIN < config.link_threshold
+                || (behaviour * BOUND_MARGIN < config.behaviour_min
+                    && config_bound * BOUND_MARGIN < config.config_only_threshold)
         };
         let (restarts, ends) = (
             (&self.restarts[a], &self.restarts[b]),
@@ -888,18 +904,11 @@ impl<'a> PairScorer<'a> {
         ) {
             return None;
         }
-        let sync = |(x, y): (&HourSet, &HourSet), weight: f64| {
-            let (shared, j) = x.weighted_jaccard(y);
-            (shared > 0.0 && j >= config.sync_min_jaccard).then(|| {
-                let strength = (shared / config.sync_full_evidence).min(1.0);
-                weight * j * strength
-            })
-        };
-        let restart_sync = sync(restarts, restart_weight);
+        let restart_sync = restarts.0.sync_evidence(restarts.1, restart_weight, config);
         if cannot_link(fixed_behaviour + restart_sync.unwrap_or(0.0) + end_bound) {
             return None;
         }
-        let session_end_sync = sync(ends, end_weight);
+        let session_end_sync = ends.0.sync_evidence(ends.1, end_weight, config);
 
         let mut link = Link::default();
         if candidate.same_address && strongest == 0 {
@@ -1569,9 +1578,7 @@ mod tests {
                 HourSet::new(&sets[0], &rarity),
                 HourSet::new(&sets[1], &rarity),
             );
-            let (shared, jaccard) = a.weighted_jaccard(&b);
-            if shared > 0.0 && jaccard >= config.sync_min_jaccard {
-                let evidence = 1.5 * jaccard * (shared / config.sync_full_evidence).min(1.0);
+            if let Some(evidence) = a.sync_evidence(&b, 1.5, &config) {
                 assert!(sync_bound(a.total, b.total, 1.5, &config) >= evidence);
                 compared += 1;
             }
