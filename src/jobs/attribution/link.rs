@@ -239,9 +239,13 @@ struct RarityWindows {
 }
 
 impl RarityWindows {
-    fn of(profiles: &[Profile], config: &AttributionConfig) -> Self {
+    fn of<'p>(profiles: impl IntoIterator<Item = &'p Profile>, config: &AttributionConfig) -> Self {
         RarityWindows {
-            start: profiles.iter().map(|p| p.first_seen).min().unwrap_or(0),
+            start: profiles
+                .into_iter()
+                .map(|p| p.first_seen)
+                .min()
+                .unwrap_or(0),
             length: i64::from(config.rarity_window_days.max(1)) * DAY_MS,
         }
     }
@@ -395,7 +399,7 @@ struct Blocks {
 }
 
 impl Blocks {
-    fn of(profiles: &[Profile], config: &AttributionConfig) -> Blocks {
+    fn of(profiles: &[&Profile], config: &AttributionConfig) -> Blocks {
         let mut by_address: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
         let mut by_slash24: BTreeMap<String, Vec<u32>> = BTreeMap::new();
         let mut by_removal: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
@@ -429,7 +433,7 @@ impl Blocks {
         }
         // A shared hour counts by how rare it is: ln(N/k)/ln(N) for an hour k of the N
         // relays with hours in its rarity window share.
-        let windows = RarityWindows::of(profiles, config);
+        let windows = RarityWindows::of(profiles.iter().copied(), config);
         let hour_rarity = |buckets: &BTreeMap<i64, Vec<u32>>| -> HashMap<i64, f64> {
             let mut in_window: Vec<(usize, u32)> = buckets
                 .iter()
@@ -492,7 +496,7 @@ impl Blocks {
 /// What rejected together says of the relays of one rejection: the full weight when they
 /// declare at most one operator; shared among the operators they declare otherwise (the
 /// authorities also reject relays by policy, end-of-life versions say, whoever runs them).
-fn rejection_weight(profiles: &[Profile], members: &[u32], config: &AttributionConfig) -> f64 {
+fn rejection_weight(profiles: &[&Profile], members: &[u32], config: &AttributionConfig) -> f64 {
     let operators: BTreeSet<&str> = members
         .iter()
         .filter_map(|&m| profiles[m as usize].contact.as_deref())
@@ -522,7 +526,7 @@ struct JoinCohort {
 }
 
 impl JoinWindows {
-    fn of(profiles: &[Profile], config: &AttributionConfig) -> JoinWindows {
+    fn of(profiles: &[&Profile], config: &AttributionConfig) -> JoinWindows {
         let n = profiles.len();
         let mut joiners: Vec<usize> = (0..n)
             .filter(|&i| !profiles[i].first_seen_censored)
@@ -559,7 +563,7 @@ impl JoinCohort {
     /// over the `span_hours` of the data.
     fn of(
         joiners: Vec<usize>,
-        profiles: &[Profile],
+        profiles: &[&Profile],
         config: &AttributionConfig,
         span_hours: f64,
     ) -> JoinCohort {
@@ -646,7 +650,7 @@ impl Partners {
     fn collect(
         &mut self,
         a: usize,
-        profiles: &[Profile],
+        profiles: &[&Profile],
         config: &AttributionConfig,
         blocks: &Blocks,
         joins: &JoinWindows,
@@ -703,7 +707,7 @@ impl Partners {
 /// Scores candidate pairs: behaviour evidence from the blocks and the sync signals,
 /// configuration likeness from each relay's values (interned, each weighted by its rarity).
 struct PairScorer<'a> {
-    profiles: &'a [Profile],
+    profiles: &'a [&'a Profile],
     config: &'a AttributionConfig,
     restarts: Vec<HourSet>,
     session_ends: Vec<HourSet>,
@@ -730,7 +734,7 @@ struct PairScorer<'a> {
 }
 
 impl<'a> PairScorer<'a> {
-    fn new(profiles: &'a [Profile], config: &'a AttributionConfig, blocks: &Blocks) -> Self {
+    fn new(profiles: &'a [&'a Profile], config: &'a AttributionConfig, blocks: &Blocks) -> Self {
         let mut ids: HashMap<(usize, String), u32> = HashMap::new();
         let mut value_signal = Vec::new();
         let values: Vec<Vec<u32>> = profiles
@@ -1087,20 +1091,30 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
     }
 
     // 2. and 3. Candidate pairs (relays sharing a block key), each scored once from its
-    // lower-numbered relay, in parallel; only the accepted links are kept.
-    let blocks = Blocks::of(profiles, config);
-    let joins = JoinWindows::of(profiles, config);
-    let scorer = PairScorer::new(profiles, config, &blocks);
+    // lower-numbered relay, in parallel; only the accepted links are kept. Here relays are
+    // numbered by first appearance: a relay's candidates are mostly relays of its own months,
+    // so the per-relay tables the scorer reads for them lie near each other in memory (in
+    // fingerprint order they are spread over the whole history, and a long history's reads
+    // miss the cache). A pair's evidence does not depend on which of its relays is first.
+    let mut by_time: Vec<usize> = (0..n).collect();
+    by_time.sort_by_key(|&i| (profiles[i].first_seen, i));
+    let timed: Vec<&Profile> = by_time.iter().map(|&i| &profiles[i]).collect();
+    let blocks = Blocks::of(&timed, config);
+    let joins = JoinWindows::of(&timed, config);
+    let scorer = PairScorer::new(&timed, config, &blocks);
     let accepted: Vec<((usize, usize), Link)> = (0..n)
         .into_par_iter()
         .map_init(
             || Partners::new(n),
             |partners, a| {
-                partners.collect(a, profiles, config, &blocks, &joins);
+                partners.collect(a, &timed, config, &blocks, &joins);
                 partners
                     .list
                     .iter()
-                    .filter_map(|c| scorer.score(a, c).map(|link| ((a, c.relay), link)))
+                    .filter_map(|c| {
+                        let (x, y) = (by_time[a], by_time[c.relay]);
+                        scorer.score(a, c).map(|link| ((x.min(y), x.max(y)), link))
+                    })
                     .collect::<Vec<_>>()
             },
         )
@@ -1754,10 +1768,11 @@ mod tests {
     /// The join evidence `a` (the lower number) gathers for its partner `b`.
     fn join_weight(profiles: &[Profile], a: usize, b: usize) -> Option<f64> {
         let config = AttributionConfig::default();
-        let blocks = Blocks::of(profiles, &config);
-        let joins = JoinWindows::of(profiles, &config);
+        let profiles: Vec<&Profile> = profiles.iter().collect();
+        let blocks = Blocks::of(&profiles, &config);
+        let joins = JoinWindows::of(&profiles, &config);
         let mut partners = Partners::new(profiles.len());
-        partners.collect(a, profiles, &config, &blocks, &joins);
+        partners.collect(a, &profiles, &config, &blocks, &joins);
         partners.list.iter().find(|c| c.relay == b)?.join_batch
     }
 
