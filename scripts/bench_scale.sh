@@ -226,11 +226,12 @@ for y in $sorted_years; do
   if [[ $report_s =~ ^[0-9] ]]; then
     report_mb=$(awk -v b="$(stat -c %s "$W/report/index.html")" 'BEGIN { printf "%.1f", b / 1e6 }')
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$y" "$months" "$entries" "$sessions" \
+  row=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$y" "$months" "$entries" "$sessions" \
     "$jobs_s" "$jobs_rss" "$attribute_s" "$attribute_rss" "$report_s" "$report_mb" "$actors" "$across" \
-    "$COMMIT" >> "$TSV"
+    "$COMMIT")
+  echo "$row" >> "$TSV"
   sort -n -k1,1 "$TSV" > "$TSV.tmp" && mv "$TSV.tmp" "$TSV"
-  echo "bench_scale: $y years: $(tail -n 1 "$TSV" | tr '\t' ' ')"
+  echo "bench_scale: $y years: $(tr '\t' ' ' <<< "$row")"
   render "$W"
   echo "bench_scale: $(du -sh "$W" | cut -f1) in $W (with the files it shares with smaller replicas)"
   if [ "$KEEP_DERIVED" = 0 ]; then
