@@ -698,3 +698,91 @@ pub fn flag_suffixes() -> impl Iterator<Item = (usize, String)> {
         .enumerate()
         .map(|(i, f)| (i, flag_column_name(f)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Seven months of descriptors (an odd number: runs of four, two and one month are left
+    /// to merge at the end) give, folded a month at a time, what one reduction of all the
+    /// months gives: each fingerprint's newest row wherever it is (a tie in `published` goes
+    /// to the later month, an older descriptor in a later month does not win), and the
+    /// distinct rows in the order they first appear.
+    #[test]
+    fn month_folds_give_what_one_reduction_of_all_months_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows: [(u32, &str, i64, &str); 9] = [
+            (1, "A", 10, "a1"),
+            (1, "D", 2, "d1"),
+            (2, "B", 20, "b2"),
+            (3, "A", 30, "a3"),
+            (4, "C", 40, "c4"),
+            (5, "B", 20, "b5"),
+            (6, "B", 5, "b6"),
+            (6, "D", 1, "d1"),
+            (7, "A", 70, "a7"),
+        ];
+        let frame = |rows: &[(u32, &str, i64, &str)]| {
+            df!(
+                "fingerprint" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+                "published" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+                "contact" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            )
+            .unwrap()
+        };
+        for month in 1..=7 {
+            let of_month: Vec<_> = rows.iter().copied().filter(|r| r.0 == month).collect();
+            let path = dir.path().join(format!(
+                "server_descriptors/year=2021/month={month:02}/part-0.parquet"
+            ));
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            write_parquet(&mut frame(&of_month), &path).unwrap();
+        }
+        let all = frame(&rows);
+
+        let newest = newest_descriptors(dir.path(), &["contact"])
+            .unwrap()
+            .unwrap();
+        let newest_of = |fp: &str| -> String {
+            let row = newest
+                .clone()
+                .lazy()
+                .filter(col("fingerprint").eq(lit(fp)))
+                .collect()
+                .unwrap();
+            assert_eq!(row.height(), 1, "{fp}");
+            row.column("contact")
+                .unwrap()
+                .str()
+                .unwrap()
+                .get(0)
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            ["A", "B", "C", "D"].map(newest_of),
+            ["a7", "b5", "c4", "d1"].map(String::from)
+        );
+        let reduce_newest = |frame: LazyFrame| {
+            frame
+                .sort(
+                    ["fingerprint", "published"],
+                    SortMultipleOptions::default().with_maintain_order(true),
+                )
+                .group_by_stable([col("fingerprint")])
+                .agg([col("published").last(), col("contact").last()])
+        };
+        let at_once = reduce_newest(all.clone().lazy()).collect().unwrap();
+        assert!(newest.equals(&at_once), "{newest}\n{at_once}");
+
+        let distinct =
+            |frame: LazyFrame| frame.unique_stable_generic(None, UniqueKeepStrategy::First);
+        let columns = [col("fingerprint"), col("contact")];
+        let folded = fold_months(dir.path(), "server_descriptors", &columns, distinct)
+            .unwrap()
+            .unwrap();
+        let at_once = distinct(all.lazy().select(columns)).collect().unwrap();
+        assert_eq!(folded.height(), 8, "{folded}");
+        assert!(folded.equals(&at_once), "{folded}\n{at_once}");
+    }
+}
