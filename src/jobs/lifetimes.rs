@@ -267,12 +267,11 @@ fn latest_descriptors(jobs: &Jobs) -> Result<Option<LazyFrame>> {
     };
     // The distinct (fingerprint, contact) pairs, gathered a month at a time: the whole
     // history of descriptors (4.5 million a year) never sits in memory.
-    let distinct = |frame: LazyFrame| frame.unique_stable_generic(None, UniqueKeepStrategy::First);
     let contacts = super::fold_months(
         jobs.root,
         "server_descriptors",
         &[col("fingerprint"), col("contact")],
-        distinct,
+        super::distinct_rows,
     )?
     .expect("descriptors exist")
     .lazy()

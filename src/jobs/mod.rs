@@ -445,20 +445,30 @@ pub fn scan_file(file: &Path) -> Result<LazyFrame> {
 /// The newest server descriptor of each fingerprint (its `published` and the given
 /// columns), reduced month by month ([`fold_months`]).
 pub fn newest_descriptors(root: &Path, columns: &[&str]) -> Result<Option<DataFrame>> {
-    let newest = |frame: LazyFrame| {
-        let mut agg = vec![col("published").last()];
-        agg.extend(columns.iter().map(|c| col(*c).last()));
-        frame
-            .sort(
-                ["fingerprint", "published"],
-                SortMultipleOptions::default().with_maintain_order(true),
-            )
-            .group_by_stable([col("fingerprint")])
-            .agg(agg)
-    };
     let mut select = vec![col("fingerprint"), col("published")];
     select.extend(columns.iter().map(|c| col(*c)));
-    fold_months(root, "server_descriptors", &select, newest)
+    fold_months(root, "server_descriptors", &select, |frame| {
+        newest_per_fingerprint(frame, columns)
+    })
+}
+
+/// Each fingerprint's row of the latest `published` (of equal ones, the last), with `published`
+/// and the given columns: a reduction [`fold_months`] can apply again to its own output.
+fn newest_per_fingerprint(frame: LazyFrame, columns: &[&str]) -> LazyFrame {
+    let mut agg = vec![col("published").last()];
+    agg.extend(columns.iter().map(|c| col(*c).last()));
+    frame
+        .sort(
+            ["fingerprint", "published"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .group_by_stable([col("fingerprint")])
+        .agg(agg)
+}
+
+/// The distinct rows, each where it first appears: a reduction for [`fold_months`].
+pub fn distinct_rows(frame: LazyFrame) -> LazyFrame {
+    frame.unique_stable_generic(None, UniqueKeepStrategy::First)
 }
 
 /// Reduces a month-partitioned dataset a month at a time: `reduce` is applied to each
@@ -763,25 +773,16 @@ mod tests {
             ["A", "B", "C", "D"].map(newest_of),
             ["a7", "b5", "c4", "d1"].map(String::from)
         );
-        let reduce_newest = |frame: LazyFrame| {
-            frame
-                .sort(
-                    ["fingerprint", "published"],
-                    SortMultipleOptions::default().with_maintain_order(true),
-                )
-                .group_by_stable([col("fingerprint")])
-                .agg([col("published").last(), col("contact").last()])
-        };
-        let at_once = reduce_newest(all.clone().lazy()).collect().unwrap();
+        let at_once = newest_per_fingerprint(all.clone().lazy(), &["contact"])
+            .collect()
+            .unwrap();
         assert!(newest.equals(&at_once), "{newest}\n{at_once}");
 
-        let distinct =
-            |frame: LazyFrame| frame.unique_stable_generic(None, UniqueKeepStrategy::First);
         let columns = [col("fingerprint"), col("contact")];
-        let folded = fold_months(dir.path(), "server_descriptors", &columns, distinct)
+        let folded = fold_months(dir.path(), "server_descriptors", &columns, distinct_rows)
             .unwrap()
             .unwrap();
-        let at_once = distinct(all.lazy().select(columns)).collect().unwrap();
+        let at_once = distinct_rows(all.lazy().select(columns)).collect().unwrap();
         assert_eq!(folded.height(), 8, "{folded}");
         assert!(folded.equals(&at_once), "{folded}\n{at_once}");
     }
