@@ -163,6 +163,11 @@ pub struct HardNegativesCfg {
     pub default_nickname: f64,
     /// Fraction of `--relays`: contactless relays on the actor's tor version and OS.
     pub common_version: f64,
+    /// Per planted return wave: honest operators without contact or family, of the actor's
+    /// exit status, that deploy several relays at once on one or two of the actor's ASes in
+    /// the weeks after its removal (a return wave's look-alikes: another customer of the
+    /// same hosters).
+    pub return_lookalikes: u32,
 }
 
 impl Default for HardNegativesCfg {
@@ -171,6 +176,7 @@ impl Default for HardNegativesCfg {
             popular_as: 0.02,
             default_nickname: 0.015,
             common_version: 0.02,
+            return_lookalikes: 2,
         }
     }
 }

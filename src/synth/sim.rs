@@ -933,31 +933,24 @@ fn build_background(b: &mut Builder) {
             None,
             format!("honest operator running {k} relays on AS{asn} without contact or family"),
         );
+        let operator = UndeclaredOperator {
+            actor,
+            or_port,
+            os,
+            policy: Policy::RejectAll,
+            habit,
+            label: "contactless_operator",
+        };
         for j in 0..k {
             let mut r2 =
                 Rng::stream(&[seed, tag("contactless-operator-relay"), group_no, j as u64]);
-            let addr = b.alloc.ipv4(&mut r2, asn, None);
-            let proto = Proto {
-                nickname: names::background(&mut r2),
-                asn,
-                addr,
-                ipv6: false,
-                or_port,
-                dir_port: 0,
-                os,
-                contact: None,
-                policy: Policy::RejectAll,
-                capacity_kbs: r2.lognormal(cap_median, 0.3).clamp(50.0, 400_000.0),
-                rate: (1_073_741_824, 1_073_741_824),
-                habit,
-                dircache: true,
-                flaky: false,
-                dynamic_ip: false,
-                birth: birth0 + r2.range(0, 48),
-                death: (r2.exp(d.long_mean_h * 2.0).ceil() as i64).max(hours.min(birth0 + 49) + 1),
-            };
-            let idx = b.add_relay(r2.next_u64(), proto, Some(actor), None);
-            b.relays[idx].hard_negative = Some("contactless_operator");
+            operator.add_relay(b, &mut r2, asn, |r2| {
+                (
+                    r2.lognormal(cap_median, 0.3).clamp(50.0, 400_000.0),
+                    birth0 + r2.range(0, 48),
+                    (r2.exp(d.long_mean_h * 2.0).ceil() as i64).max(hours.min(birth0 + 49) + 1),
+                )
+            });
         }
         group_members += k;
     }
@@ -997,6 +990,54 @@ fn build_background(b: &mut Builder) {
 }
 
 /// The first KAX17-like actor, whose features the hard negatives imitate.
+/// An honest operator that declares nothing (no contact, no MyFamily) and sets its relays up
+/// alike; its relays are hard negatives labelled `label`.
+struct UndeclaredOperator {
+    actor: usize,
+    or_port: u16,
+    os: &'static str,
+    policy: Policy,
+    habit: VersionHabit,
+    label: &'static str,
+}
+
+impl UndeclaredOperator {
+    /// One relay on `asn` (a background nickname, no DirPort, no IPv6, no rate limit);
+    /// `draw` gives its capacity, birth and death hours from the relay's random stream.
+    fn add_relay(
+        &self,
+        b: &mut Builder,
+        rng: &mut Rng,
+        asn: u32,
+        draw: impl FnOnce(&mut Rng) -> (f64, i64, i64),
+    ) {
+        let addr = b.alloc.ipv4(rng, asn, None);
+        let nickname = names::background(rng);
+        let (capacity_kbs, birth, death) = draw(rng);
+        let proto = Proto {
+            nickname,
+            asn,
+            addr,
+            ipv6: false,
+            or_port: self.or_port,
+            dir_port: 0,
+            os: self.os,
+            contact: None,
+            policy: self.policy,
+            capacity_kbs,
+            rate: (1_073_741_824, 1_073_741_824),
+            habit: self.habit,
+            dircache: true,
+            flaky: false,
+            dynamic_ip: false,
+            birth,
+            death,
+        };
+        let idx = b.add_relay(rng.next_u64(), proto, Some(self.actor), None);
+        b.relays[idx].hard_negative = Some(self.label);
+    }
+}
+
 fn kax_plan(plans: &[ActorPlan]) -> Option<&ActorPlan> {
     plans.iter().find(|p| p.cfg.kind == ActorKind::Kax17Like)
 }
@@ -1049,6 +1090,85 @@ fn build_hard_negatives(b: &mut Builder, plans: &[ActorPlan]) {
         let ks = rng.next_u64();
         let idx = b.add_relay(ks, proto, None, None);
         b.relays[idx].hard_negative = Some(reason);
+    }
+
+    // A return wave's look-alikes: honest operators without contact or family, of the actor's
+    // exit status, each deploying 4-12 relays within a day on one or two of the actor's ASes
+    // with one of its ports, some time between the removal and a month after the return
+    // (before it, with it, or after it), half of them on the actor's tor version track.
+    let hours = b.clock.hours;
+    for (pi, plan) in plans.iter().enumerate() {
+        for &(wave, at, _, _, after_removal) in &plan.waves {
+            let Some(removal) = after_removal else {
+                continue;
+            };
+            let removed_at = plan.removals[removal].0;
+            for l in 0..hn.return_lookalikes {
+                let mut rng = Rng::stream(&[
+                    seed,
+                    tag("return-lookalike"),
+                    pi as u64,
+                    u64::from(wave),
+                    u64::from(l),
+                ]);
+                let k = rng.range(4, 12) as usize;
+                let latest = (at + 24 * 30).min(hours - 48);
+                if latest <= removed_at + 1 {
+                    continue;
+                }
+                let deployed = rng.range(removed_at + 1, latest);
+                let habit = if rng.chance(0.5) {
+                    VersionHabit::with_track(&mut rng, plan.track)
+                } else {
+                    VersionHabit::random(&mut rng)
+                };
+                let or_port = *rng.pick(&plan.cfg.or_ports);
+                // Like any operator, on one or two hosters (the actor's).
+                let mut hosters = plan.ases.clone();
+                rng.shuffle(&mut hosters);
+                hosters.truncate(rng.range(1, 2) as usize);
+                let policy = if plan.cfg.exit {
+                    [Policy::Reduced, Policy::Default][rng.below(2) as usize]
+                } else {
+                    Policy::RejectAll
+                };
+                let actor = b.new_actor(
+                    format!("lookalike-{}-{wave}-{l}", plan.cfg.id),
+                    "honest-group",
+                    None,
+                    format!(
+                        "honest operator deploying {k} relays after {}'s removal, on its ASes",
+                        plan.cfg.id
+                    ),
+                );
+                let operator = UndeclaredOperator {
+                    actor,
+                    or_port,
+                    os: versions::os_named("Linux"),
+                    policy,
+                    habit,
+                    label: "return_lookalike",
+                };
+                for j in 0..k {
+                    let mut r2 = Rng::stream(&[
+                        seed,
+                        tag("return-lookalike-relay"),
+                        pi as u64,
+                        u64::from(wave),
+                        u64::from(l),
+                        j as u64,
+                    ]);
+                    let asn = *r2.pick(&hosters);
+                    operator.add_relay(b, &mut r2, asn, |r2| {
+                        (
+                            r2.lognormal(plan.cfg.bandwidth_median_kbs, 0.5),
+                            deployed + r2.range(0, 23),
+                            hours + 1,
+                        )
+                    });
+                }
+            }
+        }
     }
 }
 
