@@ -561,6 +561,43 @@ fn jobs_match_the_ground_truth_of_a_generated_archive() {
         );
         assert!((best.f1 - a.f1).abs() < 1e-9, "{}", scored.render());
     }
+
+    // Without the exit policy, the exit actor's return wave shares nothing rare among itself
+    // and links too weakly to form a group; it returns as a join burst of its kind on its
+    // hosters after the removal, and no planted actor falls below 0.8.
+    let status = Command::new(env!("CARGO_BIN_EXE_relaytrail"))
+        .args([
+            "attribute",
+            "--quiet",
+            "--set",
+            "weights.exit_policy=0",
+            "--warehouse",
+        ])
+        .arg(&g.warehouse)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let ablated =
+        relaytrail::jobs::attribution::evaluate::evaluate(&g.warehouse, &g.archive).unwrap();
+    let report = ablated.render();
+    for a in &ablated.actors {
+        assert!(a.f1 >= 0.8, "{} F1 {:.3}\n{report}", a.actor_id, a.f1);
+    }
+    assert!(
+        ablated.return_wave_shares.iter().all(|s| *s >= 0.75),
+        "{report}"
+    );
+    let members = read(&g.warehouse, "actor_members");
+    let joined_by_burst = relaytrail::jobs::columns::string_lists(&members, "evidence")
+        .unwrap()
+        .iter()
+        .filter(|lines| {
+            lines
+                .iter()
+                .any(|line| line.contains("of its kind on its ASes joined within"))
+        })
+        .count();
+    assert!(joined_by_burst >= 3, "{joined_by_burst} relays\n{report}");
 }
 
 /// Removal events, outages, join bursts and sessions of a generated month with 40 hours of

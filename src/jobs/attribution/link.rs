@@ -41,6 +41,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rayon::prelude::*;
 
+use super::burst::{self, Burst};
 use super::profile::{levenshtein, nickname_shape, Profile};
 use super::AttributionConfig;
 
@@ -1178,6 +1179,10 @@ pub struct Signature {
     pub contactless: f64,
     /// Share of the relays that were exits (an exit operator comes back with exits).
     pub exits: f64,
+    /// The exit policies of its exits (empty when it has none).
+    pub exit_policies: BTreeMap<String, f64>,
+    /// Its number of relays.
+    pub relays: usize,
 }
 
 fn version_line(v: &str) -> String {
@@ -1224,9 +1229,36 @@ pub fn signature(profiles: &[Profile], members: &[usize]) -> Signature {
         }
         if p.is_exit() {
             s.exits += 1.0 / n;
+            if let Some(policy) = &p.exit_policy_hash {
+                *s.exit_policies.entry(policy.clone()).or_default() += 1.0 / n;
+            }
         }
     }
+    s.relays = members.len();
     s
+}
+
+/// How far a later group spreads over an earlier group's ASes, against how far a sample of
+/// its size drawn from the earlier group's relays would: distinct shared ASes over their
+/// expected number `Σ 1 − (1 − p_a)^n` (at most 1). A return wave of an actor on eight
+/// hosters lands on most of them; another customer of one or two of them does not.
+fn as_spread(earlier: &Signature, later: &Signature) -> Option<f64> {
+    let total: f64 = earlier.asns.values().sum();
+    if total <= 0.0 || later.asns.is_empty() {
+        return None;
+    }
+    let n = later.relays.max(1) as i32;
+    let expected: f64 = earlier
+        .asns
+        .values()
+        .map(|share| 1.0 - (1.0 - share / total).powi(n))
+        .sum();
+    let shared = later
+        .asns
+        .keys()
+        .filter(|a| earlier.asns.contains_key(a))
+        .count() as f64;
+    Some((shared / expected.max(1.0)).min(1.0))
 }
 
 /// Coarse nickname style: `default`, `prefix#`, `<hex>`, or `word`.
@@ -1330,6 +1362,21 @@ fn coverage<K: Ord>(
     Some((covered / total).min(1.0))
 }
 
+/// How much two distributions of values overlap: `Σ min(p_k, q_k)` over their shares (a policy
+/// one of fifty removed exits used is not the group's policy).
+fn overlap<K: Ord>(earlier: &BTreeMap<K, f64>, later: &BTreeMap<K, f64>) -> Option<f64> {
+    let (te, tl): (f64, f64) = (earlier.values().sum(), later.values().sum());
+    if te <= 0.0 || tl <= 0.0 {
+        return None;
+    }
+    Some(
+        later
+            .iter()
+            .filter_map(|(k, v)| Some((v / tl).min(earlier.get(k)? / te)))
+            .sum(),
+    )
+}
+
 /// Full credit for every shared value.
 fn full_credit<K>(_: &K) -> f64 {
     1.0
@@ -1340,6 +1387,10 @@ fn full_credit<K>(_: &K) -> f64 {
 const ASNS_WEIGHT: f64 = 3.0;
 const SLASH16_WEIGHT: f64 = 1.0;
 const OR_PORTS_WEIGHT: f64 = 1.5;
+/// The exits' policies weigh this many times `weights.exit_policy` in the similarity (4 by
+/// default: a policy written by hand says more of its operator than its hosters do; 0 in
+/// the `exit_policy` ablation).
+const EXIT_POLICIES_PER_WEIGHT: f64 = 2.0;
 
 /// The credit of a shared value of rarity `r` (unknown values count as rare).
 fn rare_credit<K: Eq + std::hash::Hash>(rarity: &HashMap<K, f64>, k: &K) -> f64 {
@@ -1357,11 +1408,17 @@ pub fn signature_similarity(
     earlier: &Signature,
     later: &Signature,
     rarity: &SignatureRarity,
+    config: &AttributionConfig,
 ) -> (f64, f64, Vec<(String, f64)>) {
+    // The ASes count as far as the later group spreads over them.
+    let spread = as_spread(earlier, later);
+    let spread_over = |c: Option<f64>| Some(c? * spread.unwrap_or(1.0));
     let infrastructure: Vec<(f64, Option<f64>)> = vec![
         (
             ASNS_WEIGHT,
-            coverage(&earlier.asns, &later.asns, |k| rare_credit(&rarity.asns, k)),
+            spread_over(coverage(&earlier.asns, &later.asns, |k| {
+                rare_credit(&rarity.asns, k)
+            })),
         ),
         (
             SLASH16_WEIGHT,
@@ -1380,7 +1437,7 @@ pub fn signature_similarity(
         (
             "asns",
             ASNS_WEIGHT,
-            coverage(&earlier.asns, &later.asns, full_credit),
+            spread_over(coverage(&earlier.asns, &later.asns, full_credit)),
         ),
         (
             "slash16",
@@ -1413,6 +1470,11 @@ pub fn signature_similarity(
             2.0,
             Some(1.0 - (earlier.exits - later.exits).abs()),
         ),
+        (
+            "exit_policies",
+            EXIT_POLICIES_PER_WEIGHT * config.weights.exit_policy,
+            overlap(&earlier.exit_policies, &later.exit_policies),
+        ),
     ];
     let mean = |parts: &[(f64, Option<f64>)]| {
         let (total, weight) = parts
@@ -1436,6 +1498,9 @@ pub fn signature_similarity(
         .into_iter()
         .filter_map(|(name, _, v)| Some((name.to_string(), v?)))
         .collect();
+    if let Some(spread) = spread {
+        parts.push(("as_spread".to_string(), spread));
+    }
     parts.push(("rare_infrastructure".to_string(), rare_shared));
     (similarity, rare_shared, parts)
 }
@@ -1447,12 +1512,17 @@ pub struct ReturnMatch {
     pub similarity: f64,
     /// Each signature component's value.
     pub components: Vec<(String, f64)>,
+    /// For a group made of a join burst after the removal: the burst.
+    pub burst: Option<Burst>,
 }
 
-/// For each group, the earlier removed group it continues (by signature), if any.
+/// For each group, the earlier removed group it continues (by signature), if any. Then, for
+/// each removal in time order, the relays of the removed group's kind left in no group that
+/// joined in a burst after it ([`burst::find`]) become a group of their own that continues
+/// the removed group when their signature matches it (appended to `grouping`).
 pub fn link_across_removals(
     profiles: &[Profile],
-    grouping: &Grouping,
+    grouping: &mut Grouping,
     config: &AttributionConfig,
 ) -> Vec<Option<ReturnMatch>> {
     let groups = &grouping.groups;
@@ -1535,6 +1605,7 @@ pub fn link_across_removals(
                 &signatures[earlier],
                 &signatures[later],
                 &rarity[window_of[later]],
+                config,
             );
             if similarity >= config.return_similarity
                 && rare_shared >= config.return_min_rare_infrastructure
@@ -1544,10 +1615,54 @@ pub fn link_across_removals(
                     earlier,
                     similarity,
                     components: parts,
+                    burst: None,
                 });
             }
         }
         result[later] = best;
+    }
+
+    // Return waves that formed no group: join bursts of the removed group's kind.
+    let mut grouped: Vec<bool> = grouping.group_of.iter().map(Option::is_some).collect();
+    for &(removed_at, earlier) in &by_time {
+        let removed = &signatures[earlier];
+        let asns: Vec<u32> = removed.asns.keys().copied().collect();
+        let rarity = &rarity[windows.at(removed_at).min(rarity.len() - 1)];
+        let resembles = |i: usize| {
+            let (similarity, _, _) =
+                signature_similarity(removed, &signature(profiles, &[i]), rarity, config);
+            similarity >= config.return_similarity
+        };
+        let kind = burst::Kind {
+            exit: removed.exits >= 0.5,
+            contactless: removed.contactless >= 0.5,
+            asns: &asns,
+            resembles: &resembles,
+        };
+        let Some(found) = burst::find(profiles, &grouped, &kind, removed_at, config) else {
+            continue;
+        };
+        let wave = signature(profiles, &found.members);
+        let (similarity, rare_shared, parts) = signature_similarity(removed, &wave, rarity, config);
+        if similarity < config.return_similarity
+            || rare_shared < config.return_min_rare_infrastructure
+        {
+            continue;
+        }
+        let g = grouping.groups.len();
+        let mut members = found.members.clone();
+        members.sort_unstable();
+        for &m in &members {
+            grouped[m] = true;
+            grouping.group_of[m] = Some(g);
+        }
+        grouping.groups.push(members);
+        result.push(Some(ReturnMatch {
+            earlier,
+            similarity,
+            components: parts,
+            burst: Some(found),
+        }));
     }
     result
 }
@@ -1865,12 +1980,70 @@ mod tests {
         }
         let rarity = SignatureRarity::of(all.iter());
         let config = AttributionConfig::default();
-        let (similarity, rare, parts) = signature_similarity(&all[0], &all[1], &rarity);
+        let (similarity, rare, parts) = signature_similarity(&all[0], &all[1], &rarity, &config);
         assert!(similarity >= config.return_similarity, "{similarity}");
         assert!(rare < config.return_min_rare_infrastructure, "{parts:?}");
-        let (similarity, rare, parts) = signature_similarity(&all[0], &all[2], &rarity);
+        let (similarity, rare, parts) = signature_similarity(&all[0], &all[2], &rarity, &config);
         assert!(similarity >= config.return_similarity, "{parts:?}");
         assert!(rare >= config.return_min_rare_infrastructure, "{parts:?}");
+    }
+
+    /// A removed contactless group on eight hosters; ten relays of another operator on two of
+    /// them (its port, its version line, its own nicknames) against ten relays of the return
+    /// wave spread over seven: the same hosters, but only the wave spreads over them as the
+    /// group did; and exits of the default policy on two of an unusual-policy exit group's
+    /// three hosters are no return of it.
+    #[test]
+    fn another_customer_of_the_same_hosters_is_no_return() {
+        let config = AttributionConfig::default();
+        let hosters = [101, 102, 103, 104, 105, 106, 107, 108];
+        let removed = Signature {
+            relays: 80,
+            nickname_shape: shares(&["default".to_string()]),
+            ..group(&hosters, &[9001, 443])
+        };
+        let customer = Signature {
+            relays: 10,
+            ..group(&[101, 101, 101, 101, 101, 102, 102, 102, 102, 102], &[9001])
+        };
+        let wave = Signature {
+            relays: 10,
+            nickname_shape: shares(&["default".to_string()]),
+            ..group(
+                &[101, 102, 103, 104, 105, 106, 107, 101, 102, 103],
+                &[9001, 443],
+            )
+        };
+        let mut all = vec![removed, customer, wave];
+        for k in 0..20 {
+            all.push(group(&[1 + k % 2, 200 + k], &[9001]));
+        }
+        let rarity = SignatureRarity::of(all.iter());
+        let (of_customer, _, parts) = signature_similarity(&all[0], &all[1], &rarity, &config);
+        assert!(of_customer < config.return_similarity, "{parts:?}");
+        let (of_wave, _, parts) = signature_similarity(&all[0], &all[2], &rarity, &config);
+        assert!(of_wave >= config.return_similarity, "{parts:?}");
+
+        let exits = |policy: &str, asns: &[u32]| Signature {
+            relays: 10,
+            exits: 1.0,
+            exit_policies: shares(&[policy.to_string()]),
+            ..group(asns, &[9001, 443])
+        };
+        let (removed, honest, returned) = (
+            exits("unusual", &[101, 102, 103]),
+            exits("default", &[101, 102, 101, 102]),
+            exits("unusual", &[101, 102, 103]),
+        );
+        let mut all = vec![removed, honest, returned];
+        for k in 0..20 {
+            all.push(group(&[1 + k % 2, 200 + k], &[9001]));
+        }
+        let rarity = SignatureRarity::of(all.iter());
+        let (of_honest, _, parts) = signature_similarity(&all[0], &all[1], &rarity, &config);
+        let (of_returned, _, _) = signature_similarity(&all[0], &all[2], &rarity, &config);
+        assert!(of_honest < of_returned, "{parts:?}");
+        assert!(of_honest < config.return_similarity, "{parts:?}");
     }
 
     /// Two removed groups on the same hosters and ports, one of exits, one of guards and
@@ -1892,9 +2065,9 @@ mod tests {
         }
         let rarity = SignatureRarity::of(all.iter());
         let config = AttributionConfig::default();
-        let (of_exits, _, parts) = signature_similarity(&all[0], &all[2], &rarity);
+        let (of_exits, _, parts) = signature_similarity(&all[0], &all[2], &rarity, &config);
         assert!(of_exits >= config.return_similarity, "{parts:?}");
-        let (of_middles, _, parts) = signature_similarity(&all[1], &all[2], &rarity);
+        let (of_middles, _, parts) = signature_similarity(&all[1], &all[2], &rarity, &config);
         assert!(of_middles < of_exits, "{parts:?}");
     }
 }

@@ -2,6 +2,7 @@
 //! and links across removal events ([`link`]), written as `actors`, `actor_members` and
 //! `actor_timeline`; [`evaluate`] scores the result against a generator's ground truth.
 
+pub mod burst;
 pub mod evaluate;
 pub mod link;
 pub mod profile;
@@ -113,6 +114,15 @@ pub struct AttributionConfig {
     /// ...and the ASes, /16s and ORPorts it shares with the removed group, each credited by
     /// how rare it is among the groups, cover at least this share of it.
     pub return_min_rare_infrastructure: f64,
+    /// Relays of a removed group's kind on its ASes left in no group that join within this
+    /// many days after the removal...
+    pub return_burst_days: u32,
+    /// ...and within this many hours of each other form a return wave of their own
+    /// ([`burst`])...
+    pub return_burst_hours: u32,
+    /// ...when so many joins in such a window have at most this probability at the usual
+    /// rate, over all the windows tested (and the wave's signature matches the group's).
+    pub return_burst_significance: f64,
     pub weights: Weights,
 }
 
@@ -133,6 +143,9 @@ impl Default for AttributionConfig {
             return_window_days: 365,
             return_similarity: 0.75,
             return_min_rare_infrastructure: 0.5,
+            return_burst_days: 30,
+            return_burst_hours: 48,
+            return_burst_significance: 0.001,
             weights: Weights::default(),
         }
     }
@@ -188,14 +201,14 @@ pub fn run(root: &Path, config: &AttributionConfig, quiet: bool) -> Result<Attri
         "attribute: links between {} relays",
         profiles.len()
     ));
-    let grouping = link::group(&profiles, config);
+    let mut grouping = link::group(&profiles, config);
     phase_done("links");
     progress.set_message(format!(
         "attribute: {} links, {} groups; returns after removals",
         grouping.links.len(),
         grouping.groups.len()
     ));
-    let continues = link::link_across_removals(&profiles, &grouping, config);
+    let continues = link::link_across_removals(&profiles, &mut grouping, config);
     phase_done("returns");
     progress.set_message("attribute: actors, members, timeline");
 
@@ -322,11 +335,23 @@ fn members_table(
                     .iter()
                     .map(|(k, v)| format!("{k} {v:.2}"))
                     .collect();
+                let wave = match &m.burst {
+                    None => format!("group of {} relays", grouping.groups[g].len()),
+                    Some(b) => format!(
+                        "{} relays of its kind on its ASes joined within {} h of {} \
+                         ({:.2} expected, −ln p {:.1} over {} windows)",
+                        b.members.len(),
+                        config.return_burst_hours,
+                        crate::descriptor::values::format_timestamp(b.from / 1000),
+                        b.expected,
+                        b.surprise,
+                        b.tested
+                    ),
+                };
                 lines.insert(
                     0,
                     format!(
-                        "returned after removal: group of {} relays matches group {} ({:.2}: {})",
-                        grouping.groups[g].len(),
+                        "returned after removal: {wave} matches group {} ({:.2}: {})",
                         m.earlier + 1,
                         m.similarity,
                         parts.join(", ")
