@@ -691,10 +691,13 @@ pub fn detect<'a>(
                 .into_iter()
                 .map(|g| (g, not_back_yet, true)),
         );
-    for (span, baseline, undecided_hours) in groups {
-        let gone: Vec<&Departure> = (span.first..=span.last)
+    let departures_in = |span: &EventSpan| -> Vec<&Departure> {
+        (span.first..=span.last)
             .flat_map(|h| by_hour.get(&h).into_iter().flatten().copied())
-            .collect();
+            .collect()
+    };
+    for (span, baseline, undecided_hours) in groups {
+        let gone = departures_in(&span);
         let candidates = members_where(&gone, false);
         // The departures the baseline was made of, for what ordinary churn looks like.
         let first = span.first as usize;
@@ -733,12 +736,37 @@ pub fn detect<'a>(
             continue;
         }
         let keep = sharing_the_evidence(&candidate_traits, &churn_traits, expected);
-        let churn_excluded = keep.iter().filter(|k| !**k).count() as u32;
-        let removed: Vec<Member> = candidates
-            .into_iter()
-            .zip(keep)
-            .filter_map(|(m, k)| k.then_some(m))
-            .collect();
+        let mut removed: Vec<Member> = Vec::new();
+        let mut churn: Vec<Member> = Vec::new();
+        for (m, k) in candidates.into_iter().zip(keep) {
+            if k {
+                removed.push(m)
+            } else {
+                churn.push(m)
+            }
+        }
+        // The event begins and ends with its relays' departures: a window may reach over an
+        // ordinary consensus before them (a missing consensus before the removal's first
+        // hour makes the consensus before it look like part of it).
+        let span = EventSpan {
+            first: removed
+                .iter()
+                .map(|m| m.departure.at)
+                .min()
+                .unwrap_or(span.first),
+            last: removed
+                .iter()
+                .map(|m| m.departure.at)
+                .max()
+                .unwrap_or(span.last),
+            ..span
+        };
+        let expected = span_baseline(&span, baseline, presence, jobs);
+        let gone = departures_in(&span);
+        let churn_excluded = churn
+            .iter()
+            .filter(|m| (span.first..=span.last).contains(&m.departure.at))
+            .count() as u32;
         let event_time = times[span.first as usize];
         let series = if undecided_hours {
             &undecided
