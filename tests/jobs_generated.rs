@@ -29,9 +29,10 @@ fn generate(out: &Path, months: &str, relays: &str, seed: &str) {
     assert!(status.success());
 }
 
-fn run_jobs(warehouse: &Path, extra: &[&str]) -> std::process::Output {
+/// Runs `relaytrail <stage> --warehouse <warehouse> --quiet <extra>` and asserts it succeeds.
+fn run_stage(stage: &str, warehouse: &Path, extra: &[&str]) -> std::process::Output {
     let output = Command::new(env!("CARGO_BIN_EXE_relaytrail"))
-        .arg("jobs")
+        .arg(stage)
         .arg("--warehouse")
         .arg(warehouse)
         .args(["--quiet"])
@@ -44,6 +45,10 @@ fn run_jobs(warehouse: &Path, extra: &[&str]) -> std::process::Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
+}
+
+fn run_jobs(warehouse: &Path, extra: &[&str]) -> std::process::Output {
+    run_stage("jobs", warehouse, extra)
 }
 
 fn read(warehouse: &Path, dataset: &str) -> DataFrame {
@@ -415,12 +420,7 @@ fn jobs_match_the_ground_truth_of_a_generated_archive() {
 
     // Attribution: every planted actor found with F1 >= 0.9, return waves linked to the actor
     // they continue, no hard negative merged into a planted actor.
-    let status = Command::new(env!("CARGO_BIN_EXE_relaytrail"))
-        .args(["attribute", "--warehouse"])
-        .arg(&g.warehouse)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    run_stage("attribute", &g.warehouse, &[]);
     let evaluation =
         relaytrail::jobs::attribution::evaluate::evaluate(&g.warehouse, &g.archive).unwrap();
     let report = evaluation.render();
@@ -565,18 +565,11 @@ fn jobs_match_the_ground_truth_of_a_generated_archive() {
     // Without the exit policy, the exit actor's return wave shares nothing rare among itself
     // and links too weakly to form a group; it returns as a join burst of its kind on its
     // hosters after the removal, and no planted actor falls below 0.8.
-    let status = Command::new(env!("CARGO_BIN_EXE_relaytrail"))
-        .args([
-            "attribute",
-            "--quiet",
-            "--set",
-            "weights.exit_policy=0",
-            "--warehouse",
-        ])
-        .arg(&g.warehouse)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    run_stage(
+        "attribute",
+        &g.warehouse,
+        &["--set", "weights.exit_policy=0"],
+    );
     let ablated =
         relaytrail::jobs::attribution::evaluate::evaluate(&g.warehouse, &g.archive).unwrap();
     let report = ablated.render();

@@ -66,10 +66,14 @@ pub fn find(
     config: &AttributionConfig,
 ) -> Option<Burst> {
     let until = removed_at + i64::from(config.return_burst_days) * DAY_MS;
+    let width = i64::from(config.return_burst_hours) * HOUR_MS;
+    // Only joins a window or its baseline can reach are of interest: the kind's test (a
+    // signature per relay) is not run over the whole history for every removal.
+    let reach = (removed_at - BASELINE_DAYS * DAY_MS)..=(until + width + BASELINE_DAYS * DAY_MS);
     let mut joiners: Vec<usize> = (0..profiles.len())
         .filter(|&i| {
             let p = &profiles[i];
-            !p.first_seen_censored && kind.holds(profiles, i)
+            !p.first_seen_censored && reach.contains(&p.first_seen) && kind.holds(profiles, i)
         })
         .collect();
     joiners.sort_by_key(|&i| (profiles[i].first_seen, i));
@@ -81,7 +85,6 @@ pub fn find(
             !grouped[i] && t > removed_at && t <= until
         })
         .collect();
-    let width = i64::from(config.return_burst_hours) * HOUR_MS;
     // The window starting at each candidate; the fullest, earliest first.
     let mut best: Option<(usize, usize)> = None;
     let mut end = 0;

@@ -1505,6 +1505,12 @@ pub fn signature_similarity(
     (similarity, rare_shared, parts)
 }
 
+/// Whether a later group (or a join burst) with this signature similarity and rare shared
+/// infrastructure continues the removed group.
+fn is_return(similarity: f64, rare_shared: f64, config: &AttributionConfig) -> bool {
+    similarity >= config.return_similarity && rare_shared >= config.return_min_rare_infrastructure
+}
+
 /// A later group's match with an earlier, removed group.
 #[derive(Debug, Clone)]
 pub struct ReturnMatch {
@@ -1607,8 +1613,7 @@ pub fn link_across_removals(
                 &rarity[window_of[later]],
                 config,
             );
-            if similarity >= config.return_similarity
-                && rare_shared >= config.return_min_rare_infrastructure
+            if is_return(similarity, rare_shared, config)
                 && best.as_ref().is_none_or(|b| similarity > b.similarity)
             {
                 best = Some(ReturnMatch {
@@ -1644,9 +1649,7 @@ pub fn link_across_removals(
         };
         let wave = signature(profiles, &found.members);
         let (similarity, rare_shared, parts) = signature_similarity(removed, &wave, rarity, config);
-        if similarity < config.return_similarity
-            || rare_shared < config.return_min_rare_infrastructure
-        {
+        if !is_return(similarity, rare_shared, config) {
             continue;
         }
         let g = grouping.groups.len();
