@@ -16,4 +16,6 @@ pub mod pipeline;
 #[cfg(feature = "analytics")]
 pub mod report;
 pub mod synth;
+#[cfg(feature = "analytics")]
+pub mod util;
 pub mod warehouse;

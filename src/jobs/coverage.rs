@@ -9,9 +9,8 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::datetime_column;
-
-const HOUR_MS: i64 = 3_600_000;
+use super::columns::datetime_column;
+use crate::util::time::HOUR_MS;
 
 /// Which flavour of consensus an hour's entries come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

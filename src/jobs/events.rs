@@ -41,17 +41,19 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::Result;
 use polars::prelude::*;
 
+use super::columns::{datetime_column, string_list_column};
+use super::presence::flags_column;
 use super::presence::Presence;
-use super::{datetime_column, flags_column, string_list_column, Jobs};
+use super::settings::Jobs;
+use crate::util::stats::median;
+use crate::util::time::{DAY_MS, HOUR_MS};
 
-const HOUR_MS: i64 = 3_600_000;
 /// A removal event most of whose relays declare one operator (the same contact or a mutual
 /// family) is that operator switching them off, not the authorities removing them.
 const OPERATOR_DEPARTURE_SHARE: f64 = 0.5;
 /// ...unless at least this many authorities' votes dropped them before the consensus did
 /// (reject lines added one by one; one authority early can be chance).
 pub(crate) const REJECTED_BY_AUTHORITIES: u32 = 2;
-const DAY_MS: i64 = 24 * HOUR_MS;
 /// The first and last consensus of an event stand out on their own by this many spreads.
 const EDGE_MIN_SCORE: f64 = 2.0;
 
@@ -95,20 +97,6 @@ struct Anomaly {
     at: u32,
     len: u32,
     score: f64,
-}
-
-/// The median (0 for none).
-pub(super) fn median(values: &mut [f64]) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
-    }
 }
 
 /// The `len` consensuses from `at`, when they exist and lie in the segment of `at`.
@@ -1146,7 +1134,7 @@ pub fn join_bursts(jobs: &Jobs, presence: &Presence) -> Result<DataFrame> {
     // (dimension, key, segment) → join times with fingerprints, in time order.
     type Key = (&'static str, String, u32);
     let mut joins: BTreeMap<Key, Vec<(i64, &str)>> = BTreeMap::new();
-    let mut order: Vec<&crate::jobs::presence::Session> = presence
+    let mut order: Vec<&super::presence::Session> = presence
         .sessions
         .iter()
         .filter(|s| {

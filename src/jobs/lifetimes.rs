@@ -15,8 +15,12 @@ use std::sync::Arc;
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::presence::{push_distinct, Presence, Seen, Session, Shares};
-use super::{datetime_column, flags_column, string_lists, u32_lists, Jobs, ROW_GROUP_ROWS};
+use super::columns::{build_string_lists, build_u32_lists, datetime_column};
+use super::io::{
+    distinct_rows, fold_months, newest_descriptors, write_parquet_parts, ROW_GROUP_ROWS,
+};
+use super::presence::{flags_column, push_distinct, Presence, Seen, Session, Shares};
+use super::settings::Jobs;
 
 /// AS facts of one session (distinct ASes of its addresses, AS and country of the last).
 struct SessionAs {
@@ -76,7 +80,7 @@ pub fn lifetimes(
                 .sessions
                 .is_empty()
                 .then(|| sessions_frame(presence, &[], &[]));
-            super::write_parquet_parts(path, empty.into_iter().chain(frames))?;
+            write_parquet_parts(path, empty.into_iter().chain(frames))?;
         }
         None => parts.for_each(drop),
     }
@@ -154,21 +158,21 @@ fn sessions_frame(
                 .map(|s| presence.start_censored(s))
                 .collect::<Vec<_>>(),
         ),
-        string_lists(
+        build_string_lists(
             "nicknames",
             sessions.iter().map(|s| s.nicknames.iter().map(|x| &**x)),
         ),
-        string_lists(
+        build_string_lists(
             "addresses",
             sessions.iter().map(|s| s.addresses.iter().map(|x| &**x)),
         ),
-        u32_lists(
+        build_u32_lists(
             "or_ports",
             sessions
                 .iter()
                 .map(|s| s.or_ports.iter().map(|&p| u32::from(p))),
         ),
-        string_lists(
+        build_string_lists(
             "versions",
             sessions.iter().map(|s| s.versions.iter().map(|x| &**x)),
         ),
@@ -202,7 +206,7 @@ fn sessions_frame(
         sessions.iter().map(|s| &s.peak_shares),
     ));
     columns.extend([
-        u32_lists("asns", as_facts.iter().map(|a| a.asns.iter().copied())),
+        build_u32_lists("asns", as_facts.iter().map(|a| a.asns.iter().copied())),
         Column::new(
             "as_number".into(),
             as_facts.iter().map(|a| a.asn).collect::<Vec<_>>(),
@@ -262,16 +266,16 @@ fn latest_descriptors(jobs: &Jobs) -> Result<Option<LazyFrame>> {
         "uptime",
         "dir_port",
     ];
-    let Some(newest) = super::newest_descriptors(jobs.root, &fields)? else {
+    let Some(newest) = newest_descriptors(jobs.root, &fields)? else {
         return Ok(None);
     };
     // The distinct (fingerprint, contact) pairs, gathered a month at a time: the whole
     // history of descriptors (4.5 million a year) never sits in memory.
-    let contacts = super::fold_months(
+    let contacts = fold_months(
         jobs.root,
         "server_descriptors",
         &[col("fingerprint"), col("contact")],
-        super::distinct_rows,
+        distinct_rows,
     )?
     .expect("descriptors exist")
     .lazy()
@@ -433,15 +437,15 @@ fn relays_table(jobs: &Jobs, mut summaries: RelaySummaries) -> Result<DataFrame>
         ),
         Column::new("version".into(), text(|r| r.last.version.as_deref())),
         flags_column("flags", rows.iter().map(|r| r.last.flags)),
-        string_lists(
+        build_string_lists(
             "addresses",
             rows.iter().map(|r| r.addresses.iter().map(|x| &**x)),
         ),
-        string_lists(
+        build_string_lists(
             "nicknames",
             rows.iter().map(|r| r.nicknames.iter().map(|x| &**x)),
         ),
-        u32_lists("asns", rows.iter().map(|r| r.asns.iter().copied())),
+        build_u32_lists("asns", rows.iter().map(|r| r.asns.iter().copied())),
         Column::new(
             "as_number".into(),
             rows.iter().map(|r| r.last.asn).collect::<Vec<_>>(),

@@ -24,9 +24,10 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 
+use super::columns::datetime_column;
 use super::coverage::Flavor;
-use super::presence::{flag_bit, Presence, FLAGS, PASS_COLUMNS};
-use super::{datetime_column, flag_suffixes};
+use super::io::{scan_dataset, scan_file};
+use super::presence::{flag_bit, flag_suffixes, Presence, FLAGS, PASS_COLUMNS};
 
 /// The bandwidth-weights the formula uses.
 const WEIGHTS: [&str; 8] = ["Wgg", "Wgd", "Wmg", "Wmm", "Wme", "Wmd", "Wee", "Wed"];
@@ -35,7 +36,7 @@ const WEIGHTS: [&str; 8] = ["Wgg", "Wgd", "Wmg", "Wmm", "Wme", "Wmd", "Wee", "We
 /// with the flavour whose entries the jobs use for it (ns where the hour has an ns consensus,
 /// else microdesc) and that consensus' bandwidth-weights.
 pub fn consensus_index(root: &Path) -> Result<ConsensusIndex> {
-    let Some(scan) = super::scan_dataset(root, "consensuses")? else {
+    let Some(scan) = scan_dataset(root, "consensuses")? else {
         bail!(
             "{}: no consensuses imported yet (run `relaytrail import` first)",
             root.display()
@@ -121,7 +122,7 @@ impl MonthFiles {
 /// and from the microdesc entries of the hours that have no ns consensus; sorted by relay,
 /// then time.
 pub fn month_frame(files: &MonthFiles, index: &ConsensusIndex) -> Result<DataFrame> {
-    let scan = |file: &Path| super::scan_file(file).map(|f| f.select(entry_columns()));
+    let scan = |file: &Path| scan_file(file).map(|f| f.select(entry_columns()));
     let ns = files.ns.as_deref().map(scan).transpose()?;
     let microdesc = files
         .microdesc

@@ -16,6 +16,7 @@ use anyhow::{bail, Result};
 use polars::prelude::*;
 use smallvec::SmallVec;
 
+use super::columns::build_string_lists;
 use super::coverage::Coverage;
 
 /// Relay flags tracked as bits of a mask (counts and churn per flag).
@@ -437,4 +438,22 @@ impl Presence {
         }
         next
     }
+}
+
+/// The flag names of each mask, as a `list<string>` column.
+pub fn flags_column(name: &str, masks: impl Iterator<Item = u32>) -> Column {
+    build_string_lists(name, masks.map(|m| flag_names(m).into_iter()))
+}
+
+/// Lower-case column-name form of a flag (`HSDir` → `hsdir`).
+pub fn flag_column_name(flag: &str) -> String {
+    flag.to_ascii_lowercase()
+}
+
+/// The flags as column-name suffixes, in [`FLAGS`] order.
+pub fn flag_suffixes() -> impl Iterator<Item = (usize, String)> {
+    FLAGS
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (i, flag_column_name(f)))
 }

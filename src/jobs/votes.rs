@@ -21,10 +21,10 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::columns::{strings, times};
-use super::events::median;
-use super::{partition_files, scan_file};
+use super::io::{partition_files, scan_file};
+use crate::util::stats::median;
+use crate::util::time::HOUR_MS;
 
-const HOUR_MS: i64 = 3_600_000;
 /// Hours of votes read on either side of an event.
 pub const VOTE_WINDOW_HOURS: i64 = 48;
 

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 
+use super::columns::{datetime_column, string_list_column};
 use super::columns::{strings, times};
-use super::{datetime_column, scan_dataset, string_list_column, write_parquet};
+use super::io::{scan_dataset, write_parquet};
 
 /// One listed relay.
 #[derive(Debug, Clone, PartialEq)]

@@ -17,9 +17,9 @@ use anyhow::{Context, Result};
 use polars::prelude::*;
 
 use crate::jobs::columns::{floats, strings, times};
-use crate::jobs::{scan_dataset, write_atomic};
+use crate::jobs::io::{scan_dataset, write_atomic};
+use crate::util::display::{format_count, format_share, format_time};
 use svg::{escape, Chart, Marker, Series, PALETTE};
-pub use tables::{format_count, format_share, format_time};
 use tables::{html_table, table_html, SORT_SCRIPT};
 
 /// Actors shown in the stacked timelines and with sections of their own, per kind.

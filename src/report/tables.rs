@@ -9,45 +9,12 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::svg::escape;
-use crate::descriptor::values::format_timestamp;
+use crate::util::display::{format_count, format_share, format_time};
 
 /// Rows shown per table (the Parquet copies next to the page have all).
 pub const TABLE_ROWS: usize = 50;
 /// Tables longer than this are folded.
 const FOLD_ROWS: usize = 12;
-
-/// A share (0–1) as a percentage with the precision it needs: `36.9 %`, `2.6 %`, `0.45 %`,
-/// `0.012 %`.
-pub fn format_share(v: f64) -> String {
-    let p = v * 100.0;
-    if p == 0.0 {
-        "0 %".into()
-    } else if p.abs() >= 1.0 {
-        format!("{p:.1} %")
-    } else if p.abs() >= 0.1 {
-        format!("{p:.2} %")
-    } else {
-        format!("{p:.3} %")
-    }
-}
-
-/// A count for people: `950`, `9 625`, `12.3 k`, `1.2 M`.
-pub fn format_count(v: f64) -> String {
-    if v.abs() >= 1e6 {
-        format!("{:.1} M", v / 1e6)
-    } else if v.abs() >= 1e4 {
-        format!("{:.1} k", v / 1e3)
-    } else if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
-}
-
-/// Milliseconds as `YYYY-MM-DD HH:MM` (UTC).
-pub fn format_time(ms: i64) -> String {
-    format_timestamp(ms.div_euclid(1000))[..16].to_string()
-}
 
 /// Whether a column holds shares (0–1) to show as percentages.
 fn is_share(column: &str) -> bool {

@@ -7,11 +7,9 @@
 //! hosters (ASes) far faster than such relays usually join. This module finds that burst among
 //! the relays left in no group and tests it against the local join rate of the same relays.
 
+use super::config::AttributionConfig;
 use super::profile::Profile;
-use super::AttributionConfig;
-
-const HOUR_MS: i64 = 3_600_000;
-const DAY_MS: i64 = 24 * HOUR_MS;
+use crate::util::time::{DAY_MS, HOUR_MS};
 
 /// Days before and after a burst window over which the usual join rate is counted.
 pub const BASELINE_DAYS: i64 = 28;

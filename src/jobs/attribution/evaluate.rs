@@ -15,7 +15,7 @@ use polars::prelude::*;
 use serde_json::Value;
 
 use crate::descriptor::values::parse_timestamp;
-use crate::jobs::scan_dataset;
+use crate::jobs::io::scan_dataset;
 
 #[derive(Debug, Clone)]
 pub struct ActorScore {
@@ -360,14 +360,14 @@ pub fn evaluate(root: &Path, truth: &Path) -> Result<Evaluation> {
         .iter()
         .max_by_key(|(a, m)| (m.len(), std::cmp::Reverse(**a)))
         .map(|(a, m)| (a.to_string(), m.len(), distinct_contacts(m)));
-    eval.cross_contact_sync_links = std::fs::read_to_string(super::summary_path(root))
+    eval.cross_contact_sync_links = std::fs::read_to_string(super::summary::summary_path(root))
         .ok()
-        .and_then(|t| serde_json::from_str::<super::AttributionSummary>(&t).ok())
+        .and_then(|t| serde_json::from_str::<super::summary::AttributionSummary>(&t).ok())
         .map(|s| s.cross_contact_sync_links);
     Ok(eval)
 }
 
-use super::HOUR_MS;
+use crate::util::time::HOUR_MS;
 
 impl Evaluation {
     /// The report `relaytrail evaluate` prints.
@@ -626,7 +626,7 @@ pub fn evaluate_watchlist(root: &Path, name: &str) -> Result<ListEvaluation> {
         removal_events = per_event
             .into_iter()
             .filter(|(_, (_, hits))| *hits > 0)
-            .map(|(t, (n, hits))| (crate::report::format_time(t), n, hits))
+            .map(|(t, (n, hits))| (crate::util::display::format_time(t), n, hits))
             .collect();
     }
     Ok(ListEvaluation {

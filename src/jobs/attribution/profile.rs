@@ -8,7 +8,8 @@ use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 
 use crate::jobs::columns::{floats, string_lists, strings, times, u32_lists};
-use crate::jobs::scan_dataset;
+use crate::jobs::io::{newest_descriptors, partition_files, scan_dataset, scan_file};
+use crate::util::time::HOUR_MS;
 
 /// One relay (fingerprint) and its signals.
 #[derive(Debug, Clone, Default)]
@@ -58,8 +59,6 @@ impl Profile {
         self.peak_exit_probability > 0.0
     }
 }
-
-const HOUR_MS: i64 = 3_600_000;
 
 pub use crate::jobs::identity::normalise_contact;
 
@@ -311,8 +310,8 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
     }
 
     // Restart hours from every descriptor (published − uptime), a month at a time.
-    for (_, file) in crate::jobs::partition_files(root, "server_descriptors")? {
-        let descriptors = crate::jobs::scan_file(&file)?
+    for (_, file) in partition_files(root, "server_descriptors")? {
+        let descriptors = scan_file(&file)?
             .select([
                 col("fingerprint"),
                 col("published").cast(DataType::Int64),
@@ -337,9 +336,7 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
         }
     }
     // Exit policy shape and IPv6 prefixes of the newest descriptor.
-    if let Some(newest) =
-        crate::jobs::newest_descriptors(root, &["exit_policy", "ipv6_or_addresses"])?
-    {
+    if let Some(newest) = newest_descriptors(root, &["exit_policy", "ipv6_or_addresses"])? {
         let fps = strings(&newest, "fingerprint")?;
         let policies = string_lists(&newest, "exit_policy")?;
         let ipv6 = string_lists(&newest, "ipv6_or_addresses")?;
