@@ -1,0 +1,285 @@
+//! The events' part of the report: removal events split by kind, with who lost relays in
+//! each (actors and watchlists), operator departures, outages and join bursts.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use super::data::{texts, times_ms};
+use super::tables::{self, html_table, table_html};
+use crate::jobs::columns::floats;
+use crate::jobs::watchlist::StoredList;
+use crate::util::display::{format_share, format_time};
+
+/// The kind of each removal event: authority-style removals, operators switching off.
+pub(super) struct Kinds {
+    /// Per row of `removal_events`.
+    pub(super) kinds: Vec<String>,
+    pub(super) operator_departures: usize,
+}
+
+impl Kinds {
+    pub(super) fn of(removals: Option<&DataFrame>) -> Result<Self> {
+        let kinds: Vec<String> = match removals {
+            Some(r) if r.column("kind").is_ok() => texts(r, "kind")?,
+            Some(r) => vec!["removal".into(); r.height()],
+            None => Vec::new(),
+        };
+        let operator_departures = kinds.iter().filter(|k| *k == "operator_departure").count();
+        Ok(Kinds {
+            kinds,
+            operator_departures,
+        })
+    }
+
+    /// The removal events that are not operator departures.
+    pub(super) fn removals(&self) -> usize {
+        self.kinds.len() - self.operator_departures
+    }
+}
+
+/// Who holds each relay: its actor and the watchlists listing it.
+pub(super) struct Holders<'l> {
+    actor_of: HashMap<String, String>,
+    lists_of: HashMap<&'l str, Vec<&'l str>>,
+}
+
+impl<'l> Holders<'l> {
+    pub(super) fn of(members: &DataFrame, lists: &'l [StoredList]) -> Result<Self> {
+        let actor_of: HashMap<String, String> = texts(members, "fingerprint")?
+            .into_iter()
+            .zip(texts(members, "actor_id")?)
+            .collect();
+        let mut lists_of: HashMap<&str, Vec<&str>> = HashMap::new();
+        for list in lists {
+            for fp in &list.fingerprints {
+                lists_of.entry(fp).or_default().push(&list.name);
+            }
+        }
+        Ok(Holders { actor_of, lists_of })
+    }
+}
+
+/// The sections on removal events (with who lost relays in them), operator departures,
+/// outages and join bursts.
+pub(super) fn sections(
+    removals: Option<&DataFrame>,
+    removal_relays: Option<&DataFrame>,
+    outages: Option<&DataFrame>,
+    bursts: Option<&DataFrame>,
+    kinds: &Kinds,
+    holders: &Holders,
+) -> Result<String> {
+    let mut html = String::new();
+    let removal_count = kinds.removals();
+    // Removal events with who lost relays in them.
+    html.push_str("<h2 id=\"removal-events\">Removal events</h2><p>Many relays leaving at once and not coming back within the outage window. For each: the actors and watchlists that lost relays in it, with the probability they held.</p>");
+    match removals {
+        Some(r) if removal_count > 0 => {
+            let mask: BooleanChunked = kinds
+                .kinds
+                .iter()
+                .map(|k| k != "operator_departure")
+                .collect();
+            let mut rows = r.filter(&mask)?;
+            let mut columns = vec![
+                "event_time",
+                "relays_removed",
+                "baseline_departures",
+                "score",
+                "guard_probability",
+                "middle_probability",
+                "exit_probability",
+                "contactless_share",
+                "top_asns",
+                "returned_within_30d",
+                "provisional",
+            ];
+            // Where votes are imported: how many authorities dropped the relays before the
+            // consensus did (reject lines added one by one).
+            let voted = rows
+                .column("authorities_voting")
+                .is_ok_and(|c| c.null_count() < c.len());
+            if voted {
+                html.push_str("<p>Authorities dropping early: of the directory authorities whose votes are imported around the event, those that stopped listing its relays before the consensus did (and the hours from the first authority's drop to the last's), as when reject lines are added one authority at a time; relays that go down leave every vote at once.</p>");
+                let voting = rows.column("authorities_voting")?.u32()?.clone();
+                let early = rows.column("authorities_dropping_early")?.u32()?.clone();
+                let spread = rows.column("authority_drop_spread_hours")?.f64()?.clone();
+                let shown: Vec<Option<String>> = voting
+                    .iter()
+                    .zip(early.iter())
+                    .zip(spread.iter())
+                    .map(|((v, e), s)| {
+                        let (v, e) = (v?, e?);
+                        Some(match s {
+                            Some(s) => format!("{e} of {v} ({s:.0} h)"),
+                            None => format!("{e} of {v}"),
+                        })
+                    })
+                    .collect();
+                rows.with_column(Column::new("authorities_dropping_early".into(), shown))?;
+                columns.push("authorities_dropping_early");
+            }
+            html.push_str(&html_table(&rows, &columns, None)?);
+            html.push_str(&who_left(
+                &rows,
+                removal_relays,
+                &holders.actor_of,
+                &holders.lists_of,
+            )?);
+        }
+        _ => html.push_str("<p>None detected.</p>"),
+    }
+    if kinds.operator_departures > 0 {
+        let r = removals.expect("events");
+        let mask: BooleanChunked = kinds
+            .kinds
+            .iter()
+            .map(|k| k == "operator_departure")
+            .collect();
+        let rows = r.filter(&mask)?;
+        html.push_str("<h3 id=\"operator-departures\">Operator departures</h3><p>Events in which most of the departed relays declare one operator (the same contact or mutual family): that operator switching its relays off, not the directory authorities removing them.</p>");
+        html.push_str(&html_table(
+            &rows,
+            &[
+                "event_time",
+                "relays_removed",
+                "operator",
+                "operator_share",
+                "guard_probability",
+                "middle_probability",
+                "exit_probability",
+            ],
+            None,
+        )?);
+    }
+    html.push_str("<h2 id=\"outages\">Outages</h2>");
+    match outages {
+        Some(o) if o.height() > 0 => html.push_str(&html_table(
+            o,
+            &[
+                "event_time",
+                "relays_down",
+                "baseline_departures",
+                "score",
+                "median_hours_down",
+                "top_asns",
+            ],
+            None,
+        )?),
+        _ => html.push_str("<p>None detected.</p>"),
+    }
+    html.push_str("<h2 id=\"join-bursts\">Join bursts</h2>");
+    match bursts {
+        Some(b) if b.height() > 0 => {
+            let sorted = b.sort(
+                ["relays_joined"],
+                SortMultipleOptions::default()
+                    .with_order_descending(true)
+                    .with_maintain_order(true),
+            )?;
+            html.push_str(&html_table(
+                &sorted,
+                &[
+                    "dimension",
+                    "key",
+                    "window",
+                    "burst_start",
+                    "burst_end",
+                    "relays_joined",
+                    "peak_in_window",
+                ],
+                None,
+            )?)
+        }
+        _ => html.push_str("<p>None at the configured thresholds.</p>"),
+    }
+    Ok(html)
+}
+
+/// Per removal event: the actors and watchlists that lost relays in it, with counts and the
+/// guard / middle / exit probability those relays held.
+fn who_left(
+    events: &DataFrame,
+    relays: Option<&DataFrame>,
+    actor_of: &HashMap<String, String>,
+    lists_of: &HashMap<&str, Vec<&str>>,
+) -> Result<String> {
+    let Some(relays) = relays else {
+        return Ok(String::new());
+    };
+    let event_times: BTreeSet<i64> = times_ms(events, "event_time")?.into_iter().collect();
+    let r_times = times_ms(relays, "event_time")?;
+    let r_fps = texts(relays, "fingerprint")?;
+    let shares = [
+        floats(relays, "guard_probability")?,
+        floats(relays, "middle_probability")?,
+        floats(relays, "exit_probability")?,
+    ];
+    // (event, holder) → (relays, [guard, middle, exit]).
+    let mut held: BTreeMap<(i64, String), (usize, [f64; 3])> = BTreeMap::new();
+    for i in 0..r_fps.len() {
+        if !event_times.contains(&r_times[i]) {
+            continue;
+        }
+        let mut holders: Vec<String> = Vec::new();
+        holders.push(match actor_of.get(&r_fps[i]) {
+            Some(a) => format!("actor {a}"),
+            None => "in no actor".to_string(),
+        });
+        for list in lists_of.get(r_fps[i].as_str()).into_iter().flatten() {
+            holders.push(format!("watchlist {list}"));
+        }
+        for holder in holders {
+            let e = held.entry((r_times[i], holder)).or_default();
+            e.0 += 1;
+            for (sum, column) in e.1.iter_mut().zip(&shares) {
+                *sum += column[i];
+            }
+        }
+    }
+    let mut rows: Vec<Vec<(String, String)>> = held
+        .iter()
+        .map(|((t, holder), (n, [g, m, x]))| {
+            vec![
+                ("event_time".into(), format_time(*t)),
+                ("lost_by".into(), holder.clone()),
+                ("relays".into(), n.to_string()),
+                ("guard_probability".into(), format_share(*g)),
+                ("middle_probability".into(), format_share(*m)),
+                ("exit_probability".into(), format_share(*x)),
+            ]
+        })
+        .collect();
+    // Most relays first within each event.
+    rows.sort_by(|a, b| {
+        a[0].1
+            .cmp(&b[0].1)
+            .then(
+                b[2].1
+                    .parse::<usize>()
+                    .unwrap_or(0)
+                    .cmp(&a[2].1.parse::<usize>().unwrap_or(0)),
+            )
+            .then(a[1].1.cmp(&b[1].1))
+    });
+    let total = rows.len();
+    let shown: Vec<Vec<(String, String)>> = rows.into_iter().take(tables::TABLE_ROWS).collect();
+    Ok(format!(
+        "<h3>Who lost relays in each removal event</h3>{}",
+        table_html(
+            &[
+                "event_time",
+                "lost_by",
+                "relays",
+                "guard_probability",
+                "middle_probability",
+                "exit_probability"
+            ],
+            &shown,
+            total,
+            None
+        )
+    ))
+}

@@ -1,0 +1,59 @@
+//! `summary.md`: the period, the top undeclared groups and the removal events, in Markdown.
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use super::actors::{Ranked, Ranking, TOP_ACTORS};
+use super::data::{texts, times_ms};
+use super::events::Kinds;
+use crate::util::display::{format_share, format_time};
+
+/// The text of `summary.md`.
+pub(super) fn markdown(
+    hours: &[i64],
+    max_relays: f64,
+    actors: &DataFrame,
+    ranking: &Ranking,
+    ranked: &Ranked,
+    removals: Option<&DataFrame>,
+    kinds: &Kinds,
+) -> Result<String> {
+    let first = hours.first().copied().unwrap_or(0);
+    let last = hours.last().copied().unwrap_or(0);
+    let mut summary = format!(
+        "# relaytrail summary\n\n{} consensuses from {} to {} UTC, at most {max_relays:.0} relays.\n\n## Undeclared groups\n\n| actor | relays | peak guard | peak middle | peak exit | why |\n|---|---|---|---|---|---|\n",
+        hours.len(),
+        format_time(first),
+        format_time(last),
+    );
+    let whys = match actors.column("why") {
+        Ok(_) => texts(actors, "why")?,
+        Err(_) => vec![String::new(); actors.height()],
+    };
+    for a in ranked.undeclared.iter().take(TOP_ACTORS) {
+        let _ = writeln!(
+            summary,
+            "| {} | {:.0} | {} | {} | {} | {} |",
+            a.id,
+            a.relays,
+            format_share(ranking.peak_g[a.index]),
+            format_share(ranking.peak_m[a.index]),
+            format_share(ranking.peak_e[a.index]),
+            whys[a.index]
+        );
+    }
+    summary.push_str("\n## Removal events\n\n");
+    if let Some(r) = removals {
+        for (t, kind) in times_ms(r, "event_time")?.iter().zip(&kinds.kinds) {
+            let _ = writeln!(
+                summary,
+                "- {} ({})",
+                format_time(*t),
+                kind.replace('_', " ")
+            );
+        }
+    }
+    Ok(summary)
+}
