@@ -15,7 +15,7 @@ use super::spans::{anomalies, group_anomalies, span_baseline, EventSpan};
 use super::tables::{EventColumns, MemberColumns};
 use crate::jobs::presence::Presence;
 use crate::jobs::settings::Jobs;
-use crate::jobs::votes::{evidence, EventRelays, VoteEvidence};
+use crate::jobs::votes::{EventRelays, VoteEvidence};
 use crate::util::time::DAY_MS;
 
 /// A removal event most of whose relays declare one operator (the same contact or a mutual
@@ -230,7 +230,7 @@ impl Removals {
         } = self;
         // The authorities' votes, where imported: relays some authorities stopped listing before
         // the consensus dropped them were rejected, whatever operator they declare.
-        let votes = evidence(jobs.root, &asked_of_votes)?;
+        let votes = crate::jobs::votes::evidence(jobs.root, &asked_of_votes)?;
         for (kind, evidence) in removal.kind.iter_mut().zip(&votes) {
             if evidence.authorities_dropping_early >= Some(REJECTED_BY_AUTHORITIES) {
                 *kind = "removal";
