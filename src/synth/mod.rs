@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod asn;
+mod authorities;
 pub mod consensus;
 pub mod descriptor;
 pub mod exitlist;
@@ -18,10 +19,12 @@ pub mod policy;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+mod status;
 pub mod time;
 pub mod truth;
 pub mod versions;
 pub mod vote;
+pub mod voteplan;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,6 +40,7 @@ use archive::{TarXz, XzPreset};
 use scenario::Scenario;
 use sim::World;
 use time::{Month, HOUR};
+use voteplan::VotePlan;
 
 /// Options of `relaytrail generate`.
 #[derive(Debug, Clone, clap::Args)]
@@ -314,7 +318,7 @@ pub fn generate_archive(opts: &GenerateOptions) -> anyhow::Result<GenerateReport
             month: first.offset(k),
         });
     }
-    let votes = vote::VotePlan::new(&world, i64::from(sc.network.votes_around_events_hours));
+    let votes = VotePlan::new(&world, i64::from(sc.network.votes_around_events_hours));
     for k in 0..opts.months as i64 {
         let month = first.offset(k);
         let (a, b) = (month.start(), month.end());
@@ -429,7 +433,7 @@ fn resolved_actors(w: &World) -> Vec<serde_json::Value> {
 
 fn write_job(
     w: &World,
-    votes: &vote::VotePlan,
+    votes: &VotePlan,
     out: &Path,
     job: Job,
     preset: XzPreset,

@@ -10,6 +10,7 @@ use super::asn::fmt_ipv4;
 use super::keys::hex_upper;
 use super::sim::World;
 use super::time::fmt_ts;
+use super::voteplan::VotePlan;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ActorJson {
@@ -101,7 +102,7 @@ fn write_json<T: Serialize>(dir: &Path, name: &str, v: &T) -> anyhow::Result<()>
 }
 
 /// Writes every ground-truth file except `scenario.json`; returns the number of relays listed.
-pub fn write(w: &World, votes: &super::vote::VotePlan, dir: &Path) -> anyhow::Result<usize> {
+pub fn write(w: &World, votes: &VotePlan, dir: &Path) -> anyhow::Result<usize> {
     std::fs::create_dir_all(dir)?;
     let published = published_hours(w);
     let t = |h: i64| fmt_ts(w.va(h));
