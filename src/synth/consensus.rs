@@ -8,10 +8,10 @@ use std::fmt::Write as _;
 use super::authorities::AUTHORITIES;
 use super::keys::{b64, hex_upper, push_object};
 use super::rng::{tag, Rng};
-use super::sim::World;
 use super::status::{entries_where, push_entry, push_period, Entry, F_EXIT, F_GUARD, PARAMS};
 use super::time::DAY;
 use super::versions;
+use super::world::World;
 
 /// The relays listed at hour `h` with their flags (consensus order).
 fn entries(w: &World, h: i64) -> Vec<Entry> {

@@ -13,6 +13,7 @@ mod authorities;
 pub mod consensus;
 pub mod descriptor;
 pub mod exitlist;
+pub mod intervals;
 pub mod keys;
 pub mod names;
 pub mod policy;
@@ -25,6 +26,7 @@ pub mod truth;
 pub mod versions;
 pub mod vote;
 pub mod voteplan;
+pub mod world;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,9 +40,9 @@ use serde::Serialize;
 
 use archive::{TarXz, XzPreset};
 use scenario::Scenario;
-use sim::World;
 use time::{Month, HOUR};
 use voteplan::VotePlan;
+use world::World;
 
 /// Options of `relaytrail generate`.
 #[derive(Debug, Clone, clap::Args)]
@@ -402,10 +404,10 @@ pub fn generate_archive(opts: &GenerateOptions) -> anyhow::Result<GenerateReport
 fn resolved_actors(w: &World) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for (ai, a) in w.actors.iter().enumerate() {
-        if truth::is_honest(&a.kind) {
+        if world::is_honest(&a.kind) {
             continue;
         }
-        let members: Vec<&sim::Relay> = w.relays.iter().filter(|r| r.actor == Some(ai)).collect();
+        let members: Vec<&world::Relay> = w.relays.iter().filter(|r| r.actor == Some(ai)).collect();
         let mut ases: Vec<u32> = members.iter().map(|r| r.asn).collect();
         ases.sort();
         ases.dedup();
@@ -415,7 +417,7 @@ fn resolved_actors(w: &World) -> Vec<serde_json::Value> {
         let wave_info: Vec<serde_json::Value> = waves
             .iter()
             .map(|&wv| {
-                let m: Vec<&&sim::Relay> = members.iter().filter(|r| r.wave == Some(wv)).collect();
+                let m: Vec<&&world::Relay> = members.iter().filter(|r| r.wave == Some(wv)).collect();
                 let first = m.iter().map(|r| r.birth).min().unwrap_or(0).max(0);
                 serde_json::json!({ "wave": wv, "relays": m.len(), "first_join": time::fmt_ts(w.va(first)) })
             })

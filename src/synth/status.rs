@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 
 use super::asn::fmt_ipv4;
 use super::keys::b64_nopad;
-use super::sim::World;
 use super::time::{push_ts, Ts, DAY, HOUR};
 use super::versions::{self, proto, RELEASES};
+use super::world::World;
 
 pub(super) const KNOWN_FLAGS: &str =
     "Authority BadExit Exit Fast Guard HSDir NoEdConsensus Running Stable StaleDesc V2Dir Valid";

@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 use super::authorities::AUTHORITIES;
 use super::keys::{hex_upper, push_object, sha1};
 use super::rng::{tag, Rng};
-use super::sim::World;
 use super::status::{entries_where, push_entry, push_period, PARAMS};
 use super::time::{push_ts, Ts, DAY};
+use super::world::World;
 
 /// Kept under their old paths (the plan lives in [`super::voteplan`]).
 pub use super::voteplan::{VotePlan, AUTHORITIES_AHEAD, VOTE_MISS_PROBABILITY};

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use super::authorities::AUTHORITIES;
 use super::rng::{tag, Rng};
-use super::sim::World;
+use super::world::World;
 
 /// Chance that an authority leaves a running relay out of one vote.
 pub const VOTE_MISS_PROBABILITY: f64 = 0.005;
