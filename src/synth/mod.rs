@@ -1,22 +1,46 @@
 //! Synthetic CollecTor archive generator (`relaytrail generate`): simulates a Tor network with
-//! planted actors from a scenario file and writes monthly consensus, server-descriptor and
+//! planted actors from a scenario file and writes monthly consensus, server-descriptor, vote and
 //! exit-list tarballs in CollecTor's `archive/` layout, an AS table and the ground truth.
 //!
 //! Pipeline: [`scenario`] → [`sim::build`] (the whole network as data) → descriptor digests →
-//! tarball jobs ([`consensus`], [`descriptor`], [`exitlist`] rendered in parallel chunks, one
-//! xz stream per tarball via [`archive`]) → [`truth`]. All randomness comes from [`rng`]
-//! streams keyed by (seed, purpose, index), so the output is byte-identical for a seed.
+//! tarball jobs ([`consensus`], [`descriptor`], [`exitlist`], [`vote`] rendered in parallel
+//! chunks, one xz stream per tarball via [`archive`]) → [`truth`]. All randomness comes from
+//! [`rng`] streams keyed by (seed, purpose, index), so the output is byte-identical for a seed.
+//!
+//! The rooms, lowest first; a file imports only from rooms below its own, never from this one:
+//! - helpers: [`rng`], [`time`], [`keys`], [`names`], [`asn`], [`policy`], [`versions`],
+//!   [`intervals`] (presence hour intervals), `authorities` (the nine directory authorities),
+//!   [`scenario`] (the scenario file);
+//! - the world model: [`world`] (the simulated network as data and the queries the writers ask
+//!   of it);
+//! - its construction: `builder` (the run's parameters and the context every step adds
+//!   relays to), `population` (honest background relays and operators), `actors` (planted
+//!   actors and their waves), `negatives` (hard negatives), `presence` (up/down, tor processes,
+//!   shared restarts), `events` (removals, return waves, outages, missing consensus hours),
+//!   `addresses` (dynamic and reused addresses), run in order by [`sim`];
+//! - what the documents share: `status` (consensus and vote headers, router entries and flags),
+//!   [`voteplan`] (which authority lists which relay in the votes around events);
+//! - the writers: [`consensus`], [`descriptor`], [`vote`], [`exitlist`], [`truth`] and
+//!   [`archive`] (tar + xz);
+//! - this file: the options, the tarball jobs and their parallel writing ([`generate`]).
 
+mod actors;
+mod addresses;
 pub mod archive;
 pub mod asn;
 mod authorities;
+mod builder;
 pub mod consensus;
 pub mod descriptor;
+mod events;
 pub mod exitlist;
 pub mod intervals;
 pub mod keys;
 pub mod names;
+mod negatives;
 pub mod policy;
+mod population;
+mod presence;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
