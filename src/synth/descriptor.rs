@@ -8,9 +8,9 @@ use super::asn::fmt_ipv4;
 use super::keys::{self, b64, b64_nopad, push_object};
 use super::policy::Policy;
 use super::rng::{tag, Rng};
-use super::sim::World;
 use super::time::{push_ts, Ts, DAY};
 use super::versions::{proto, RELEASES};
+use super::world::World;
 
 const ED_SIGNING_PERIOD: Ts = 30 * DAY;
 const ONION_KEY_PERIOD: Ts = 28 * DAY;

@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use super::asn::fmt_ipv4;
 use super::keys::hex_upper;
 use super::rng::{mix, tag};
-use super::sim::World;
 use super::time::{push_ts, Ts, HOUR};
+use super::world::World;
 
 /// Download time of the exit list of hour `h` (a couple of minutes after valid-after).
 pub fn downloaded(w: &World, h: i64) -> Ts {

@@ -1,27 +1,56 @@
 //! Synthetic CollecTor archive generator (`relaytrail generate`): simulates a Tor network with
-//! planted actors from a scenario file and writes monthly consensus, server-descriptor and
+//! planted actors from a scenario file and writes monthly consensus, server-descriptor, vote and
 //! exit-list tarballs in CollecTor's `archive/` layout, an AS table and the ground truth.
 //!
 //! Pipeline: [`scenario`] → [`sim::build`] (the whole network as data) → descriptor digests →
-//! tarball jobs ([`consensus`], [`descriptor`], [`exitlist`] rendered in parallel chunks, one
-//! xz stream per tarball via [`archive`]) → [`truth`]. All randomness comes from [`rng`]
-//! streams keyed by (seed, purpose, index), so the output is byte-identical for a seed.
+//! tarball jobs ([`consensus`], [`descriptor`], [`exitlist`], [`vote`] rendered in parallel
+//! chunks, one xz stream per tarball via [`archive`]) → [`truth`]. All randomness comes from
+//! [`rng`] streams keyed by (seed, purpose, index), so the output is byte-identical for a seed.
+//!
+//! The rooms, lowest first; a file imports only from rooms below its own, never from this one:
+//! - helpers: [`rng`], [`time`], [`keys`], [`names`], [`asn`], [`policy`], [`versions`],
+//!   [`intervals`] (presence hour intervals), `authorities` (the nine directory authorities),
+//!   [`scenario`] (the scenario file);
+//! - the world model: [`world`] (the simulated network as data and the queries the writers ask
+//!   of it);
+//! - its construction: `builder` (the run's parameters and the context every step adds
+//!   relays to), `population` (honest background relays and operators), `actors` (planted
+//!   actors and their waves), `negatives` (hard negatives), `presence` (up/down, tor processes,
+//!   shared restarts), `events` (removals, return waves, outages, missing consensus hours),
+//!   `addresses` (dynamic and reused addresses), run in order by [`sim`];
+//! - what the documents share: `status` (consensus and vote headers, router entries and flags),
+//!   [`voteplan`] (which authority lists which relay in the votes around events);
+//! - the writers: [`consensus`], [`descriptor`], [`vote`], [`exitlist`], [`truth`] and
+//!   [`archive`] (tar + xz);
+//! - this file: the options, the tarball jobs and their parallel writing ([`generate`]).
 
+mod actors;
+mod addresses;
 pub mod archive;
 pub mod asn;
+mod authorities;
+mod builder;
 pub mod consensus;
 pub mod descriptor;
+mod events;
 pub mod exitlist;
+pub mod intervals;
 pub mod keys;
 pub mod names;
+mod negatives;
 pub mod policy;
+mod population;
+mod presence;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+mod status;
 pub mod time;
 pub mod truth;
 pub mod versions;
 pub mod vote;
+pub mod voteplan;
+pub mod world;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,8 +64,9 @@ use serde::Serialize;
 
 use archive::{TarXz, XzPreset};
 use scenario::Scenario;
-use sim::World;
 use time::{Month, HOUR};
+use voteplan::VotePlan;
+use world::World;
 
 /// Options of `relaytrail generate`.
 #[derive(Debug, Clone, clap::Args)]
@@ -314,7 +344,7 @@ pub fn generate_archive(opts: &GenerateOptions) -> anyhow::Result<GenerateReport
             month: first.offset(k),
         });
     }
-    let votes = vote::VotePlan::new(&world, i64::from(sc.network.votes_around_events_hours));
+    let votes = VotePlan::new(&world, i64::from(sc.network.votes_around_events_hours));
     for k in 0..opts.months as i64 {
         let month = first.offset(k);
         let (a, b) = (month.start(), month.end());
@@ -398,10 +428,10 @@ pub fn generate_archive(opts: &GenerateOptions) -> anyhow::Result<GenerateReport
 fn resolved_actors(w: &World) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for (ai, a) in w.actors.iter().enumerate() {
-        if truth::is_honest(&a.kind) {
+        if world::is_honest(&a.kind) {
             continue;
         }
-        let members: Vec<&sim::Relay> = w.relays.iter().filter(|r| r.actor == Some(ai)).collect();
+        let members: Vec<&world::Relay> = w.relays.iter().filter(|r| r.actor == Some(ai)).collect();
         let mut ases: Vec<u32> = members.iter().map(|r| r.asn).collect();
         ases.sort();
         ases.dedup();
@@ -411,7 +441,7 @@ fn resolved_actors(w: &World) -> Vec<serde_json::Value> {
         let wave_info: Vec<serde_json::Value> = waves
             .iter()
             .map(|&wv| {
-                let m: Vec<&&sim::Relay> = members.iter().filter(|r| r.wave == Some(wv)).collect();
+                let m: Vec<&&world::Relay> = members.iter().filter(|r| r.wave == Some(wv)).collect();
                 let first = m.iter().map(|r| r.birth).min().unwrap_or(0).max(0);
                 serde_json::json!({ "wave": wv, "relays": m.len(), "first_join": time::fmt_ts(w.va(first)) })
             })
@@ -429,7 +459,7 @@ fn resolved_actors(w: &World) -> Vec<serde_json::Value> {
 
 fn write_job(
     w: &World,
-    votes: &vote::VotePlan,
+    votes: &VotePlan,
     out: &Path,
     job: Job,
     preset: XzPreset,

@@ -8,8 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use super::asn::fmt_ipv4;
 use super::keys::hex_upper;
-use super::sim::World;
 use super::time::fmt_ts;
+use super::voteplan::VotePlan;
+use super::world::World;
+
+/// Kept under its old path (it lives with the actors in [`super::world`]).
+pub use super::world::is_honest;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ActorJson {
@@ -101,7 +105,7 @@ fn write_json<T: Serialize>(dir: &Path, name: &str, v: &T) -> anyhow::Result<()>
 }
 
 /// Writes every ground-truth file except `scenario.json`; returns the number of relays listed.
-pub fn write(w: &World, votes: &super::vote::VotePlan, dir: &Path) -> anyhow::Result<usize> {
+pub fn write(w: &World, votes: &VotePlan, dir: &Path) -> anyhow::Result<usize> {
     std::fs::create_dir_all(dir)?;
     let published = published_hours(w);
     let t = |h: i64| fmt_ts(w.va(h));
@@ -234,10 +238,4 @@ fn sorted(it: impl Iterator<Item = String>) -> Vec<String> {
 pub fn write_scenario<T: Serialize>(dir: &Path, v: &T) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     write_json(dir, "scenario.json", v)
-}
-
-/// Whether an actor kind of the ground truth is an honest operator (with mutual family, or a
-/// contactless group declaring nothing) rather than a planted actor.
-pub fn is_honest(kind: &str) -> bool {
-    matches!(kind, "honest-family" | "honest-group")
 }
