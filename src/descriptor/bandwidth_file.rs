@@ -5,9 +5,9 @@
 //! one line of `key=value` pairs per relay (`node_id=$FP bw=… nick=… measured_at=…`).
 //! Lines go through the shared tokenizer (line numbers, CR, blank lines).
 
+use super::error::{ErrorKind, ParseError, Parsed};
 use super::tokenizer::{fields, Item, Tokenizer};
 use super::values::{normalise_hex_fingerprint, parse_i64, parse_u64, text};
-use super::{ErrorKind, ParseError, Parsed};
 use sha2::{Digest, Sha256};
 
 /// A parsed bandwidth file.

@@ -3,9 +3,9 @@
 //! bridge: the SHA-1 of its fingerprint (hex), the distribution pool (`unallocated`, `email`,
 //! `https`) and `key=value` details (`ring=`, `port=`, `flag=`, `bucket=`).
 
+use super::error::{ErrorKind, ParseError, Parsed};
 use super::tokenizer::Tokenizer;
 use super::values::{normalise_hex_fingerprint, text, timestamp_arg};
-use super::{ErrorKind, ParseError, Parsed};
 
 /// One bridge's assignment.
 #[derive(Debug, Clone)]

@@ -3,10 +3,10 @@
 //! `fingerprint`, then router status entries as in a consensus ([`super::status`]), with
 //! sanitized addresses and hashed fingerprints, and no footer.
 
+use super::error::{ErrorKind, ParseError, Parsed};
 use super::status::{Entry, EntrySection};
 use super::tokenizer::Tokenizer;
 use super::values::{normalise_hex_fingerprint, timestamp_arg};
-use super::{ErrorKind, ParseError, Parsed};
 
 /// A parsed bridge network status.
 #[derive(Debug)]

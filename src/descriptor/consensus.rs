@@ -2,10 +2,10 @@
 //! eras: method 1 (2007, no `w`/`p`/footer) through method 35 (2026). The microdesc flavour
 //! (8-token `r` lines, `m` lines) parses with the same code.
 
+use super::error::{ErrorKind, ParseError, Parsed};
 use super::status::{comma_list, ends_entries, key_values, voting_delay, EntrySection};
 use super::tokenizer::Tokenizer;
 use super::values::{parse_i64, timestamp_arg};
-use super::{ErrorKind, ParseError, Parsed};
 
 /// Router status entries are shared with the other status documents.
 pub use super::status::Entry;

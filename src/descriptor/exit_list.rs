@@ -1,9 +1,9 @@
 //! TorDNSEL exit lists (`tordnsel`, CollecTor's `exit-list` archives and
 //! check.torproject.org's `exit-addresses`): one `ExitNode` block per exit relay.
 
+use super::error::{ErrorKind, ParseError, Parsed};
 use super::tokenizer::{Item, Tokenizer};
 use super::values::{normalise_hex_fingerprint, parse_ipv4, parse_timestamp, text, timestamp_arg};
-use super::{ErrorKind, ParseError, Parsed};
 
 /// A parsed exit list.
 #[derive(Debug)]

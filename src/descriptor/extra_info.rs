@@ -6,9 +6,9 @@
 //! below, which the warehouse schema turns into columns (`read-history` → `read_history`,
 //! `read_history_end`, `read_history_interval`).
 
+use super::error::{ErrorKind, ParseError, Parsed};
 use super::tokenizer::{Item, Tokenizer};
 use super::values::{normalise_hex_fingerprint, parse_i64, parse_timestamp, text, timestamp_arg};
-use super::{ErrorKind, ParseError, Parsed};
 use sha1::{Digest, Sha1};
 
 /// `<keyword> <end date> <end time> (<seconds> s) <n>,<n>,…`: bytes per interval, oldest

@@ -3,10 +3,10 @@
 //! and no fingerprint of their own (only `id rsa1024` from consensus method 18): the
 //! microdesc consensus's `m` lines link them to relays.
 
+use super::error::{ErrorKind, ParseError, Parsed};
 use super::server_descriptor::normalise_family_entry;
 use super::tokenizer::Tokenizer;
 use super::values::{base64_exact, fingerprint_hex, text};
-use super::{ErrorKind, ParseError, Parsed};
 use sha2::{Digest, Sha256};
 
 /// A parsed microdescriptor.

@@ -2,12 +2,12 @@
 //! prefixes, netmask exit policies, negative uptimes, non-UTF-8 contact lines, ed25519 keys,
 //! `proto`, `overload-general`, happy-family certificates.
 
+use super::error::{ErrorKind, ParseError, Parsed};
 use super::tokenizer::{Item, Tokenizer};
 use super::values::{
     base64_exact, base64_object, fingerprint_hex, is_ipv4, normalise_hex_fingerprint, parse_i64,
     parse_port, parse_u64, text, timestamp_arg,
 };
-use super::{ErrorKind, ParseError, Parsed};
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
 

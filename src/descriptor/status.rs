@@ -3,9 +3,9 @@
 //! followed by `a`/`s`/`v`/`pr`/`w`/`p`/`m` (and in votes `id`/`stats`) lines
 //! (collector-formats.md §4–§6, §11).
 
+use super::error::{ErrorKind, ParseError};
 use super::tokenizer::{fields, Item};
 use super::values::{base64_exact, is_ipv4, parse_i64, parse_port, parse_timestamp, text};
-use super::{ErrorKind, ParseError};
 
 /// One router status entry (`r` line and the lines that follow it).
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@
 //! keeps 1-based line numbers relative to the archive member, so errors can name the line.
 //! Bytes are never required to be UTF-8.
 
-use super::{ErrorKind, ParseError};
+use super::error::{ErrorKind, ParseError};
 
 /// One keyword line, with the object that follows it, if any.
 #[derive(Debug, Clone, Copy)]

@@ -1,8 +1,8 @@
 //! Value decoders shared by the parsers: timestamps, numbers, ports, addresses, and the
 //! base64/hex encodings of fingerprints and digests (collector-formats.md §3).
 
+use super::error::{ErrorKind, ParseError};
 use super::tokenizer::Item;
-use super::{ErrorKind, ParseError};
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;

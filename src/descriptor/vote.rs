@@ -2,10 +2,10 @@
 //! header of one directory authority's opinion, its embedded key certificate (skipped), and
 //! one router status entry per relay it knows (shared grammar: [`super::status`]).
 
+use super::error::{ErrorKind, ParseError, Parsed};
 use super::status::{comma_list, key_values, voting_delay, Entry, EntrySection};
 use super::tokenizer::Tokenizer;
 use super::values::{normalise_hex_fingerprint, text, timestamp_arg};
-use super::{ErrorKind, ParseError, Parsed};
 use sha1::{Digest, Sha1};
 
 /// A parsed vote.

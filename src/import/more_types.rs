@@ -2,74 +2,19 @@
 //! extra-infos, votes, microdesc consensuses and microdescriptors, the sanitized bridge
 //! descriptors (network statuses, server descriptors, extra-infos), bandwidth files and
 //! bridge pool assignments. Same pattern as the first three: parse, record the warnings,
-//! push rows into the partition buffers.
+//! push rows into the partition buffers (theirs, `MoreBuffers`, are part of the
+//! per-input state in `state.rs`).
 
 use anyhow::Result;
 
-use super::{Buffers, RunSink, Stager};
+use super::state::Stager;
 use crate::descriptor::values::{days_from_civil, parse_u64};
 use crate::descriptor::{
     bandwidth_file, bridge_pool_assignment, bridge_status, consensus, extra_info, microdescriptor,
     server_descriptor, vote, DocType, ParseError,
 };
-use crate::warehouse::schema::{
-    BandwidthFileEntriesBuilder, BandwidthFilesBuilder, BridgeNetworkStatusesBuilder,
-    BridgePoolAssignmentsBuilder, BridgeStatusEntriesBuilder, ExtraInfosBuilder,
-    MicrodescConsensusEntriesBuilder, MicrodescriptorsBuilder, ServerDescriptorsBuilder, Source,
-    VoteEntriesBuilder, VotesBuilder,
-};
-use crate::warehouse::{DatasetId, PartitionKey};
-
-/// Row buffers of the datasets staged here.
-pub(super) struct MoreBuffers {
-    extra_infos: Buffers<ExtraInfosBuilder>,
-    bridge_extra_infos: Buffers<ExtraInfosBuilder>,
-    votes: Buffers<VotesBuilder>,
-    vote_entries: Buffers<VoteEntriesBuilder>,
-    microdesc_entries: Buffers<MicrodescConsensusEntriesBuilder>,
-    microdescriptors: Buffers<MicrodescriptorsBuilder>,
-    bridge_statuses: Buffers<BridgeNetworkStatusesBuilder>,
-    bridge_entries: Buffers<BridgeStatusEntriesBuilder>,
-    bridge_descriptors: Buffers<ServerDescriptorsBuilder>,
-    bandwidth_files: Buffers<BandwidthFilesBuilder>,
-    bandwidth_entries: Buffers<BandwidthFileEntriesBuilder>,
-    pool_assignments: Buffers<BridgePoolAssignmentsBuilder>,
-}
-
-impl MoreBuffers {
-    pub(super) fn new(spill_rows: Option<usize>) -> Self {
-        MoreBuffers {
-            extra_infos: Buffers::new(DatasetId::ExtraInfos, spill_rows),
-            bridge_extra_infos: Buffers::new(DatasetId::BridgeExtraInfos, spill_rows),
-            votes: Buffers::new(DatasetId::Votes, spill_rows),
-            vote_entries: Buffers::new(DatasetId::VoteEntries, spill_rows),
-            microdesc_entries: Buffers::new(DatasetId::MicrodescConsensusEntries, spill_rows),
-            microdescriptors: Buffers::new(DatasetId::Microdescriptors, spill_rows),
-            bridge_statuses: Buffers::new(DatasetId::BridgeNetworkStatuses, spill_rows),
-            bridge_entries: Buffers::new(DatasetId::BridgeStatusEntries, spill_rows),
-            bridge_descriptors: Buffers::new(DatasetId::BridgeServerDescriptors, spill_rows),
-            bandwidth_files: Buffers::new(DatasetId::BandwidthFiles, spill_rows),
-            bandwidth_entries: Buffers::new(DatasetId::BandwidthFileEntries, spill_rows),
-            pool_assignments: Buffers::new(DatasetId::BridgePoolAssignments, spill_rows),
-        }
-    }
-
-    /// Hands every non-empty buffer to the sink.
-    pub(super) fn drain(&mut self, sink: &mut RunSink) -> Result<()> {
-        self.extra_infos.drain(sink)?;
-        self.bridge_extra_infos.drain(sink)?;
-        self.votes.drain(sink)?;
-        self.vote_entries.drain(sink)?;
-        self.microdesc_entries.drain(sink)?;
-        self.microdescriptors.drain(sink)?;
-        self.bridge_statuses.drain(sink)?;
-        self.bridge_entries.drain(sink)?;
-        self.bridge_descriptors.drain(sink)?;
-        self.bandwidth_files.drain(sink)?;
-        self.bandwidth_entries.drain(sink)?;
-        self.pool_assignments.drain(sink)
-    }
-}
+use crate::warehouse::schema::Source;
+use crate::warehouse::PartitionKey;
 
 type Staged = Result<Result<bool, ParseError>>;
 

@@ -40,7 +40,7 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
-use super::{Dataset, PartitionKey};
+use super::dataset::{Dataset, PartitionKey};
 
 /// Rows per batch when reading runs and writing merged output.
 const CHUNK_ROWS: usize = 8192;
