@@ -14,14 +14,19 @@ DEMO_RAW ?= data/demo/raw
 DEMO_WAREHOUSE ?= data/demo/warehouse
 BENCH_DIR ?= data/bench
 
-.PHONY: build test test-rust test-python browser-test venv download import jobs attribute report notebooks screenshot demo demo-data real-sample bench bench-scale bench-study fuzz fmt lint clean
+.PHONY: build test module-graph test-rust test-python browser-test venv download import jobs attribute report notebooks screenshot demo demo-data real-sample bench bench-scale bench-study fuzz fmt lint clean
 
 build:
 	cargo build --release
 
 ## Rust unit and integration tests, the Python checks of the written Parquet, the real-data
 ## study, and every notebook executed against the demo warehouse.
-test: test-rust test-python real-sample notebooks browser-test
+test: module-graph test-rust test-python real-sample notebooks browser-test
+
+## The house rules of src/: no import up (into a containing module or a higher layer), no circle,
+## no file over 900 lines before its tests.
+module-graph:
+	python3 scripts/module_graph.py src
 
 test-rust:
 	cargo test --release

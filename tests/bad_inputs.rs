@@ -24,7 +24,7 @@ const SAMPLE_MEMBERS: [(&str, &str); 3] = [
     ("sample/2017-07-17-17-20-00-server-descriptors", DESCRIPTORS),
     ("sample/2017-07-17-17-02-00", EXIT_LIST),
 ];
-/// Longest message the importer keeps before cutting it (`import::MESSAGE_CHARS`).
+/// Longest message the importer keeps before cutting it (`MESSAGE_CHARS` in `src/import/input.rs`).
 const MESSAGE_CHARS: usize = 300;
 const TEN_MB: usize = 10 << 20;
 

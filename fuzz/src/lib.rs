@@ -1,5 +1,5 @@
 //! The code every fuzz target runs: relaytrail's import path from bytes to typed rows. It
-//! mirrors `Stager::member` in `src/import.rs` and `stage_more` in `src/import/more_types.rs`:
+//! mirrors `Stager::member` in `src/import/stage.rs` and `stage_more` in `src/import/more_types.rs`:
 //! split a member into documents, parse each imported type, fill the warehouse's Arrow row
 //! builders and finish the batches. It also checks the invariants the importer relies on.
 //! The targets in `fuzz_targets/` are one call each.
