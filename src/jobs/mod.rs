@@ -6,6 +6,12 @@
 //! One pass reads `consensus_entries` month by month (the [`presence`] walk); the datasets
 //! are built from what it gathers. A job is skipped when its inputs (the warehouse files it
 //! reads and the job settings) are unchanged since it last wrote its outputs.
+//!
+//! This file is the orchestration ([`run`]); the rooms below it: [`settings`] (settings and
+//! the context every step shares), [`io`] (reading and writing warehouse files), [`columns`]
+//! (frames to vectors and back), [`coverage`] and [`presence`] (segments and the walk),
+//! [`lifetimes`], [`network`], [`events`] (with [`votes`]), [`watchlist`], [`enrich`] (AS
+//! data), [`identity`] (what relays declare) and [`attribution`].
 
 pub mod attribution;
 pub mod columns;
