@@ -148,6 +148,12 @@ struct AttributeArgs {
     /// Do not draw the progress line.
     #[arg(long)]
     quiet: bool,
+    /// Write nothing; print why this relay is or is not in an actor: every candidate partner
+    /// with all the evidence between them, strongest first (`--explain-partners` of them).
+    #[arg(long, value_name = "FINGERPRINT")]
+    explain: Option<String>,
+    #[arg(long, default_value_t = 30)]
+    explain_partners: usize,
 }
 
 #[derive(clap::Args)]
@@ -422,6 +428,18 @@ fn run_attribute(args: AttributeArgs) -> anyhow::Result<ExitCode> {
         "attribution",
         &args.settings,
     )?;
+    if let Some(fingerprint) = &args.explain {
+        print!(
+            "{}",
+            attribution::explain::explain(
+                &args.warehouse,
+                &config,
+                fingerprint,
+                args.explain_partners
+            )?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let started = std::time::Instant::now();
     let s = attribution::run(&args.warehouse, &config, args.quiet)?;
     let phases: Vec<String> = s

@@ -286,7 +286,7 @@ impl Partners {
         &mut self.list[self.slot[relay] as usize - 1]
     }
 
-    /// Gathers the partners of `a` with a higher index.
+    /// Gathers the partners of `a` with a higher index (every partner with `all`).
     pub fn collect(
         &mut self,
         a: usize,
@@ -294,6 +294,7 @@ impl Partners {
         config: &AttributionConfig,
         blocks: &Blocks,
         joins: &JoinWindows,
+        all: bool,
     ) {
         for c in &self.list {
             self.slot[c.relay] = 0;
@@ -304,9 +305,16 @@ impl Partners {
         let near = i64::from(config.same_address_days) * DAY_MS;
         for &block in &blocks.of[a] {
             let members = &blocks.members[block as usize];
-            let later = members.partition_point(|&m| m as usize <= a);
+            let later = if all {
+                0
+            } else {
+                members.partition_point(|&m| m as usize <= a)
+            };
             for &b in &members[later..] {
                 let b = b as usize;
+                if b == a {
+                    continue;
+                }
                 match blocks.kind[block as usize] {
                     BlockKind::Address => {
                         let (pa, pb) = (&profiles[a], &profiles[b]);
@@ -330,7 +338,7 @@ impl Partners {
             let (lo, hi) = cohort.window[k];
             for p in lo..=hi {
                 let b = cohort.joiners[p];
-                if b <= a {
+                if b == a || (b < a && !all) {
                     continue;
                 }
                 if let Some(w) = cohort.pair_weight(k, p) {
@@ -355,7 +363,7 @@ mod tests {
         let blocks = Blocks::of(&profiles, &config);
         let joins = JoinWindows::of(&profiles, &config);
         let mut partners = Partners::new(profiles.len());
-        partners.collect(a, &profiles, &config, &blocks, &joins);
+        partners.collect(a, &profiles, &config, &blocks, &joins, false);
         partners.list.iter().find(|c| c.relay == b)?.join_batch
     }
 

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::candidates::{Blocks, JoinWindows, Partners};
 use super::config::AttributionConfig;
 use super::profile::Profile;
-use super::score::PairScorer;
+use super::score::{accepts, PairScorer};
 use super::signals::{Link, Signal, STRONG};
 
 pub struct UnionFind {
@@ -107,6 +107,45 @@ pub fn merge_with_support(
     }
 }
 
+/// The relays numbered by first appearance: the profile index of each number, and the profiles
+/// in that order.
+fn by_first_appearance(profiles: &[Profile]) -> (Vec<usize>, Vec<&Profile>) {
+    let mut by_time: Vec<usize> = (0..profiles.len()).collect();
+    by_time.sort_by_key(|&i| (profiles[i].first_seen, i));
+    let timed = by_time.iter().map(|&i| &profiles[i]).collect();
+    (by_time, timed)
+}
+
+/// Every candidate partner of one relay with all the evidence between them (not only what
+/// an accepted link keeps), strongest first: (partner, evidence, whether it is a link).
+pub fn explain(
+    profiles: &[Profile],
+    config: &AttributionConfig,
+    relay: usize,
+) -> Vec<(usize, Link, bool)> {
+    let (by_time, timed) = by_first_appearance(profiles);
+    let blocks = Blocks::of(&timed, config);
+    let joins = JoinWindows::of(&timed, config);
+    let scorer = PairScorer::new(&timed, config, &blocks);
+    let a = by_time
+        .iter()
+        .position(|&i| i == relay)
+        .expect("a relay of the profiles");
+    let mut partners = Partners::new(timed.len());
+    partners.collect(a, &timed, config, &blocks, &joins, true);
+    let mut found: Vec<(usize, Link, bool)> = partners
+        .list
+        .iter()
+        .filter_map(|c| {
+            let link = scorer.evidence(a, c, true)?;
+            let accepted = accepts(&link, config);
+            Some((by_time[c.relay], link, accepted))
+        })
+        .collect();
+    found.sort_by(|x, y| y.1.score().total_cmp(&x.1.score()).then(x.0.cmp(&y.0)));
+    found
+}
+
 /// The result of grouping.
 pub struct Grouping {
     /// Group number of each relay (index into `groups`), None for relays in no group.
@@ -177,9 +216,7 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
     // so the per-relay tables the scorer reads for them lie near each other in memory (in
     // fingerprint order they are spread over the whole history, and a long history's reads
     // miss the cache). A pair's evidence does not depend on which of its relays is first.
-    let mut by_time: Vec<usize> = (0..n).collect();
-    by_time.sort_by_key(|&i| (profiles[i].first_seen, i));
-    let timed: Vec<&Profile> = by_time.iter().map(|&i| &profiles[i]).collect();
+    let (by_time, timed) = by_first_appearance(profiles);
     let blocks = Blocks::of(&timed, config);
     let joins = JoinWindows::of(&timed, config);
     let scorer = PairScorer::new(&timed, config, &blocks);
@@ -188,7 +225,7 @@ pub fn group(profiles: &[Profile], config: &AttributionConfig) -> Grouping {
         .map_init(
             || Partners::new(n),
             |partners, a| {
-                partners.collect(a, &timed, config, &blocks, &joins);
+                partners.collect(a, &timed, config, &blocks, &joins, false);
                 partners
                     .list
                     .iter()

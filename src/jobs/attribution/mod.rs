@@ -15,6 +15,7 @@ pub mod burst;
 mod candidates;
 pub mod config;
 pub mod evaluate;
+pub mod explain;
 mod grouping;
 pub mod profile;
 mod rarity;

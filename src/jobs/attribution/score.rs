@@ -136,6 +136,13 @@ impl<'a> PairScorer<'a> {
 
     /// The link between `a` and a candidate partner, when it is accepted.
     pub fn score(&self, a: usize, candidate: &Candidate) -> Option<Link> {
+        self.evidence(a, candidate, false)
+            .filter(|link| accepts(link, self.config))
+    }
+
+    /// All the evidence between `a` and a candidate partner (`exhaustive`), or, for scoring,
+    /// None as soon as the evidence cannot make a link.
+    pub fn evidence(&self, a: usize, candidate: &Candidate, exhaustive: bool) -> Option<Link> {
         let config = self.config;
         let b = candidate.relay;
         // Values weigh by their rarity in the window in which both relays were first in
@@ -202,9 +209,10 @@ impl<'a> PairScorer<'a> {
             + candidate.join_batch.unwrap_or(0.0);
         let config_bound: f64 = best.iter().flatten().sum();
         let cannot_link = |behaviour: f64| {
-            (behaviour + config_bound) * BOUND_MARGIN < config.link_threshold
-                || (behaviour * BOUND_MARGIN < config.behaviour_min
-                    && config_bound * BOUND_MARGIN < config.config_only_threshold)
+            !exhaustive
+                && ((behaviour + config_bound) * BOUND_MARGIN < config.link_threshold
+                    || (behaviour * BOUND_MARGIN < config.behaviour_min
+                        && config_bound * BOUND_MARGIN < config.config_only_threshold))
         };
         let (restarts, ends) = (
             (&self.restarts[a], &self.restarts[b]),
@@ -271,9 +279,15 @@ impl<'a> PairScorer<'a> {
                 link.signals.push(Signal { name, weight });
             }
         }
-        let accepted = link.score() >= config.link_threshold
-            && (link.behaviour_score() >= config.behaviour_min
-                || link.config_score() >= config.config_only_threshold);
-        accepted.then_some(link)
+        Some(link)
     }
+}
+
+/// Whether a pair's evidence makes a link: its score reaches `link_threshold` and its
+/// behaviour evidence `behaviour_min`, or its configuration likeness alone
+/// `config_only_threshold`.
+pub fn accepts(link: &Link, config: &AttributionConfig) -> bool {
+    link.score() >= config.link_threshold
+        && (link.behaviour_score() >= config.behaviour_min
+            || link.config_score() >= config.config_only_threshold)
 }
