@@ -108,6 +108,11 @@ pub struct AttributionConfig {
     /// ...when so many joins in such a window have at most this probability at the usual
     /// rate, over all the windows tested (and the wave's signature matches the group's).
     pub return_burst_significance: f64,
+    /// A relay in no group that left in a removal event with a group, or joined in a batch of
+    /// an actor's relays, joins it when the odds that it is theirs reach this: the cohort's
+    /// odds (their relays in it against the others) times how much likelier the relay's traits
+    /// are under their habits than under the network's.
+    pub adopt_min_odds: f64,
     pub weights: Weights,
 }
 
@@ -131,6 +136,7 @@ impl Default for AttributionConfig {
             return_burst_days: 30,
             return_burst_hours: 48,
             return_burst_significance: 0.001,
+            adopt_min_odds: 100.0,
             weights: Weights::default(),
         }
     }

@@ -10,7 +10,7 @@ use super::candidates::{Blocks, JoinWindows, Partners};
 use super::config::AttributionConfig;
 use super::profile::Profile;
 use super::score::{accepts, PairScorer};
-use super::signals::{Link, Signal, STRONG};
+use super::signals::{Link, Signal, DECLARATIONS, STRONG};
 
 pub struct UnionFind {
     parent: Vec<usize>,
@@ -49,8 +49,10 @@ impl UnionFind {
 /// the chaining of single-link clustering: two groups merge only when enough links join them
 /// (one for two lone relays; otherwise at least two, and a tenth of the smaller group's
 /// relays), the best-supported merges first, repeated until nothing changes; and never two
-/// groups that each declare their own contact (had they declared a shared one, or a mutual
-/// family, the strong signals would have joined them already).
+/// groups that each declare an operator: a contact several of their relays share, or a mutual
+/// family (had they declared the same one, the strong signals would have joined them already).
+/// A contact only one relay writes is that relay's unverified claim, not a declaration: it
+/// stops nothing (a made-up contact per relay would otherwise hide a whole actor).
 pub fn merge_with_support(
     profiles: &[Profile],
     links: &BTreeMap<(usize, usize), Link>,
@@ -59,10 +61,16 @@ pub fn merge_with_support(
     let n = profiles.len();
     let mut size = vec![0usize; n];
     let mut declares = vec![false; n];
-    for (i, profile) in profiles.iter().enumerate() {
+    for ((a, b), link) in links {
+        if link.signals.iter().any(|s| DECLARATIONS.contains(&s.name)) {
+            declares[*a] = true;
+            declares[*b] = true;
+        }
+    }
+    for i in 0..n {
         let root = uf.find(i);
         size[root] += 1;
-        declares[root] |= profile.contact.is_some();
+        declares[root] |= declares[i];
     }
     let required = |a: usize, b: usize| -> usize {
         if a == 1 && b == 1 {
@@ -156,6 +164,20 @@ pub struct Grouping {
     pub links: BTreeMap<(usize, usize), Link>,
     /// The keys of `links` touching each relay.
     pub links_of: Vec<Vec<(usize, usize)>>,
+}
+
+impl Grouping {
+    /// Whether each group declares an operator: a contact several of its relays share, or a
+    /// mutual family, holds relays of it together.
+    pub fn declared_groups(&self) -> Vec<bool> {
+        let mut declared = vec![false; self.groups.len()];
+        for ((a, _), link) in &self.links {
+            if let Some(g) = self.group_of[*a] {
+                declared[g] |= link.signals.iter().any(|s| DECLARATIONS.contains(&s.name));
+            }
+        }
+        declared
+    }
 }
 
 /// Scores candidate pairs and groups relays.

@@ -13,10 +13,12 @@
 
 pub mod burst;
 mod candidates;
+mod cohort;
 pub mod config;
 pub mod evaluate;
 pub mod explain;
 mod grouping;
+mod habits;
 pub mod profile;
 mod rarity;
 mod returns;
@@ -55,6 +57,7 @@ pub fn run(root: &Path, config: &AttributionConfig, quiet: bool) -> Result<Attri
         profiles.len()
     ));
     let mut grouping = grouping::group(&profiles, config);
+    let mut adopted = cohort::adopt_removed(&profiles, &mut grouping, config);
     phase_done("links");
     progress.set_message(format!(
         "attribute: {} links, {} groups; returns after removals",
@@ -82,6 +85,15 @@ pub fn run(root: &Path, config: &AttributionConfig, quiet: bool) -> Result<Attri
         };
         actor_of_group.push(actor);
         actors[actor].groups.push(g);
+    }
+    cohort::adopt_joined(
+        &profiles,
+        &mut grouping,
+        &actor_of_group,
+        &mut adopted,
+        config,
+    );
+    for (g, &actor) in actor_of_group.iter().enumerate() {
         actors[actor].members.extend(&grouping.groups[g]);
     }
     for (k, a) in actors.iter_mut().enumerate() {
@@ -90,7 +102,7 @@ pub fn run(root: &Path, config: &AttributionConfig, quiet: bool) -> Result<Attri
             .sort_by(|x, y| profiles[*x].fingerprint.cmp(&profiles[*y].fingerprint));
     }
 
-    let mut members = members_table(&profiles, &grouping, &continues, &actors, config)?;
+    let mut members = members_table(&profiles, &grouping, &adopted, &continues, &actors, config)?;
     let mut timeline = timeline_table(root, &members)?;
     let mut actor_table = actors_table(&profiles, &grouping, &continues, &actors, &timeline)?;
     write_parquet(

@@ -8,8 +8,7 @@ use super::burst::{self, Burst};
 use super::config::AttributionConfig;
 use super::grouping::Grouping;
 use super::profile::Profile;
-use super::rarity::RarityWindows;
-use super::signature::{is_return, signature, signature_similarity, Signature, SignatureRarity};
+use super::signature::{is_return, signature, signature_similarity, GroupSignatures};
 use crate::util::time::DAY_MS;
 
 /// A later group's match with an earlier, removed group.
@@ -33,40 +32,10 @@ pub fn link_across_removals(
     config: &AttributionConfig,
 ) -> Vec<Option<ReturnMatch>> {
     let groups = &grouping.groups;
-    let signatures: Vec<Signature> = groups.iter().map(|m| signature(profiles, m)).collect();
-    // When each group appeared: by the time half of its relays had (a few survivors of a
-    // partial removal that joined the return wave do not make it "earlier").
-    let appeared: Vec<i64> = groups
-        .iter()
-        .map(|members| {
-            let mut starts: Vec<i64> = members.iter().map(|&i| profiles[i].first_seen).collect();
-            starts.sort_unstable();
-            starts[(starts.len() - 1) / 2]
-        })
-        .collect();
     // Infrastructure is as rare as it is among the groups in the network in the rarity window
     // in which the later group appeared.
-    let windows = RarityWindows::of(profiles, config);
-    let window_of: Vec<usize> = appeared.iter().map(|&t| windows.at(t)).collect();
-    let present: Vec<std::ops::RangeInclusive<usize>> = groups
-        .iter()
-        .map(|members| {
-            let first = members.iter().map(|&i| profiles[i].first_seen).min();
-            let last = members.iter().map(|&i| profiles[i].last_seen).max();
-            windows.at(first.unwrap_or(0))..=windows.at(last.unwrap_or(0))
-        })
-        .collect();
-    let rarity: Vec<SignatureRarity> = (0..present.iter().map(|r| r.end() + 1).max().unwrap_or(0))
-        .map(|w| {
-            SignatureRarity::of(
-                signatures
-                    .iter()
-                    .zip(&present)
-                    .filter(move |(_, windows)| windows.contains(&w))
-                    .map(|(s, _)| s),
-            )
-        })
-        .collect();
+    let infrastructure = GroupSignatures::of(profiles, groups, config);
+    let (signatures, appeared) = (&infrastructure.signatures, &infrastructure.appeared);
     // Removal times of each group (events in which at least half of the relays it had
     // running then were removed is approximated by: at least min_group_relays removed).
     let removals: Vec<Vec<i64>> = groups
@@ -111,7 +80,7 @@ pub fn link_across_removals(
             let (similarity, rare_shared, parts) = signature_similarity(
                 &signatures[earlier],
                 &signatures[later],
-                &rarity[window_of[later]],
+                infrastructure.rarity_at(appeared[later]),
                 config,
             );
             if is_return(similarity, rare_shared, config)
@@ -133,7 +102,7 @@ pub fn link_across_removals(
     for &(removed_at, earlier) in &by_time {
         let removed = &signatures[earlier];
         let asns: Vec<u32> = removed.asns.keys().copied().collect();
-        let rarity = &rarity[windows.at(removed_at).min(rarity.len() - 1)];
+        let rarity = infrastructure.rarity_at(removed_at);
         let resembles = |i: usize| {
             let (similarity, _, _) =
                 signature_similarity(removed, &signature(profiles, &[i]), rarity, config);

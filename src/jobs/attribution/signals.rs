@@ -53,6 +53,9 @@ impl Link {
 }
 
 pub const STRONG: [&str; 3] = ["same_contact", "mutual_family", "same_ed25519_key"];
+/// The strong signals that declare an operator: a contact several relays share, a mutual
+/// family.
+pub const DECLARATIONS: [&str; 2] = ["same_contact", "mutual_family"];
 pub const BEHAVIOUR: [&str; 6] = [
     "same_address",
     "restart_sync",

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::config::AttributionConfig;
 use super::profile::{nickname_shape, Profile};
+use super::rarity::RarityWindows;
 use super::signals::prefix;
 
 /// A group's infrastructure signature: shares of its relays per value.
@@ -351,6 +352,68 @@ pub fn signature_similarity(
 /// infrastructure continues the removed group.
 pub fn is_return(similarity: f64, rare_shared: f64, config: &AttributionConfig) -> bool {
     similarity >= config.return_similarity && rare_shared >= config.return_min_rare_infrastructure
+}
+
+/// Every group's signature, when it appeared, and how rare infrastructure is among the groups
+/// of each rarity window (a value counts as rare among the groups in the network in its time).
+pub struct GroupSignatures {
+    pub signatures: Vec<Signature>,
+    /// When each group appeared: by the time half of its relays had (a few survivors of a
+    /// partial removal that joined a return wave do not make it "earlier").
+    pub appeared: Vec<i64>,
+    rarity: Vec<SignatureRarity>,
+    windows: RarityWindows,
+}
+
+impl GroupSignatures {
+    pub fn of(profiles: &[Profile], groups: &[Vec<usize>], config: &AttributionConfig) -> Self {
+        let signatures: Vec<Signature> = groups.iter().map(|m| signature(profiles, m)).collect();
+        let appeared: Vec<i64> = groups
+            .iter()
+            .map(|members| {
+                let mut starts: Vec<i64> =
+                    members.iter().map(|&i| profiles[i].first_seen).collect();
+                starts.sort_unstable();
+                starts[(starts.len() - 1) / 2]
+            })
+            .collect();
+        let windows = RarityWindows::of(profiles, config);
+        let present: Vec<std::ops::RangeInclusive<usize>> = groups
+            .iter()
+            .map(|members| {
+                let first = members.iter().map(|&i| profiles[i].first_seen).min();
+                let last = members.iter().map(|&i| profiles[i].last_seen).max();
+                windows.at(first.unwrap_or(0))..=windows.at(last.unwrap_or(0))
+            })
+            .collect();
+        let rarity = (0..present.iter().map(|r| r.end() + 1).max().unwrap_or(0))
+            .map(|w| {
+                SignatureRarity::of(
+                    signatures
+                        .iter()
+                        .zip(&present)
+                        .filter(move |(_, windows)| windows.contains(&w))
+                        .map(|(s, _)| s),
+                )
+            })
+            .collect();
+        GroupSignatures {
+            signatures,
+            appeared,
+            rarity,
+            windows,
+        }
+    }
+
+    /// How rare infrastructure is among the groups of the rarity window of `time` (the last
+    /// window with groups for a later time).
+    pub fn rarity_at(&self, time: i64) -> &SignatureRarity {
+        static NONE: std::sync::OnceLock<SignatureRarity> = std::sync::OnceLock::new();
+        match self.rarity.len() {
+            0 => NONE.get_or_init(SignatureRarity::default),
+            n => &self.rarity[self.windows.at(time).min(n - 1)],
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,12 +9,14 @@ use std::path::Path;
 use anyhow::Result;
 use polars::prelude::*;
 
+use super::cohort::{Adoption, Cohort};
 use super::config::AttributionConfig;
 use super::grouping::Grouping;
 use super::profile::Profile;
 use super::returns::ReturnMatch;
 use crate::jobs::columns::{datetime_column, string_list_column};
 use crate::jobs::io::partition_files;
+use crate::util::display::format_time;
 use crate::util::time::DAY_MS;
 
 /// One actor: its groups and members.
@@ -54,9 +56,47 @@ pub fn relay_evidence(
     (best, links.into_iter().take(3).map(|l| l.1).collect())
 }
 
+/// The evidence line of a relay adopted by a shared cohort.
+fn adoption_line(a: &Adoption) -> String {
+    let cohort = match &a.cohort {
+        Cohort::Removal {
+            at,
+            of_group,
+            relays,
+        } => format!(
+            "removed with group {} at {} ({of_group} of its relays among the {relays} removed)",
+            a.group + 1,
+            format_time(*at)
+        ),
+        Cohort::Joins {
+            at,
+            of_group,
+            expected,
+        } => format!(
+            "joined with group {} at {} ({of_group} of its relays joined within the window, {expected:.1} joins usual)",
+            a.group + 1,
+            format_time(*at)
+        ),
+    };
+    let mut factors: Vec<&(String, f64)> = a.factors.iter().collect();
+    factors.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+    let parts: Vec<String> = factors
+        .iter()
+        .map(|(k, v)| format!("{k} x{v:.2}"))
+        .collect();
+    format!(
+        "{cohort}; odds {:.0}: {:.1} from the cohort, x{:.0} from its own traits against the network's ({})",
+        a.odds(),
+        a.prior_odds,
+        a.likelihood_ratio,
+        parts.join(", ")
+    )
+}
+
 pub fn members_table(
     profiles: &[Profile],
     grouping: &Grouping,
+    adopted: &[Option<Adoption>],
     continues: &[Option<ReturnMatch>],
     actors: &[Actor],
     config: &AttributionConfig,
@@ -76,6 +116,10 @@ pub fn members_table(
             let (best, mut lines) = relay_evidence(profiles, grouping, m);
             let mut conf = 1.0 - (-best / config.link_threshold).exp();
             let first_group = a.groups[0] == g;
+            if let Some(adoption) = &adopted[m] {
+                lines.insert(0, adoption_line(adoption));
+                conf = conf.max(adoption.odds() / (1.0 + adoption.odds()));
+            }
             if let (false, Some(m)) = (first_group, &continues[g]) {
                 let parts: Vec<String> = m
                     .components
@@ -112,10 +156,13 @@ pub fn members_table(
             from.push(Some(profiles[m].first_seen));
             to.push(Some(profiles[m].last_seen));
             group.push(g as u32 + 1);
-            joined_by.push(if first_group {
-                "links"
-            } else {
-                "return-signature"
+            joined_by.push(match (&adopted[m], first_group) {
+                (_, false) => "return-signature",
+                (Some(a), true) => match a.cohort {
+                    Cohort::Removal { .. } => "removed-with-group",
+                    Cohort::Joins { .. } => "joined-with-group",
+                },
+                (None, true) => "links",
             });
             evidence.push(lines);
             confidence.push(conf);

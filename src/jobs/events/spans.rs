@@ -8,6 +8,8 @@ use crate::jobs::settings::Jobs;
 
 /// The first and last consensus of an event stand out on their own by this many spreads.
 const EDGE_MIN_SCORE: f64 = 2.0;
+/// ...and carry at least this share of the mean excess of the event's consensuses.
+const EDGE_SHARE: f64 = 0.25;
 
 /// An anomalous window of a departure series: `len` consecutive consensuses from `at`
 /// (within one segment) whose summed count is far above the same windows on other days.
@@ -95,9 +97,8 @@ pub(super) fn group_anomalies(
             }),
         }
     }
-    // Of the consensuses the windows cover, the run that stands out most (and is itself
-    // anomalous): a window may reach over an ordinary consensus before or after the event,
-    // which would date it early or add the churn of an extra hour.
+    // A window may reach over an ordinary consensus before or after the event, which would
+    // date it early or add the churn of an extra hour.
     let config = jobs.config;
     let judge = |a: u32, b: u32| -> Option<f64> {
         let len = (b - a + 1) as usize;
@@ -107,7 +108,45 @@ pub(super) fn group_anomalies(
         (count - center >= f64::from(config.event_min_relays) && score >= config.event_min_score)
             .then_some(score)
     };
+    // The score favours any consensus a little above its baseline, and a short run over a
+    // long one (a window of fewer consensuses has a tighter baseline): the event is the
+    // consensuses of the merged windows that stand out on their own, from the first to the
+    // last (when they still make an anomaly together); otherwise the run that stands out
+    // most, cut the same way.
+    let excess = |h: u32| -> Option<(f64, f64)> {
+        let count = f64::from(series[h as usize].unwrap_or(0));
+        window_baseline(baseline, h as usize, 1, presence, jobs)
+            .map(|(center, spread)| (count - center, spread))
+    };
+    // An edge consensus stands out on its own, and carries a fair part of the event: at least
+    // `EDGE_SHARE` of the mean excess of the consensuses from the first to the last (a few
+    // departures above a quiet hour's baseline next to a removal of dozens are churn).
+    let trim = |(mut first, mut last): (u32, u32)| {
+        let stands_out = |h: u32, first: u32, last: u32| {
+            let Some((own, spread)) = excess(h) else {
+                return true;
+            };
+            let total: f64 = (first..=last)
+                .filter_map(excess)
+                .map(|e| e.0.max(0.0))
+                .sum();
+            let mean = total / f64::from(last - first + 1);
+            own >= EDGE_MIN_SCORE * spread && own >= EDGE_SHARE * mean
+        };
+        while first < last && !stands_out(first, first, last) {
+            first += 1;
+        }
+        while last > first && !stands_out(last, first, last) {
+            last -= 1;
+        }
+        (first, last)
+    };
     for s in &mut spans {
+        let (first, last) = trim((s.first, s.last));
+        if let Some(score) = judge(first, last) {
+            (s.score, s.first, s.last) = (score, first, last);
+            continue;
+        }
         let mut best = (s.score, s.first, s.last);
         let mut found = false;
         for a in s.first..=s.last {
@@ -121,21 +160,7 @@ pub(super) fn group_anomalies(
             }
         }
         (s.score, s.first, s.last) = best;
-        // The score favours any consensus a little above its baseline; the event begins and
-        // ends with consensuses that stand out on their own (when the rest still is an
-        // anomaly).
-        let stands_out = |h: u32| {
-            let count = f64::from(series[h as usize].unwrap_or(0));
-            window_baseline(baseline, h as usize, 1, presence, jobs)
-                .is_none_or(|(center, spread)| count - center >= EDGE_MIN_SCORE * spread)
-        };
-        let (mut first, mut last) = (s.first, s.last);
-        while first < last && !stands_out(first) {
-            first += 1;
-        }
-        while last > first && !stands_out(last) {
-            last -= 1;
-        }
+        let (first, last) = trim((s.first, s.last));
         if let Some(score) = judge(first, last) {
             (s.score, s.first, s.last) = (score, first, last);
         }

@@ -1,0 +1,312 @@
+//! Adoption by a shared cohort: a relay in no group that did what a group did, at the same
+//! time and far beyond the usual churn, and that on its own looks like the group on its rare
+//! infrastructure, belongs to it. The cohorts are a removal event (the authorities removed it
+//! together with the group's relays: [`adopt_removed`]) and a join batch (it appeared within
+//! `join_window_hours` of a batch of an actor's relays, far more than usually join then:
+//! [`adopt_joined`]).
+//!
+//! Pair by pair, such relays stay below a link: a relay running before the data starts has no
+//! join to share, and "removed together" plus the configuration one relay shares with another
+//! (an ORPort, a /16) is short of `link_threshold`; a relay of a return wave shares one join
+//! batch, fewer restart hours. Summing those sub-threshold pairs over the group would count
+//! one shared event once per member (any stranger who joined in the batch's hours would
+//! collect a score per member), so the cohort counts once, as the prior odds that a relay of it
+//! is the group's (the group's relays in the cohort against the others), and the relay's own
+//! traits are weighed against the group's habits and the network's ([`Habits`]): it is adopted
+//! when the odds reach `adopt_min_odds`.
+//! A declared operator's relays are those that declare it: no relay is adopted into a group
+//! held together by a shared contact or a mutual family.
+
+use std::collections::BTreeMap;
+
+use super::config::AttributionConfig;
+use super::grouping::Grouping;
+use super::habits::{traits, Habits};
+use super::profile::Profile;
+use super::rarity::RarityWindows;
+use crate::util::time::HOUR_MS;
+
+/// What a group shares with a relay it adopts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cohort {
+    /// Removed in the event at `at`, with `of_group` of the group's relays (of `relays`
+    /// the event removed).
+    Removal {
+        at: i64,
+        of_group: usize,
+        relays: usize,
+    },
+    /// First seen within `join_window_hours` of `of_group` of the group's relays joining (where
+    /// `expected` joins of any relay are usual).
+    Joins {
+        at: i64,
+        of_group: usize,
+        expected: f64,
+    },
+}
+
+/// A relay adopted into a group.
+#[derive(Debug, Clone)]
+pub struct Adoption {
+    pub group: usize,
+    pub cohort: Cohort,
+    /// The odds that a relay of the cohort in no group is the unit's, from the cohort alone:
+    /// the unit's relays in it against the others.
+    pub prior_odds: f64,
+    /// How many times likelier the relay's traits are under the unit's habits than under the
+    /// network's ([`Habits`]), and each trait's factor.
+    pub likelihood_ratio: f64,
+    pub factors: Vec<(String, f64)>,
+}
+
+impl Adoption {
+    /// The odds that the relay is the unit's.
+    pub fn odds(&self) -> f64 {
+        self.prior_odds * self.likelihood_ratio
+    }
+}
+
+/// Units relays are adopted into (groups, or actors: groups linked across removals), with
+/// their habits and the network's in each rarity window.
+struct Units<'a> {
+    /// Each relay's unit (None: in no group).
+    unit_of: Vec<Option<usize>>,
+    /// Units that declare an operator (shared contact, mutual family): adopt no one.
+    declared: Vec<bool>,
+    habits: Vec<Habits>,
+    network: Vec<Habits>,
+    windows: RarityWindows,
+    config: &'a AttributionConfig,
+}
+
+impl<'a> Units<'a> {
+    /// The unit a cohort belongs to: the one holding most of its relays in units, at least
+    /// `min_group_relays` and at least half of them, not a declared operator; with its count.
+    fn owner(&self, members: impl Iterator<Item = usize>) -> Option<(usize, usize)> {
+        let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut in_units = 0;
+        for m in members {
+            if let Some(u) = self.unit_of[m] {
+                *counts.entry(u).or_default() += 1;
+                in_units += 1;
+            }
+        }
+        let (&u, &count) = counts
+            .iter()
+            .max_by_key(|(u, c)| (**c, std::cmp::Reverse(**u)))?;
+        (count >= self.config.min_group_relays && 2 * count >= in_units && !self.declared[u])
+            .then_some((u, count))
+    }
+
+    fn new(
+        profiles: &[Profile],
+        unit_of: Vec<Option<usize>>,
+        members: &[Vec<usize>],
+        declared: Vec<bool>,
+        config: &'a AttributionConfig,
+    ) -> Self {
+        let windows = RarityWindows::of(profiles, config);
+        let mut network: Vec<Habits> = Vec::new();
+        for p in profiles {
+            let values = traits(p);
+            for w in windows.of_relay(p) {
+                if network.len() <= w {
+                    network.resize(w + 1, Habits::of(std::iter::empty()));
+                }
+                network[w].add(&values);
+            }
+        }
+        Units {
+            unit_of,
+            declared,
+            habits: members
+                .iter()
+                .map(|m| Habits::of(m.iter().map(|&i| &profiles[i])))
+                .collect(),
+            network,
+            windows,
+            config,
+        }
+    }
+
+    /// The adoption of `relay` into unit `u` when the odds that it is the unit's reach
+    /// `adopt_min_odds`; `share` is the part of the cohort that is the unit's.
+    fn adoption(
+        &self,
+        profiles: &[Profile],
+        relay: usize,
+        (u, share): (usize, f64),
+        cohort: Cohort,
+    ) -> Option<Adoption> {
+        let p = &profiles[relay];
+        let network = &self.network[self.windows.at(p.first_seen).min(self.network.len() - 1)];
+        let (likelihood_ratio, factors) = self.habits[u].likelihood_ratio(network, &traits(p));
+        let adoption = Adoption {
+            group: u,
+            cohort,
+            prior_odds: share / (1.0 - share),
+            likelihood_ratio,
+            factors,
+        };
+        (adoption.odds() >= self.config.adopt_min_odds).then_some(adoption)
+    }
+}
+
+/// Relays the authorities removed with a group: for each removal event owned by a group (see
+/// [`Units::owner`]), its relays in no group that match the group's signature join it. Run
+/// before the returns, so a removed group's signature includes the relays removed with it.
+pub fn adopt_removed(
+    profiles: &[Profile],
+    grouping: &mut Grouping,
+    config: &AttributionConfig,
+) -> Vec<Option<Adoption>> {
+    let mut adopted: Vec<Option<Adoption>> = vec![None; profiles.len()];
+    if grouping.groups.is_empty() {
+        return adopted;
+    }
+    let units = Units::new(
+        profiles,
+        grouping.group_of.clone(),
+        &grouping.groups,
+        grouping.declared_groups(),
+        config,
+    );
+    let mut events: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+    for (i, p) in profiles.iter().enumerate() {
+        for &t in &p.removed_in {
+            events.entry(t).or_default().push(i);
+        }
+    }
+    for (&at, members) in &events {
+        let Some((g, of_group)) = units.owner(members.iter().copied()) else {
+            continue;
+        };
+        for &relay in members {
+            if units.unit_of[relay].is_some() || adopted[relay].is_some() {
+                continue;
+            }
+            let cohort = Cohort::Removal {
+                at,
+                of_group,
+                relays: members.len(),
+            };
+            // The event's relays are what stood out of the churn; the group's part of them.
+            let share = share_of(of_group as f64, members.len());
+            adopted[relay] = units.adoption(profiles, relay, (g, share), cohort);
+        }
+    }
+    apply(grouping, &adopted);
+    adopted
+}
+
+/// Relays that joined in a batch of an actor's relays: for each relay in no group first seen
+/// within `join_window_hours` of joins of which an actor holds most (see [`Units::owner`]),
+/// where the window's joins are at least twice the usual number, the relay joins the actor
+/// (its group with the most relays in the window) when it matches the actor's signature. Run
+/// after the returns: a return wave often forms several small groups, each with a few of the
+/// wave's relays; the actor they all continue is what the rest of the wave resembles.
+/// `actor_of_group` maps groups to actors; adoptions are added to `adopted`.
+pub fn adopt_joined(
+    profiles: &[Profile],
+    grouping: &mut Grouping,
+    actor_of_group: &[usize],
+    adopted: &mut [Option<Adoption>],
+    config: &AttributionConfig,
+) {
+    let n = profiles.len();
+    let actors = actor_of_group.iter().max().map_or(0, |a| a + 1);
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); actors];
+    let mut declared = vec![false; actors];
+    for (g, group) in grouping.groups.iter().enumerate() {
+        members[actor_of_group[g]].extend(group);
+    }
+    for (g, d) in grouping.declared_groups().into_iter().enumerate() {
+        declared[actor_of_group[g]] |= d;
+    }
+    for m in &mut members {
+        m.sort_unstable();
+    }
+    let unit_of = grouping
+        .group_of
+        .iter()
+        .map(|g| g.map(|g| actor_of_group[g]))
+        .collect();
+    let units = Units::new(profiles, unit_of, &members, declared, config);
+    // Relays running when the data starts or first seen right after a gap are no joiners.
+    let mut joiners: Vec<usize> = (0..n)
+        .filter(|&i| !profiles[i].first_seen_censored)
+        .collect();
+    joiners.sort_by_key(|&i| (profiles[i].first_seen, i));
+    let first = profiles.iter().map(|p| p.first_seen).min().unwrap_or(0);
+    let last = profiles.iter().map(|p| p.last_seen).max().unwrap_or(0);
+    let span_hours = ((last - first) / HOUR_MS).max(1) as f64;
+    let expected = joiners.len() as f64 / span_hours * f64::from(2 * config.join_window_hours + 1);
+    let reach = i64::from(config.join_window_hours) * HOUR_MS;
+    let mut joined: Vec<(usize, Adoption)> = Vec::new();
+    for &relay in &joiners {
+        if units.unit_of[relay].is_some() {
+            continue;
+        }
+        let t = profiles[relay].first_seen;
+        let lo = joiners.partition_point(|&j| profiles[j].first_seen < t - reach);
+        let hi = joiners.partition_point(|&j| profiles[j].first_seen <= t + reach);
+        let window = &joiners[lo..hi];
+        if (window.len() as f64) < 2.0 * expected {
+            continue;
+        }
+        let Some((actor, of_group)) = units.owner(window.iter().copied()) else {
+            continue;
+        };
+        let cohort = Cohort::Joins {
+            at: t,
+            of_group,
+            expected,
+        };
+        // The window's joins beyond the usual ones are the batch; the actor's part of the
+        // window is at least its own relays in it, and the batch when it holds most of it.
+        let share = share_of(
+            (of_group as f64).max(window.len() as f64 - expected),
+            window.len(),
+        );
+        let unit = (actor, share);
+        if let Some(mut adoption) = units.adoption(profiles, relay, unit, cohort) {
+            // Into the actor's group with the most relays in the window.
+            let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+            for &j in window {
+                if let Some(g) = grouping.group_of[j].filter(|&g| actor_of_group[g] == actor) {
+                    *counts.entry(g).or_default() += 1;
+                }
+            }
+            adoption.group = counts
+                .iter()
+                .max_by_key(|(g, c)| (**c, std::cmp::Reverse(**g)))
+                .map(|(g, _)| *g)
+                .expect("the actor holds relays of the window");
+            joined.push((relay, adoption));
+        }
+    }
+    for (relay, adoption) in joined {
+        adopted[relay] = Some(adoption);
+    }
+    apply(grouping, adopted);
+}
+
+/// The share `part` of `of` relays, kept below 1 (one relay's worth of doubt).
+fn share_of(part: f64, of: usize) -> f64 {
+    (part / (of as f64 + 1.0)).clamp(0.0, 1.0)
+}
+
+/// Puts adopted relays into their groups.
+fn apply(grouping: &mut Grouping, adopted: &[Option<Adoption>]) {
+    for (relay, adoption) in adopted.iter().enumerate() {
+        if let Some(a) = adoption {
+            if grouping.group_of[relay].is_none() {
+                grouping.group_of[relay] = Some(a.group);
+                grouping.groups[a.group].push(relay);
+            }
+        }
+    }
+    for members in &mut grouping.groups {
+        members.sort_unstable();
+    }
+}

@@ -1,0 +1,125 @@
+//! Habits: how a set of relays is configured, trait by trait (AS, /16, ORPort, DirPort, tor
+//! version, OS, nickname style, contact and exit status), as smoothed shares; and how much
+//! more likely one relay's traits are under an actor's habits than under the network's (a
+//! naive-Bayes likelihood ratio). One relay can't be compared with an actor's signature the
+//! way a group is (a single relay either shares a value or not, and every contact-less Linux
+//! relay shares the universal ones); against the network's own shares, a value the actor
+//! uses and few others do (its odd ORPort, its /16s) counts for a lot, a popular hoster or
+//! port 9001 for nothing or against.
+
+use std::collections::HashMap;
+
+use super::profile::Profile;
+use super::signals::prefix;
+use super::signature::shape_class;
+
+/// The traits compared, in order.
+pub const TRAITS: [&str; 9] = [
+    "as", "slash16", "or_port", "dir_port", "version", "os", "nickname", "contact", "exit",
+];
+
+/// A relay's value of each trait.
+pub fn traits(p: &Profile) -> [String; 9] {
+    [
+        p.asns.first().map_or(String::new(), u32::to_string),
+        p.addresses
+            .first()
+            .and_then(|a| prefix(a, 2))
+            .unwrap_or_default(),
+        p.or_ports.first().map_or(String::new(), u32::to_string),
+        p.dir_port.is_some().to_string(),
+        p.version.clone().unwrap_or_default(),
+        p.os.as_deref().unwrap_or_default().to_lowercase(),
+        shape_class(&p.nickname),
+        p.contact.is_some().to_string(),
+        p.is_exit().to_string(),
+    ]
+}
+
+/// Counts of each trait's values among some relays.
+#[derive(Debug, Default, Clone)]
+pub struct Habits {
+    counts: Vec<HashMap<String, f64>>,
+    relays: f64,
+}
+
+impl Habits {
+    pub fn of<'p>(relays: impl Iterator<Item = &'p Profile>) -> Habits {
+        let mut habits = Habits {
+            counts: vec![HashMap::new(); TRAITS.len()],
+            relays: 0.0,
+        };
+        for p in relays {
+            habits.add(&traits(p));
+        }
+        habits
+    }
+
+    pub fn add(&mut self, values: &[String; 9]) {
+        for (t, v) in values.iter().enumerate() {
+            *self.counts[t].entry(v.clone()).or_default() += 1.0;
+        }
+        self.relays += 1.0;
+    }
+
+    /// The smoothed share of value `v` of trait `t` (half a relay added to each of the
+    /// `values` values the trait can take).
+    fn share(&self, t: usize, v: &str, values: f64) -> f64 {
+        (self.counts[t].get(v).copied().unwrap_or(0.0) + 0.5) / (self.relays + 0.5 * values)
+    }
+
+    /// How many times more likely the relay's traits are under `self` (an actor's habits)
+    /// than under `network`'s, and each trait's factor.
+    pub fn likelihood_ratio(
+        &self,
+        network: &Habits,
+        values: &[String; 9],
+    ) -> (f64, Vec<(String, f64)>) {
+        let mut log_ratio = 0.0;
+        let mut factors = Vec::with_capacity(TRAITS.len());
+        for (t, v) in values.iter().enumerate() {
+            // The vocabulary: the network's values of the trait, and one for the unseen.
+            let vocabulary = network.counts[t].len() as f64 + 1.0;
+            let ratio = self.share(t, v, vocabulary) / network.share(t, v, vocabulary);
+            log_ratio += ratio.ln();
+            factors.push((
+                format!("{} {}", TRAITS[t], if v.is_empty() { "?" } else { v }),
+                ratio,
+            ));
+        }
+        (log_ratio.exp(), factors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A network of 200 relays on two big hosters with port 9001, and an actor of 20 on odd
+    /// ports of its own: a relay of the actor's is thousands of times likelier under its
+    /// habits than under the network's; a relay of the network on the actor's hoster is not.
+    #[test]
+    fn odd_values_count_and_popular_ones_do_not() {
+        let relay = |asn: u32, port: u32, version: &str| Profile {
+            asns: vec![asn],
+            or_ports: vec![port],
+            version: Some(version.to_string()),
+            addresses: vec![format!("10.{}.0.1", asn % 250)],
+            ..Profile::default()
+        };
+        let mut network: Vec<Profile> = (0..200)
+            .map(|i| relay(1 + i % 2, 9001, "0.4.8.9"))
+            .collect();
+        let actor: Vec<Profile> = (0..20)
+            .map(|i| relay(1 + i % 2, 7443 + 1000 * (i % 2), "0.4.7.1"))
+            .collect();
+        network.extend(actor.iter().cloned());
+        let (actor_habits, network_habits) = (Habits::of(actor.iter()), Habits::of(network.iter()));
+        let (of_actor, _) =
+            actor_habits.likelihood_ratio(&network_habits, &traits(&relay(2, 8443, "0.4.7.1")));
+        let (of_stranger, factors) =
+            actor_habits.likelihood_ratio(&network_habits, &traits(&relay(2, 9001, "0.4.8.9")));
+        assert!(of_actor > 1000.0, "{of_actor}");
+        assert!(of_stranger < 1.0, "{of_stranger} {factors:?}");
+    }
+}
