@@ -52,7 +52,8 @@ pub(super) fn plan_actors(b: &mut Builder) -> anyhow::Result<Vec<ActorPlan>> {
         }
         b.actor_ases.extend(ases.iter().copied());
         let track = versions::Track::parse(&cfg.version)?;
-        let contact = (!cfg.contact.is_empty()).then(|| cfg.contact.clone());
+        let contact = (!cfg.contact.is_empty() && cfg.contact != PER_RELAY_CONTACT)
+            .then(|| cfg.contact.clone());
         let actor = b.new_actor(
             cfg.id.clone(),
             cfg.kind.label(),
@@ -175,7 +176,7 @@ pub(super) fn build_actor_relays(
                         0
                     },
                     os: versions::os_named(rng.pick::<String>(&cfg.os)),
-                    contact: (!cfg.contact.is_empty()).then(|| cfg.contact.clone()),
+                    contact: relay_contact(cfg, &[seed, pi as u64, wave as u64, j as u64]),
                     policy,
                     capacity_kbs: capacity,
                     rate,
@@ -214,4 +215,24 @@ pub(super) fn build_actor_relays(
         }
     }
     Ok(out)
+}
+
+/// The `contact` value that gives each of an actor's relays a made-up contact of its own.
+pub const PER_RELAY_CONTACT: &str = "per-relay";
+
+/// One actor relay's contact line: none, the actor's (on `contact_share` of its relays), or a
+/// made-up one of its own. Drawn from a stream of its own (`key`: seed, actor, wave, relay),
+/// so the other draws of the relay are those of an actor without it.
+fn relay_contact(cfg: &ActorCfg, key: &[u64; 4]) -> Option<String> {
+    if cfg.contact.is_empty() {
+        return None;
+    }
+    let rng = || Rng::stream(&[key[0], tag("actor-contact"), key[1], key[2], key[3]]);
+    if cfg.contact == PER_RELAY_CONTACT {
+        return Some(names::contact(&mut rng(), 0.0));
+    }
+    if cfg.contact_share < 1.0 && !rng().chance(cfg.contact_share) {
+        return None;
+    }
+    Some(cfg.contact.clone())
 }

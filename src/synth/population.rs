@@ -267,8 +267,9 @@ pub(super) fn build_background(b: &mut Builder) {
             None,
             format!("honest operator running {k} relays on AS{asn} without contact or family"),
         );
-        let operator = UndeclaredOperator {
+        let operator = HonestOperator {
             actor,
+            contact: None,
             or_port,
             os,
             policy: Policy::RejectAll,
@@ -323,10 +324,11 @@ pub(super) fn build_background(b: &mut Builder) {
     }
 }
 
-/// An honest operator that declares nothing (no contact, no MyFamily) and sets its relays up
-/// alike; its relays are hard negatives labelled `label`.
-pub(super) struct UndeclaredOperator {
+/// An honest operator without MyFamily that sets its relays up alike, declaring nothing (no
+/// contact) or one contact on every relay; its relays are hard negatives labelled `label`.
+pub(super) struct HonestOperator {
     pub(super) actor: usize,
+    pub(super) contact: Option<String>,
     pub(super) or_port: u16,
     pub(super) os: &'static str,
     pub(super) policy: Policy,
@@ -334,7 +336,7 @@ pub(super) struct UndeclaredOperator {
     pub(super) label: &'static str,
 }
 
-impl UndeclaredOperator {
+impl HonestOperator {
     /// One relay on `asn` (a background nickname, no DirPort, no IPv6, no rate limit);
     /// `draw` gives its capacity, birth and death hours from the relay's random stream.
     pub(super) fn add_relay(
@@ -355,7 +357,7 @@ impl UndeclaredOperator {
             or_port: self.or_port,
             dir_port: 0,
             os: self.os,
-            contact: None,
+            contact: self.contact.clone(),
             policy: self.policy,
             capacity_kbs,
             rate: (1_073_741_824, 1_073_741_824),

@@ -168,6 +168,16 @@ pub struct HardNegativesCfg {
     /// the weeks after its removal (a return wave's look-alikes: another customer of the
     /// same hosters).
     pub return_lookalikes: u32,
+    /// Per planted return wave: honest operators that declare one contact on all their
+    /// relays, otherwise like the return look-alikes (several relays within a day on one or
+    /// two of the actor's ASes, with one of its ports, after its removal).
+    #[serde(default)]
+    pub declared_lookalikes: u32,
+    /// Per planted return wave: honest operators of one relay each, with a contact of their
+    /// own, on one of the actor's ASes with one of its ports, deployed between the removal and
+    /// a month after the return (the singleton contacts a per-relay-contact actor hides among).
+    #[serde(default)]
+    pub independent_lookalikes: u32,
 }
 
 impl Default for HardNegativesCfg {
@@ -177,6 +187,8 @@ impl Default for HardNegativesCfg {
             default_nickname: 0.015,
             common_version: 0.02,
             return_lookalikes: 2,
+            declared_lookalikes: 0,
+            independent_lookalikes: 0,
         }
     }
 }
@@ -212,9 +224,15 @@ pub struct ActorCfg {
     /// Never fewer relays than this at peak (keeps small test runs meaningful).
     #[serde(default = "one")]
     pub min_relays: u32,
-    /// ContactInfo of all its relays; empty = no contact line.
+    /// ContactInfo of its relays; empty = no contact line; `per-relay` = a different made-up
+    /// contact on each relay (in the style of honest operators' contacts: they give an actor
+    /// cover only where a contact is taken for a declaration).
     #[serde(default)]
     pub contact: String,
+    /// Share of its relays that carry `contact` (the rest write none): a minority of an
+    /// actor's relays sharing one contact, as KAX17 set e-mail addresses on some of its.
+    #[serde(default = "one_f")]
+    pub contact_share: f64,
     /// Whether its relays declare each other in mutual MyFamily.
     #[serde(default)]
     pub family: bool,

@@ -167,16 +167,21 @@ pub struct Grouping {
 }
 
 impl Grouping {
-    /// Whether each group declares an operator: a contact several of its relays share, or a
-    /// mutual family, holds relays of it together.
+    /// Whether each group is a declared operator: most of its relays declare one (a contact
+    /// several of them share, or a mutual family). A minority of an actor's relays sharing a
+    /// contact does not make the actor a declared operator.
     pub fn declared_groups(&self) -> Vec<bool> {
-        let mut declared = vec![false; self.groups.len()];
-        for ((a, _), link) in &self.links {
-            if let Some(g) = self.group_of[*a] {
-                declared[g] |= link.signals.iter().any(|s| DECLARATIONS.contains(&s.name));
+        let mut declaring: Vec<bool> = vec![false; self.group_of.len()];
+        for ((a, b), link) in &self.links {
+            if link.signals.iter().any(|s| DECLARATIONS.contains(&s.name)) {
+                declaring[*a] = true;
+                declaring[*b] = true;
             }
         }
-        declared
+        self.groups
+            .iter()
+            .map(|members| 2 * members.iter().filter(|&&m| declaring[m]).count() >= members.len())
+            .collect()
     }
 }
 

@@ -95,9 +95,10 @@ impl Habits {
 mod tests {
     use super::*;
 
-    /// A network of 200 relays on two big hosters with port 9001, and an actor of 20 on odd
-    /// ports of its own: a relay of the actor's is thousands of times likelier under its
-    /// habits than under the network's; a relay of the network on the actor's hoster is not.
+    /// A network of 200 relays on two big hosters with port 9001, and an actor of 20 there on
+    /// two odd ports and an old version of its own: a relay of the actor's is tens of times
+    /// likelier under its habits than under the network's; a relay of the network on the
+    /// actor's hoster is less likely under them.
     #[test]
     fn odd_values_count_and_popular_ones_do_not() {
         let relay = |asn: u32, port: u32, version: &str| Profile {
@@ -119,7 +120,7 @@ mod tests {
             actor_habits.likelihood_ratio(&network_habits, &traits(&relay(2, 8443, "0.4.7.1")));
         let (of_stranger, factors) =
             actor_habits.likelihood_ratio(&network_habits, &traits(&relay(2, 9001, "0.4.8.9")));
-        assert!(of_actor > 1000.0, "{of_actor}");
+        assert!(of_actor > 50.0, "{of_actor}");
         assert!(of_stranger < 1.0, "{of_stranger} {factors:?}");
     }
 }
