@@ -8,7 +8,7 @@
 //! the relays left in no group and tests it against the local join rate of the same relays.
 
 use super::config::AttributionConfig;
-use super::profile::Profile;
+use super::profile::{ContactStatus, Profile};
 use crate::util::time::{DAY_MS, HOUR_MS};
 
 /// Days before and after a burst window over which the usual join rate is counted.
@@ -20,7 +20,7 @@ pub const BASELINE_DAYS: i64 = 28;
 /// customer of the same hosters joining at the same time differs in its habits).
 pub struct Kind<'a> {
     pub exit: bool,
-    pub contactless: bool,
+    pub contact: ContactStatus,
     /// The group's ASes (sorted).
     pub asns: &'a [u32],
     pub resembles: &'a dyn Fn(usize) -> bool,
@@ -30,7 +30,7 @@ impl Kind<'_> {
     fn holds(&self, profiles: &[Profile], i: usize) -> bool {
         let p = &profiles[i];
         p.is_exit() == self.exit
-            && p.contact.is_none() == self.contactless
+            && p.contact_status() == self.contact
             && p.asns.iter().any(|a| self.asns.binary_search(a).is_ok())
             && (self.resembles)(i)
     }
@@ -184,7 +184,7 @@ mod tests {
         let asns = [101, 102];
         let kind = Kind {
             exit: true,
-            contactless: true,
+            contact: ContactStatus::None,
             asns: &asns,
             resembles: &|_| true,
         };

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::config::AttributionConfig;
-use super::profile::Profile;
+use super::profile::{ContactStatus, Profile};
 use super::rarity::{per_window, rarity, RarityWindows};
 use super::signals::prefix;
 use crate::util::time::{DAY_MS, HOUR_MS};
@@ -136,11 +136,15 @@ impl Blocks {
 /// What rejected together says of the relays of one rejection: the full weight when they
 /// declare at most one operator; shared among the operators they declare otherwise (the
 /// authorities also reject relays by policy, end-of-life versions say, whoever runs them).
+/// The operators are the distinct shared contacts, and all relays declaring none (no
+/// contact, or one only they write) count as one more: a made-up contact per relay must not
+/// make an actor look like a sweep of many operators.
 pub fn rejection_weight(profiles: &[&Profile], members: &[u32], config: &AttributionConfig) -> f64 {
-    let operators: BTreeSet<&str> = members
-        .iter()
-        .filter_map(|&m| profiles[m as usize].contact.as_deref())
-        .collect();
+    let mut operators: BTreeSet<Option<&str>> = BTreeSet::new();
+    for &m in members {
+        let p = profiles[m as usize];
+        operators.insert(p.contact.as_deref().filter(|_| p.contact_shared));
+    }
     config.weights.rejected_together / operators.len().max(1) as f64
 }
 
@@ -176,11 +180,11 @@ impl JoinWindows {
         let span_hours = ((profiles.iter().map(|p| p.last_seen).max().unwrap_or(0) - data_start)
             / HOUR_MS)
             .max(1) as f64;
-        let mut kinds: BTreeMap<(Option<&str>, bool, bool), Vec<usize>> = BTreeMap::new();
+        let mut kinds: BTreeMap<(Option<&str>, bool, ContactStatus), Vec<usize>> = BTreeMap::new();
         for &i in &joiners {
             let p = &profiles[i];
             kinds
-                .entry((p.version.as_deref(), p.is_exit(), p.contact.is_some()))
+                .entry((p.version.as_deref(), p.is_exit(), p.contact_status()))
                 .or_default()
                 .push(i);
         }

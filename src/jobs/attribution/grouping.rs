@@ -421,21 +421,22 @@ mod tests {
 
     /// One removal event of 30 relays that share nothing else (different hosters, versions,
     /// ports, nicknames): the 12 the authorities rejected (their votes dropped them first)
-    /// become one group when they declare no operator; rejected with as many contacts as
-    /// relays (a policy rejection, end-of-life versions say), and the relays that merely
-    /// left in the same hour, link nothing.
+    /// become one group when they declare no operator, whether they write no contact or each a
+    /// contact only it writes (made-up ones give no cover); rejected as relays of six declared
+    /// operators (a policy rejection, end-of-life versions say), no group holds relays of two
+    /// operators; the relays that merely left in the same hour link nothing.
     #[test]
     fn relays_the_authorities_rejected_together_link_unless_they_declare_many_operators() {
         const DAY: i64 = 86_400_000;
         let event = 40 * DAY;
-        let relays = |contacts: bool| -> Vec<Profile> {
-            (0..30u32)
+        let relays = |contact: &dyn Fn(u32) -> Option<String>| -> Vec<Profile> {
+            let mut relays: Vec<Profile> = (0..30u32)
                 .map(|i| Profile {
                     fingerprint: format!("{i:040X}"),
                     first_seen: i64::from(i) * DAY,
                     last_seen: event - HOUR_MS,
                     nickname: format!("n{i}q{}", i * 31 % 97),
-                    contact: (contacts && i < 12).then(|| format!("operator {i}")),
+                    contact: if i < 12 { contact(i) } else { None },
                     addresses: vec![format!("{}.{}.7.1", 20 + i, i * 3)],
                     version: Some(format!("0.4.{}.{}", i % 7, i % 11)),
                     or_ports: vec![2000 + i],
@@ -443,15 +444,28 @@ mod tests {
                     rejected_in: if i < 12 { vec![event] } else { Vec::new() },
                     ..Profile::default()
                 })
-                .collect()
+                .collect();
+            for i in 0..relays.len() {
+                let c = relays[i].contact.clone();
+                relays[i].contact_shared =
+                    c.is_some() && relays.iter().filter(|p| p.contact == c).count() > 1;
+            }
+            relays
         };
         let config = AttributionConfig::default();
-        let contactless = super::group(&relays(false), &config);
-        assert_eq!(contactless.groups.len(), 1, "{:?}", contactless.groups);
-        assert_eq!(contactless.groups[0], (0..12).collect::<Vec<usize>>());
-        let link = &contactless.links[&(0, 1)];
-        assert!(link.signals.iter().any(|s| s.name == "rejected_together"));
-        let policy = super::group(&relays(true), &config);
-        assert!(policy.groups.is_empty(), "{:?}", policy.groups);
+        for undeclared in [relays(&|_| None), relays(&|i| Some(format!("made up {i}")))] {
+            let grouping = super::group(&undeclared, &config);
+            assert_eq!(grouping.groups.len(), 1, "{:?}", grouping.groups);
+            assert_eq!(grouping.groups[0], (0..12).collect::<Vec<usize>>());
+            let link = &grouping.links[&(0, 1)];
+            assert!(link.signals.iter().any(|s| s.name == "rejected_together"));
+        }
+        let policy = relays(&|i| Some(format!("operator {}", i / 2)));
+        let grouping = super::group(&policy, &config);
+        for members in &grouping.groups {
+            let contacts: std::collections::BTreeSet<_> =
+                members.iter().map(|&m| policy[m].contact.clone()).collect();
+            assert_eq!(contacts.len(), 1, "{:?}", grouping.groups);
+        }
     }
 }

@@ -31,7 +31,7 @@ pub fn traits(p: &Profile) -> [String; 9] {
         p.version.clone().unwrap_or_default(),
         p.os.as_deref().unwrap_or_default().to_lowercase(),
         shape_class(&p.nickname),
-        p.contact.is_some().to_string(),
+        p.contact_status().name().to_string(),
         p.is_exit().to_string(),
     ]
 }

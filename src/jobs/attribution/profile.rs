@@ -20,6 +20,9 @@ pub struct Profile {
     pub nickname: String,
     /// Normalised contact (lower case, whitespace collapsed); None when blank.
     pub contact: Option<String>,
+    /// Whether another relay writes the same contact (a declaration of an operator; a contact
+    /// only this relay writes is its unverified claim).
+    pub contact_shared: bool,
     /// Declared family members given by fingerprint (`$HEX` → `HEX`).
     pub family: Vec<String>,
     pub ed25519: Option<String>,
@@ -53,7 +56,34 @@ pub struct Profile {
     pub peak_consensus_weight_fraction: f64,
 }
 
+/// What a relay says of its operator: nothing, a contact only it writes (an unverified claim,
+/// as an independent operator's or a made-up one), or a contact other relays share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ContactStatus {
+    None,
+    Own,
+    Shared,
+}
+
+impl ContactStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            ContactStatus::None => "none",
+            ContactStatus::Own => "own",
+            ContactStatus::Shared => "shared",
+        }
+    }
+}
+
 impl Profile {
+    pub fn contact_status(&self) -> ContactStatus {
+        match (&self.contact, self.contact_shared) {
+            (None, _) => ContactStatus::None,
+            (Some(_), false) => ContactStatus::Own,
+            (Some(_), true) => ContactStatus::Shared,
+        }
+    }
+
     /// Whether the relay was an exit in some consensus (its exit probability was above 0).
     pub fn is_exit(&self) -> bool {
         self.peak_exit_probability > 0.0
@@ -203,6 +233,7 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
             last_seen: last[i].unwrap_or(0),
             nickname: nicknames[i].clone().unwrap_or_default(),
             contact: contacts[i].as_deref().and_then(normalise_contact),
+            contact_shared: false,
             family: families[i]
                 .iter()
                 .filter_map(|f| f.strip_prefix('$').map(str::to_string))
@@ -229,6 +260,19 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
             peak_consensus_weight_fraction: peak_cw[i],
         })
         .collect();
+    let mut writers: HashMap<&str, usize> = HashMap::new();
+    for p in &profiles {
+        if let Some(c) = &p.contact {
+            *writers.entry(c.as_str()).or_default() += 1;
+        }
+    }
+    let shared: Vec<bool> = profiles
+        .iter()
+        .map(|p| p.contact.as_deref().is_some_and(|c| writers[c] > 1))
+        .collect();
+    for (p, shared) in profiles.iter_mut().zip(shared) {
+        p.contact_shared = shared;
+    }
     // (hashed: a sorted map's string comparisons grew with the number of relays, a tenth of
     // the profiles' time at ten years)
     let index: HashMap<String, usize> = profiles

@@ -110,7 +110,7 @@ pub fn link_across_removals(
         };
         let kind = burst::Kind {
             exit: removed.exits >= 0.5,
-            contactless: removed.contactless >= 0.5,
+            contact: removed.contact_status(),
             asns: &asns,
             resembles: &resembles,
         };

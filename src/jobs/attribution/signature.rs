@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::config::AttributionConfig;
-use super::profile::{nickname_shape, Profile};
+use super::profile::{nickname_shape, ContactStatus, Profile};
 use super::rarity::RarityWindows;
 use super::signals::prefix;
 
@@ -20,12 +20,38 @@ pub struct Signature {
     pub version_line: BTreeMap<String, f64>,
     pub nickname_shape: BTreeMap<String, f64>,
     pub contactless: f64,
+    /// Share of the relays writing a contact no other relay writes (an unverified claim).
+    pub own_contact: f64,
     /// Share of the relays that were exits (an exit operator comes back with exits).
     pub exits: f64,
     /// The exit policies of its exits (empty when it has none).
     pub exit_policies: BTreeMap<String, f64>,
     /// Its number of relays.
     pub relays: usize,
+}
+
+impl Signature {
+    /// The contact status most of its relays have (ties: none before own before shared).
+    pub fn contact_status(&self) -> ContactStatus {
+        let shared = 1.0 - self.contactless - self.own_contact;
+        if self.contactless >= self.own_contact.max(shared) {
+            ContactStatus::None
+        } else if self.own_contact >= shared {
+            ContactStatus::Own
+        } else {
+            ContactStatus::Shared
+        }
+    }
+
+    /// How far two groups' contact statuses lie apart: half the summed differences of their
+    /// shares of none, own and shared contacts (0 alike, 1 nothing in common).
+    fn contact_distance(&self, other: &Signature) -> f64 {
+        let shared = |s: &Signature| 1.0 - s.contactless - s.own_contact;
+        ((self.contactless - other.contactless).abs()
+            + (self.own_contact - other.own_contact).abs()
+            + (shared(self) - shared(other)).abs())
+            / 2.0
+    }
 }
 
 pub fn version_line(v: &str) -> String {
@@ -67,8 +93,10 @@ pub fn signature(profiles: &[Profile], members: &[usize]) -> Signature {
             p.version.iter().map(|v| version_line(v)).collect(),
         );
         bump_all(&mut s.nickname_shape, vec![shape_class(&p.nickname)]);
-        if p.contact.is_none() {
-            s.contactless += 1.0 / n;
+        match p.contact_status() {
+            ContactStatus::None => s.contactless += 1.0 / n,
+            ContactStatus::Own => s.own_contact += 1.0 / n,
+            ContactStatus::Shared => {}
         }
         if p.is_exit() {
             s.exits += 1.0 / n;
@@ -306,7 +334,7 @@ pub fn signature_similarity(
         (
             "contact_status",
             2.0,
-            Some(1.0 - (earlier.contactless - later.contactless).abs()),
+            Some(1.0 - earlier.contact_distance(later)),
         ),
         (
             "exit_status",
