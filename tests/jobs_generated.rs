@@ -952,3 +952,140 @@ fn a_removal_spread_over_consensuses_is_one_event_of_the_removed_relays() {
     );
     assert_eq!(read(warehouse, "removal_events").height(), 0);
 }
+
+/// The archive of `tests/fixtures/scenarios/evasions.toml` (seed 41), its jobs and attribution
+/// with the default settings, built once for the evasion tests.
+fn evasions() -> &'static (
+    Generated,
+    relaytrail::jobs::attribution::evaluate::Evaluation,
+) {
+    static BUILT: std::sync::OnceLock<(
+        Generated,
+        relaytrail::jobs::attribution::evaluate::Evaluation,
+    )> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let g = generated_scenario("evasions", "41");
+        let asn_table = g.archive.join("asn/ip2asn-v4.tsv");
+        run_jobs(
+            &g.warehouse,
+            &["--asn-db", &asn_table.display().to_string()],
+        );
+        run_stage("attribute", &g.warehouse, &[]);
+        let evaluation =
+            relaytrail::jobs::attribution::evaluate::evaluate(&g.warehouse, &g.archive).unwrap();
+        (g, evaluation)
+    })
+}
+
+/// The planted actor's score, its relays and the relays of the actor it was attributed to.
+fn planted(id: &str) -> (f64, BTreeSet<String>, BTreeSet<String>) {
+    let (g, evaluation) = evasions();
+    let score = evaluation
+        .actors
+        .iter()
+        .find(|a| a.actor_id == id)
+        .unwrap_or_else(|| panic!("{id} planted"));
+    let relays: BTreeSet<String> = truth(&g.archive, "relays")
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["actor_id"].as_str() == Some(id))
+        .map(|r| r["fingerprint"].as_str().unwrap().to_string())
+        .collect();
+    let members = read(&g.warehouse, "actor_members");
+    let attributed: BTreeSet<String> = strings(&members, "actor_id")
+        .into_iter()
+        .zip(strings(&members, "fingerprint"))
+        .filter(|(a, _)| Some(a) == score.attributed_to.as_ref())
+        .map(|(_, f)| f)
+        .collect();
+    (score.f1, relays, attributed)
+}
+
+/// An exit actor that writes a different made-up contact on each relay is found as one actor
+/// with its return wave (a contact only one relay writes declares nothing; before, every
+/// relay "declared" its own operator and none of them was in any actor).
+#[test]
+fn a_made_up_contact_per_relay_gives_no_cover() {
+    let (g, evaluation) = evasions();
+    let (f1, relays, attributed) = planted("made-up-contacts");
+    assert!(f1 >= 0.9, "F1 {f1:.3}\n{}", evaluation.render());
+    let relays_table = read(&g.warehouse, "relays");
+    let contacts: BTreeSet<String> = strings(&relays_table, "contact")
+        .into_iter()
+        .zip(strings(&relays_table, "fingerprint"))
+        .filter(|(_, f)| relays.contains(f))
+        .map(|(c, _)| c)
+        .collect();
+    assert_eq!(contacts.len(), relays.len(), "one contact per relay");
+    assert!(relays.is_subset(&attributed));
+    // Declared operators are still never merged on behaviour: none of the honest operators
+    // declaring one contact on the actors' hosters is in a planted actor's actor.
+    assert_eq!(
+        evaluation.hard_negatives_merged,
+        0,
+        "{}",
+        evaluation.render()
+    );
+}
+
+/// A guard/middle group of which a minority shares one contact and the rest write none is one
+/// actor, relays running before the data starts included (a minority's declaration does not
+/// make the group a declared operator that no relay removed with it may join).
+#[test]
+fn a_minority_sharing_a_contact_gives_no_cover() {
+    let (g, evaluation) = evasions();
+    let (f1, _, _) = planted("minority-contact");
+    assert!(f1 >= 0.9, "F1 {f1:.3}\n{}", evaluation.render());
+    let actors = read(&g.warehouse, "actors");
+    let attributed = evaluation
+        .actors
+        .iter()
+        .find(|a| a.actor_id == "minority-contact")
+        .and_then(|a| a.attributed_to.clone())
+        .unwrap();
+    let k = strings(&actors, "actor_id")
+        .iter()
+        .position(|i| *i == attributed)
+        .unwrap();
+    assert!(
+        !common::frames::bool_column(&actors, "declared")[k],
+        "a minority's contact does not declare the actor"
+    );
+}
+
+/// Relays running when the data starts have no join to share; removed by the authorities with
+/// the rest of their actor (no votes in this archive, so nothing but the removal and their
+/// configuration ties them) they are adopted into it by the removal's cohort (before, fewer
+/// than half of them were in any actor).
+#[test]
+fn relays_running_before_the_data_starts_are_attributed() {
+    let (g, evaluation) = evasions();
+    let (f1, relays, attributed) = planted("running-before");
+    assert!(f1 >= 0.9, "F1 {f1:.3}\n{}", evaluation.render());
+    let relays_table = read(&g.warehouse, "relays");
+    let at_start: Vec<String> = strings(&relays_table, "fingerprint")
+        .into_iter()
+        .zip(common::frames::bool_column(
+            &relays_table,
+            "first_seen_censored",
+        ))
+        .filter(|(f, censored)| *censored && relays.contains(f))
+        .map(|(f, _)| f)
+        .collect();
+    assert!(
+        at_start.len() >= 10,
+        "{} relays at the start",
+        at_start.len()
+    );
+    let found = at_start.iter().filter(|f| attributed.contains(*f)).count();
+    assert!(
+        found * 10 >= at_start.len() * 9,
+        "{found} of {} relays running at the start attributed",
+        at_start.len()
+    );
+    let members = read(&g.warehouse, "actor_members");
+    assert!(strings(&members, "joined_by")
+        .iter()
+        .any(|j| j == "removed-with-group"));
+}

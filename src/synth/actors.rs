@@ -220,8 +220,8 @@ pub(super) fn build_actor_relays(
 /// The `contact` value that gives each of an actor's relays a made-up contact of its own.
 pub const PER_RELAY_CONTACT: &str = "per-relay";
 
-/// One actor relay's contact line: none, the actor's (on `contact_share` of its relays), or a
-/// made-up one of its own. Drawn from a stream of its own (`key`: seed, actor, wave, relay),
+/// One actor relay's contact line: none, the actor's (on `contact_share` of its relays; one of
+/// `contact_pool`'s where it has one), or a made-up one of its own. Drawn from a stream of its own (`key`: seed, actor, wave, relay),
 /// so the other draws of the relay are those of an actor without it.
 fn relay_contact(cfg: &ActorCfg, key: &[u64; 4]) -> Option<String> {
     if cfg.contact.is_empty() {
@@ -231,8 +231,12 @@ fn relay_contact(cfg: &ActorCfg, key: &[u64; 4]) -> Option<String> {
     if cfg.contact == PER_RELAY_CONTACT {
         return Some(names::contact(&mut rng(), 0.0));
     }
-    if cfg.contact_share < 1.0 && !rng().chance(cfg.contact_share) {
+    let mut draws = rng();
+    if cfg.contact_share < 1.0 && !draws.chance(cfg.contact_share) {
         return None;
+    }
+    if !cfg.contact_pool.is_empty() {
+        return Some(draws.pick(&cfg.contact_pool).clone());
     }
     Some(cfg.contact.clone())
 }

@@ -233,6 +233,10 @@ pub struct ActorCfg {
     /// actor's relays sharing one contact, as KAX17 set e-mail addresses on some of its.
     #[serde(default = "one_f")]
     pub contact_share: f64,
+    /// Contacts the relays that carry one pick from, each its own (instead of `contact`):
+    /// minorities of an actor's relays sharing different contacts.
+    #[serde(default)]
+    pub contact_pool: Vec<String>,
     /// Whether its relays declare each other in mutual MyFamily.
     #[serde(default)]
     pub family: bool,

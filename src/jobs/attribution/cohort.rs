@@ -30,11 +30,12 @@ use crate::util::time::HOUR_MS;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cohort {
     /// Removed in the event at `at`, with `of_group` of the group's relays (of `relays`
-    /// the event removed).
+    /// the event removed, of which `churn` are expected to be ordinary departures).
     Removal {
         at: i64,
         of_group: usize,
         relays: usize,
+        churn: f64,
     },
     /// First seen within `join_window_hours` of `of_group` of the group's relays joining (where
     /// `expected` joins of any relay are usual).
@@ -81,8 +82,9 @@ struct Units<'a> {
 
 impl<'a> Units<'a> {
     /// The unit a cohort belongs to: the one holding most of its relays in units, at least
-    /// `min_group_relays` and at least half of them, not a declared operator; with its count.
-    fn owner(&self, members: impl Iterator<Item = usize>) -> Option<(usize, usize)> {
+    /// `min_group_relays` and at least half of them, not a declared operator; with its count
+    /// and the cohort's relays in any unit.
+    fn owner(&self, members: impl Iterator<Item = usize>) -> Option<(usize, usize, usize)> {
         let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
         let mut in_units = 0;
         for m in members {
@@ -95,7 +97,7 @@ impl<'a> Units<'a> {
             .iter()
             .max_by_key(|(u, c)| (**c, std::cmp::Reverse(**u)))?;
         (count >= self.config.min_group_relays && 2 * count >= in_units && !self.declared[u])
-            .then_some((u, count))
+            .then_some((u, count, in_units))
     }
 
     fn new(
@@ -153,11 +155,15 @@ impl<'a> Units<'a> {
 }
 
 /// Relays the authorities removed with a group: for each removal event owned by a group (see
-/// [`Units::owner`]), its relays in no group that match the group's signature join it. Run
-/// before the returns, so a removed group's signature includes the relays removed with it.
+/// [`Units::owner`]), its relays in no group whose odds of being the group's reach
+/// `adopt_min_odds` join it. The event's relays are what stood out of the churn, selected
+/// against it (`churn`: each event's expected ordinary departures, `baseline_departures`);
+/// those in no group are the group's, another group's in the event or that churn. Run before
+/// the returns, so a removed group's signature includes the relays removed with it.
 pub fn adopt_removed(
     profiles: &[Profile],
     grouping: &mut Grouping,
+    churn: &BTreeMap<i64, f64>,
     config: &AttributionConfig,
 ) -> Vec<Option<Adoption>> {
     let mut adopted: Vec<Option<Adoption>> = vec![None; profiles.len()];
@@ -178,9 +184,14 @@ pub fn adopt_removed(
         }
     }
     for (&at, members) in &events {
-        let Some((g, of_group)) = units.owner(members.iter().copied()) else {
+        let Some((g, of_group, grouped)) = units.owner(members.iter().copied()) else {
             continue;
         };
+        // The ungrouped relays beyond the expected churn (and one relay's worth of doubt),
+        // shared among the event's groups as their grouped relays are.
+        let expected = churn.get(&at).copied().unwrap_or(0.0) + 1.0;
+        let ungrouped = (members.len() - grouped) as f64;
+        let theirs = (ungrouped - expected).max(0.0) * of_group as f64 / grouped as f64;
         for &relay in members {
             if units.unit_of[relay].is_some() || adopted[relay].is_some() {
                 continue;
@@ -189,9 +200,9 @@ pub fn adopt_removed(
                 at,
                 of_group,
                 relays: members.len(),
+                churn: expected - 1.0,
             };
-            // The event's relays are what stood out of the churn; the group's part of them.
-            let share = share_of(of_group as f64, members.len());
+            let share = (theirs / ungrouped).min(1.0 - 1.0 / (ungrouped + 1.0));
             adopted[relay] = units.adoption(profiles, relay, (g, share), cohort);
         }
     }
@@ -254,7 +265,7 @@ pub fn adopt_joined(
         if (window.len() as f64) < 2.0 * expected {
             continue;
         }
-        let Some((actor, of_group)) = units.owner(window.iter().copied()) else {
+        let Some((actor, of_group, _)) = units.owner(window.iter().copied()) else {
             continue;
         };
         let cohort = Cohort::Joins {

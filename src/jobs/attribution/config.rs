@@ -136,7 +136,7 @@ impl Default for AttributionConfig {
             return_burst_days: 30,
             return_burst_hours: 48,
             return_burst_significance: 0.001,
-            adopt_min_odds: 100.0,
+            adopt_min_odds: 20.0,
             weights: Weights::default(),
         }
     }

@@ -49,10 +49,12 @@ impl UnionFind {
 /// the chaining of single-link clustering: two groups merge only when enough links join them
 /// (one for two lone relays; otherwise at least two, and a tenth of the smaller group's
 /// relays), the best-supported merges first, repeated until nothing changes; and never two
-/// groups that each declare an operator: a contact several of their relays share, or a mutual
-/// family (had they declared the same one, the strong signals would have joined them already).
-/// A contact only one relay writes is that relay's unverified claim, not a declaration: it
-/// stops nothing (a made-up contact per relay would otherwise hide a whole actor).
+/// declared operators: groups most of whose relays declare an operator, by a contact several
+/// relays share or a mutual family (had two declared the same one, the strong signals would
+/// have joined them already). A contact only one relay writes is that relay's unverified
+/// claim and declares nothing (a made-up contact per relay would otherwise hide a whole actor);
+/// a minority of an actor's relays sharing a contact (or two minorities, two) does not make
+/// the actor a declared operator.
 pub fn merge_with_support(
     profiles: &[Profile],
     links: &BTreeMap<(usize, usize), Link>,
@@ -60,18 +62,22 @@ pub fn merge_with_support(
 ) {
     let n = profiles.len();
     let mut size = vec![0usize; n];
-    let mut declares = vec![false; n];
+    let mut declaring_relays = vec![0usize; n];
+    let mut declaring = vec![false; n];
     for ((a, b), link) in links {
         if link.signals.iter().any(|s| DECLARATIONS.contains(&s.name)) {
-            declares[*a] = true;
-            declares[*b] = true;
+            declaring[*a] = true;
+            declaring[*b] = true;
         }
     }
-    for i in 0..n {
+    for (i, &declares) in declaring.iter().enumerate() {
         let root = uf.find(i);
         size[root] += 1;
-        declares[root] |= declares[i];
+        declaring_relays[root] += usize::from(declares);
     }
+    let declared = |root: usize, size: &[usize], declaring_relays: &[usize]| {
+        declaring_relays[root] > 0 && 2 * declaring_relays[root] >= size[root]
+    };
     let required = |a: usize, b: usize| -> usize {
         if a == 1 && b == 1 {
             1
@@ -99,14 +105,17 @@ pub fn merge_with_support(
         let mut merged = false;
         for ((a, b), _) in ready {
             let (ra, rb) = (uf.find(a), uf.find(b));
-            if ra == rb || (declares[ra] && declares[rb]) {
+            if ra == rb
+                || (declared(ra, &size, &declaring_relays)
+                    && declared(rb, &size, &declaring_relays))
+            {
                 continue;
             }
             uf.union(ra, rb);
             let root = uf.find(ra);
             let other = if root == ra { rb } else { ra };
             size[root] += size[other];
-            declares[root] |= declares[other];
+            declaring_relays[root] += declaring_relays[other];
             merged = true;
         }
         if !merged {

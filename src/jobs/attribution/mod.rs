@@ -57,7 +57,8 @@ pub fn run(root: &Path, config: &AttributionConfig, quiet: bool) -> Result<Attri
         profiles.len()
     ));
     let mut grouping = grouping::group(&profiles, config);
-    let mut adopted = cohort::adopt_removed(&profiles, &mut grouping, config);
+    let churn = profile::event_churn(root)?;
+    let mut adopted = cohort::adopt_removed(&profiles, &mut grouping, &churn, config);
     phase_done("links");
     progress.set_message(format!(
         "attribute: {} links, {} groups; returns after removals",

@@ -395,6 +395,22 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
     Ok(profiles)
 }
 
+/// The ordinary departures each removal event's hours were expected to have
+/// (`removal_events.baseline_departures`, by event time); empty without removal events.
+pub fn event_churn(root: &Path) -> Result<std::collections::BTreeMap<i64, f64>> {
+    let Some(scan) = scan_dataset(root, "removal_events")? else {
+        return Ok(Default::default());
+    };
+    let events = scan
+        .select([col("event_time"), col("baseline_departures")])
+        .collect()?;
+    Ok(times(&events, "event_time")?
+        .into_iter()
+        .zip(floats(&events, "baseline_departures")?)
+        .filter_map(|(t, b)| Some((t?, b)))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,8 +63,9 @@ fn adoption_line(a: &Adoption) -> String {
             at,
             of_group,
             relays,
+            churn,
         } => format!(
-            "removed with group {} at {} ({of_group} of its relays among the {relays} removed)",
+            "removed with group {} at {} ({of_group} of its relays among the {relays} removed, {churn:.1} departures of the churn expected)",
             a.group + 1,
             format_time(*at)
         ),
