@@ -724,3 +724,136 @@ fn relays_are_the_group_by_of_their_sessions() {
         }
     }
 }
+
+/// A consensus entry is covered when a server descriptor of the relay published in the 24
+/// hours before its consensus is imported: counted here from the documents (the entries and the
+/// descriptors' `published` lines) and compared with `relays.hours_with_descriptor` and
+/// `network_hourly.relays_with_descriptor`. The 2020-02-29 hours have the sbws test descriptors,
+/// the 2021-08 hours none: the same relay is covered in the first and not in the second, and
+/// after the attribution no group whose relays mostly lack descriptors is called undeclared.
+#[test]
+fn descriptors_cover_the_day_after_they_were_published_and_unknown_is_not_undeclared() {
+    const DAY_MS: i64 = 86_400_000;
+    let warehouse = warehouse();
+    let descriptors = read(warehouse, "server_descriptors");
+    let mut published: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for (fp, t) in str_column(&descriptors, "fingerprint")
+        .into_iter()
+        .zip(ms_column(&descriptors, "published"))
+    {
+        published.entry(fp).or_default().push(t.unwrap());
+    }
+    let entries = read(warehouse, "consensus_entries");
+    let micro = read(warehouse, "microdesc_consensus_entries");
+    let hourly = read(warehouse, "network_hourly");
+    let hours: BTreeSet<i64> = ms_column(&hourly, "valid_after")
+        .into_iter()
+        .flatten()
+        .collect();
+    // Each consensus hour is counted once: the ns entries where there is an ns consensus.
+    let ns_hours: BTreeSet<i64> = ms_column(&entries, "valid_after")
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut rows: Vec<(String, i64)> = str_column(&entries, "fingerprint")
+        .into_iter()
+        .zip(ms_column(&entries, "valid_after").into_iter().flatten())
+        .collect();
+    rows.extend(
+        str_column(&micro, "fingerprint")
+            .into_iter()
+            .zip(ms_column(&micro, "valid_after").into_iter().flatten())
+            .filter(|(_, t)| !ns_hours.contains(t)),
+    );
+    let mut by_relay: BTreeMap<String, u32> = BTreeMap::new();
+    let mut by_hour: BTreeMap<i64, u32> = BTreeMap::new();
+    for (fp, t) in rows.iter().filter(|(_, t)| hours.contains(t)) {
+        let covered = published
+            .get(fp)
+            .is_some_and(|list| list.iter().any(|&p| p <= *t && p >= t - DAY_MS));
+        if covered {
+            *by_relay.entry(fp.clone()).or_default() += 1;
+            *by_hour.entry(*t).or_default() += 1;
+        }
+    }
+    assert!(by_hour.len() >= 4, "{by_hour:?}");
+    let with_descriptor = u32_column(&hourly, "relays_with_descriptor");
+    for (t, n) in ms_column(&hourly, "valid_after")
+        .iter()
+        .zip(&with_descriptor)
+    {
+        let t = t.unwrap();
+        assert_eq!(
+            n.unwrap(),
+            by_hour.get(&t).copied().unwrap_or(0),
+            "hour {t}"
+        );
+    }
+    let relays = read(warehouse, "relays");
+    let fps = str_column(&relays, "fingerprint");
+    let covered: Vec<u32> = u32_column(&relays, "hours_with_descriptor")
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    let present: Vec<u32> = u32_column(&relays, "hours_present")
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    for k in 0..fps.len() {
+        assert_eq!(
+            covered[k],
+            by_relay.get(&fps[k]).copied().unwrap_or(0),
+            "{}",
+            fps[k]
+        );
+    }
+    // A relay of the 2020-02-29 hours (covered) that is also in the 2021-08 hours (none).
+    let at = |date: &str, time: &str| {
+        relaytrail::descriptor::values::parse_timestamp(date.as_bytes(), time.as_bytes()).unwrap()
+            * 1000
+    };
+    let feb_2020 = at("2020-02-29", "10:00:00");
+    let aug_2021 = at("2021-08-26", "19:00:00");
+    let in_both = rows
+        .iter()
+        .filter(|(_, t)| *t == feb_2020)
+        .map(|(f, _)| f)
+        .filter(|f| rows.iter().any(|(g, t)| g == *f && *t >= aug_2021))
+        .find(|f| by_relay.contains_key(*f))
+        .expect("a relay of both periods");
+    let k = fps.iter().position(|f| f == in_both).unwrap();
+    assert!(covered[k] >= 1 && covered[k] < present[k], "{in_both}");
+    assert_eq!(by_hour.get(&aug_2021), None);
+
+    // The attribution: who runs groups of relays without descriptors is unknown, never
+    // "undeclared".
+    relaytrail_ok(&[
+        "attribute".as_ref(),
+        "--quiet".as_ref(),
+        "--warehouse".as_ref(),
+        warehouse.as_os_str(),
+    ]);
+    let actors = read(warehouse, "actors");
+    let declared = actors.column("declared").unwrap().bool().unwrap().clone();
+    let status = str_column(&actors, "contact_status");
+    let sizes: Vec<u32> = u32_column(&actors, "relays")
+        .into_iter()
+        .flatten()
+        .collect();
+    let known: Vec<u32> = u32_column(&actors, "relays_with_descriptor")
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut unknown = 0;
+    for k in 0..actors.height() {
+        match declared.get(k) {
+            None => {
+                unknown += 1;
+                assert!(2 * known[k] < sizes[k]);
+                assert_eq!(status[k], "unknown");
+            }
+            Some(_) => assert!(2 * known[k] >= sizes[k], "actor {k}"),
+        }
+    }
+    assert!(unknown > 0);
+}

@@ -8,7 +8,7 @@
 //! session goes by, so neither table is ever held whole next to the sessions (a decade is
 //! ten million sessions).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -57,6 +57,7 @@ fn session_as(jobs: &Jobs, presence: &Presence, s: &Session) -> SessionAs {
 pub fn lifetimes(
     jobs: &Jobs,
     presence: &Presence,
+    descriptor_hours: &HashMap<String, u32>,
     sessions_path: Option<&Path>,
 ) -> Result<DataFrame> {
     let mut relays = RelaySummaries::default();
@@ -84,7 +85,7 @@ pub fn lifetimes(
         }
         None => parts.for_each(drop),
     }
-    relays_table(jobs, relays)
+    relays_table(jobs, relays, descriptor_hours)
 }
 
 /// The `relay_sessions` rows of some sessions (with their AS facts).
@@ -382,7 +383,11 @@ impl RelaySummary {
 }
 
 /// `relays`, one row per fingerprint: the summaries with the newest descriptor's fields.
-fn relays_table(jobs: &Jobs, mut summaries: RelaySummaries) -> Result<DataFrame> {
+fn relays_table(
+    jobs: &Jobs,
+    mut summaries: RelaySummaries,
+    descriptor_hours: &HashMap<String, u32>,
+) -> Result<DataFrame> {
     for relay in &mut summaries.0 {
         relay.addresses.sort_unstable();
         relay.nicknames.sort_unstable();
@@ -416,6 +421,17 @@ fn relays_table(jobs: &Jobs, mut summaries: RelaySummaries) -> Result<DataFrame>
         Column::new(
             "hours_present".into(),
             rows.iter().map(|r| r.hours_present).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "hours_with_descriptor".into(),
+            rows.iter()
+                .map(|r| {
+                    descriptor_hours
+                        .get(r.fingerprint.as_ref())
+                        .copied()
+                        .unwrap_or(0)
+                })
+                .collect::<Vec<_>>(),
         ),
         Column::new(
             "sessions".into(),

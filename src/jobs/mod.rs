@@ -16,6 +16,7 @@
 pub mod attribution;
 pub mod columns;
 pub mod coverage;
+pub mod descriptor_coverage;
 pub mod enrich;
 pub mod events;
 pub mod identity;
@@ -116,6 +117,7 @@ pub fn run(
         consensuses.times.clone(),
         coverage::Coverage::new(&consensuses.times, config.max_gap_hours),
     );
+    let mut descriptors = descriptor_coverage::DescriptorCoverage::new(root)?;
     let lists = watchlist::load(root)?;
     let mut listed = watchlist::PresenceAccumulator::new(&lists, consensuses.times.len());
     // Each month's probabilities are written by a second thread while the next month is read.
@@ -137,6 +139,7 @@ pub fn run(
                     .with_context(|| format!("cannot read {}", files.describe()))?;
                 summary.entries += frame.height();
                 presence.add_month(&frame, &files.describe())?;
+                descriptors.add_month(key, &frame)?;
                 listed.add_month(&frame)?;
                 if wants(JobSet::Network) {
                     let out = root
@@ -163,6 +166,7 @@ pub fn run(
         remove_stale_partitions(root, "relay_probabilities", &keys)?;
     }
 
+    let descriptor_hours = descriptors.into_counts();
     let next_starts = presence.sorted_sessions();
     summary.sessions = presence.sessions.len();
     // Each relay has exactly one first session.
@@ -176,14 +180,19 @@ pub fn run(
     if wants(JobSet::Lifetimes) || wants(JobSet::Events) {
         let sessions_path = root.join("relay_sessions").join("part-0.parquet");
         let write_sessions = wants(JobSet::Lifetimes).then_some(sessions_path.as_path());
-        relays = lifetimes::lifetimes(&jobs, &presence, write_sessions)?;
+        relays =
+            lifetimes::lifetimes(&jobs, &presence, &descriptor_hours.by_relay, write_sessions)?;
         if wants(JobSet::Lifetimes) {
             summary.written.push(sessions_path);
             summary.written.push(jobs.write("relays", &mut relays)?);
         }
     }
     if wants(JobSet::Network) {
-        let mut hourly = network::hourly_table(&presence, &consensuses.flavors)?;
+        let mut hourly = network::hourly_table(
+            &presence,
+            &consensuses.flavors,
+            &descriptor_hours.by_consensus,
+        )?;
         summary
             .written
             .push(jobs.write("network_hourly", &mut hourly)?);

@@ -342,7 +342,11 @@ pub fn probabilities_table(frame: &DataFrame) -> Result<DataFrame> {
 /// `network_hourly`: one row per consensus. Joins, returns, departures, flag changes and
 /// churn are null at the first consensus of each coverage segment (nothing before it to
 /// compare with).
-pub fn hourly_table(presence: &Presence, flavors: &[Flavor]) -> Result<DataFrame> {
+pub fn hourly_table(
+    presence: &Presence,
+    flavors: &[Flavor],
+    with_descriptor: &std::collections::HashMap<i64, u32>,
+) -> Result<DataFrame> {
     let n = presence.times.len();
     let coverage = &presence.coverage;
     let counted = |i: usize| !coverage.starts_segment(i as u32);
@@ -460,6 +464,15 @@ pub fn hourly_table(presence: &Presence, flavors: &[Flavor]) -> Result<DataFrame
             .totals
             .iter()
             .map(|t| t.consensus_weight)
+            .collect::<Vec<_>>(),
+    ));
+    // Relays an imported server descriptor covers (see `descriptor_coverage`).
+    columns.push(Column::new(
+        "relays_with_descriptor".into(),
+        presence
+            .times
+            .iter()
+            .map(|t| with_descriptor.get(t).copied().unwrap_or(0))
             .collect::<Vec<_>>(),
     ));
     Ok(DataFrame::new_infer_height(columns)?)

@@ -1,6 +1,8 @@
-//! The actors' part of the report: undeclared groups first, then declared operators, each
-//! kind ranked by its highest guard, middle or exit probability in one consensus; the stacked
-//! daily timelines of the top ones, and a section per top actor with its members' evidence.
+//! The actors' part of the report: undeclared groups first, then the groups whose operator the
+//! data cannot tell (most of their relays without an imported server descriptor), then declared
+//! operators, each kind ranked by its highest guard, middle or exit probability in one
+//! consensus; the stacked daily timelines of the top undeclared ones, and a section per top
+//! actor with its members' evidence.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -20,7 +22,9 @@ pub(super) const TOP_ACTORS: usize = 8;
 pub(super) struct ActorRow {
     pub(super) index: usize,
     pub(super) id: String,
-    pub(super) declared: bool,
+    /// Declared operator, undeclared group, or unknown (None: most of its relays without a
+    /// descriptor, so their contacts and families are not in the data).
+    pub(super) declared: Option<bool>,
     pub(super) peak: f64,
     pub(super) relays: f64,
 }
@@ -38,6 +42,7 @@ pub(super) struct Ranking {
 /// The ranked actors of each kind, and the ones charted over time.
 pub(super) struct Ranked<'r> {
     pub(super) undeclared: Vec<&'r ActorRow>,
+    pub(super) unknown: Vec<&'r ActorRow>,
     pub(super) declared: Vec<&'r ActorRow>,
     /// The top undeclared groups (the top declared operators where there are none).
     charted: Vec<&'r ActorRow>,
@@ -51,9 +56,9 @@ impl Ranking {
         let peak_m = floats(actors, "peak_middle_probability")?;
         let peak_e = floats(actors, "peak_exit_probability")?;
         let relays_of = floats(actors, "relays")?;
-        let declared: Vec<bool> = match actors.column("declared") {
-            Ok(c) => c.bool()?.iter().map(|b| b.unwrap_or(false)).collect(),
-            Err(_) => vec![false; actors.height()],
+        let declared: Vec<Option<bool>> = match actors.column("declared") {
+            Ok(c) => c.bool()?.iter().collect(),
+            Err(_) => vec![Some(false); actors.height()],
         };
         let mut ranked: Vec<ActorRow> = (0..actor_ids.len())
             .map(|i| ActorRow {
@@ -85,8 +90,10 @@ impl Ranking {
 
     /// The actors of each kind, in rank order.
     pub(super) fn split(&self) -> Ranked<'_> {
-        let undeclared: Vec<&ActorRow> = self.ranked.iter().filter(|a| !a.declared).collect();
-        let declared_rows: Vec<&ActorRow> = self.ranked.iter().filter(|a| a.declared).collect();
+        let of = |kind: Option<bool>| -> Vec<&ActorRow> {
+            self.ranked.iter().filter(|a| a.declared == kind).collect()
+        };
+        let (undeclared, unknown, declared_rows) = (of(Some(false)), of(None), of(Some(true)));
         let charted: Vec<&ActorRow> = if undeclared.is_empty() {
             declared_rows.iter().copied().take(TOP_ACTORS).collect()
         } else {
@@ -99,6 +106,7 @@ impl Ranking {
         };
         Ranked {
             undeclared,
+            unknown,
             declared: declared_rows,
             charted,
             charted_kind,
@@ -186,6 +194,7 @@ pub(super) fn sections(
 ) -> Result<String> {
     let Ranked {
         undeclared,
+        unknown,
         declared: declared_rows,
         charted,
         charted_kind,
@@ -240,6 +249,7 @@ pub(super) fn sections(
             "<p>The top {charted_kind} over time (stacked daily means of their relays' probabilities):</p><figure>{guard_chart}</figure><figure>{middle_chart}</figure><figure>{exit_chart}</figure>"
         );
     }
+    html.push_str(&unknown_section(actors, unknown, &take)?);
     html.push_str("<h2 id=\"declared\">Declared operators</h2><p>Groups most of whose relays declare one operator: the same contact, or mutual family declarations. Honest operators usually declare themselves; a large declared operator matters for path selection but is not hiding.</p>");
     if declared_rows.is_empty() {
         html.push_str("<p>None found.</p>");
@@ -272,10 +282,10 @@ pub(super) fn sections(
                 Err(_) => String::new(),
             })
         };
-        let tag = if a.declared {
-            "<span class=\"tag declared\">declared operator</span>"
-        } else {
-            "<span class=\"tag undeclared\">undeclared group</span>"
+        let tag = match a.declared {
+            Some(true) => "<span class=\"tag declared\">declared operator</span>",
+            Some(false) => "<span class=\"tag undeclared\">undeclared group</span>",
+            None => "<span class=\"tag\">operator unknown</span>",
         };
         let _ = write!(
             html,
@@ -306,6 +316,54 @@ pub(super) fn sections(
             None,
         )?);
     }
+    Ok(html)
+}
+
+/// "Operator unknown": the groups most of whose relays have no imported server descriptor,
+/// how many relays that is, and what fills it in.
+fn unknown_section(
+    actors: &DataFrame,
+    unknown: &[&ActorRow],
+    take: &dyn Fn(&[&ActorRow]) -> Result<DataFrame>,
+) -> Result<String> {
+    let mut html = String::from("<h2 id=\"unknown-operator\">Operator unknown</h2>");
+    if unknown.is_empty() {
+        html.push_str("<p>None: every group has server descriptors for most of its relays.</p>");
+        return Ok(html);
+    }
+    let relays = floats(actors, "relays")?;
+    let with_descriptor = match actors.column("relays_with_descriptor") {
+        Ok(_) => floats(actors, "relays_with_descriptor")?,
+        Err(_) => vec![0.0; actors.height()],
+    };
+    let total: f64 = unknown.iter().map(|a| relays[a.index]).sum();
+    let without: f64 = unknown
+        .iter()
+        .map(|a| relays[a.index] - with_descriptor[a.index])
+        .sum();
+    let _ = write!(
+        html,
+        "<p>{} groups ({} relays) are held together by behaviour and configuration, but {} of their relays have no imported server descriptor for any hour they were listed: their contacts and family declarations are not in the data, so nobody can say whether they declare an operator. They are neither declared nor undeclared; import the server descriptors of their months (see <a href=\"#coverage\">Data coverage</a> for the command) to tell.</p>",
+        unknown.len(),
+        total,
+        without
+    );
+    html.push_str(&html_table(
+        &take(unknown)?,
+        &[
+            "actor_id",
+            "relays",
+            "relays_with_descriptor",
+            "hours_with_descriptor_share",
+            "peak_relays",
+            "peak_guard_probability",
+            "peak_middle_probability",
+            "peak_exit_probability",
+            "first_seen",
+            "last_seen",
+        ],
+        None,
+    )?);
     Ok(html)
 }
 

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::svg::escape;
-use crate::util::display::{format_count, format_time};
+use crate::util::display::{format_count, format_share, format_time};
 
 const STYLE: &str = r#"body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1000px;padding:0 1em;color:#222;line-height:1.4}
 h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.2em}h3{margin-top:1.5em}
@@ -16,7 +16,7 @@ figure{margin:1em 0}figcaption{font-size:12px;color:#555}details summary{cursor:
 .tag{display:inline-block;border-radius:3px;padding:0 4px;font-size:11px;background:#eee}.undeclared{background:#fde2e1}.declared{background:#e3f1e3}"#;
 
 /// The links to the sections.
-pub(super) const NAV: &str = "<nav><ul><li><a href=\"#network\">The network</a></li><li><a href=\"#undeclared\">Undeclared groups</a></li><li><a href=\"#declared\">Declared operators</a></li><li><a href=\"#removal-events\">Removal events</a></li><li><a href=\"#outages\">Outages</a></li><li><a href=\"#join-bursts\">Join bursts</a></li><li><a href=\"#watchlists\">Watchlists</a></li><li><a href=\"#coverage\">Data coverage</a></li><li><a href=\"#provenance\">Provenance</a></li></ul></nav>";
+pub(super) const NAV: &str = "<nav><ul><li><a href=\"#network\">The network</a></li><li><a href=\"#undeclared\">Undeclared groups</a></li><li><a href=\"#unknown-operator\">Operator unknown</a></li><li><a href=\"#declared\">Declared operators</a></li><li><a href=\"#removal-events\">Removal events</a></li><li><a href=\"#outages\">Outages</a></li><li><a href=\"#join-bursts\">Join bursts</a></li><li><a href=\"#watchlists\">Watchlists</a></li><li><a href=\"#coverage\">Data coverage</a></li><li><a href=\"#provenance\">Provenance</a></li></ul></nav>";
 
 /// The document head and the title, with the period the data covers (`first` to `last`).
 pub(super) fn top(root: &Path, hours: &[i64], first: i64, last: i64) -> String {
@@ -41,7 +41,10 @@ pub(super) fn top(root: &Path, hours: &[i64], first: i64, last: i64) -> String {
 pub(super) struct Headline {
     pub(super) max_relays: f64,
     pub(super) undeclared: usize,
+    pub(super) unknown: usize,
     pub(super) declared: usize,
+    /// Share of the relays' consensus entries an imported server descriptor covers.
+    pub(super) descriptor_coverage: f64,
     pub(super) removals: usize,
     pub(super) outages: usize,
     pub(super) bursts: usize,
@@ -55,9 +58,14 @@ impl Headline {
             |value: String, label: &str| format!("<div class=\"card\"><b>{value}</b>{label}</div>");
         let _ = write!(
             html,
-            "<div class=\"cards\">{}{}{}{}{}{}{}</div>",
+            "<div class=\"cards\">{}{}{}{}{}{}{}{}{}</div>",
             card(format_count(self.max_relays), "relays at most"),
+            card(
+                format_share(self.descriptor_coverage),
+                "of relay-hours with a server descriptor"
+            ),
             card(self.undeclared.to_string(), "undeclared groups"),
+            card(self.unknown.to_string(), "groups of unknown operator"),
             card(self.declared.to_string(), "declared operators"),
             card(self.removals.to_string(), "removal events"),
             card(self.outages.to_string(), "outages"),

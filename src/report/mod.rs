@@ -107,7 +107,9 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
     let headline = Headline {
         max_relays,
         undeclared: ranked.undeclared.len(),
+        unknown: ranked.unknown.len(),
         declared: ranked.declared.len(),
+        descriptor_coverage: coverage::descriptor_share(&hourly)?,
         removals: kinds.removals(),
         outages: outages.as_ref().map_or(0, DataFrame::height),
         bursts: bursts.as_ref().map_or(0, DataFrame::height),
@@ -133,7 +135,7 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
         &gaps,
     )?);
     if let Some(c) = &coverage {
-        html.push_str(&coverage::section(c)?);
+        html.push_str(&coverage::section(c, &hourly)?);
     }
     html.push_str(&provenance::section(imports.as_ref(), errors.as_ref())?);
     html.push_str("<p class=\"note\">Tables: <code>tables/*.parquet</code> next to this page. Methods: docs/warehouse.md and docs/attribution.md of relaytrail.</p>");

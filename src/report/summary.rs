@@ -44,6 +44,13 @@ pub(super) fn markdown(
             whys[a.index]
         );
     }
+    if !ranked.unknown.is_empty() {
+        let _ = write!(
+            summary,
+            "\n{} more groups are of unknown operator: most of their relays have no imported server descriptor, so whether they declare an operator is not in the data (see the report's \"Operator unknown\").\n",
+            ranked.unknown.len()
+        );
+    }
     summary.push_str("\n## Removal events\n\n");
     if let Some(r) = removals {
         for (t, kind) in times_ms(r, "event_time")?.iter().zip(&kinds.kinds) {

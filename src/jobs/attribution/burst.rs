@@ -20,6 +20,7 @@ pub const BASELINE_DAYS: i64 = 28;
 /// customer of the same hosters joining at the same time differs in its habits).
 pub struct Kind<'a> {
     pub exit: bool,
+    /// The contact status its relays must have (any where the group's is unknown).
     pub contact: ContactStatus,
     /// The group's ASes (sorted).
     pub asns: &'a [u32],
@@ -30,7 +31,7 @@ impl Kind<'_> {
     fn holds(&self, profiles: &[Profile], i: usize) -> bool {
         let p = &profiles[i];
         p.is_exit() == self.exit
-            && p.contact_status() == self.contact
+            && (self.contact == ContactStatus::Unknown || p.contact_status() == self.contact)
             && p.asns.iter().any(|a| self.asns.binary_search(a).is_ok())
             && (self.resembles)(i)
     }

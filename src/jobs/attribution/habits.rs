@@ -18,6 +18,9 @@ pub const TRAITS: [&str; 9] = [
     "as", "slash16", "or_port", "dir_port", "version", "os", "nickname", "contact", "exit",
 ];
 
+/// The value of a trait the data does not hold (a contact without a descriptor).
+const UNKNOWN: &str = "unknown";
+
 /// A relay's value of each trait.
 pub fn traits(p: &Profile) -> [String; 9] {
     [
@@ -78,6 +81,10 @@ impl Habits {
         let mut log_ratio = 0.0;
         let mut factors = Vec::with_capacity(TRAITS.len());
         for (t, v) in values.iter().enumerate() {
+            // A value the data does not hold is no evidence either way.
+            if v == UNKNOWN {
+                continue;
+            }
             // The vocabulary: the network's values of the trait, and one for the unseen.
             let vocabulary = network.counts[t].len() as f64 + 1.0;
             let ratio = self.share(t, v, vocabulary) / network.share(t, v, vocabulary);

@@ -23,6 +23,13 @@ pub struct Profile {
     /// Whether another relay writes the same contact (a declaration of an operator; a contact
     /// only this relay writes is its unverified claim).
     pub contact_shared: bool,
+    /// Whether an imported server descriptor covers any consensus that lists the relay
+    /// (`relays.hours_with_descriptor`): without one its contact, family, platform and exit
+    /// policy are unknown, not "none".
+    pub descriptor_known: bool,
+    /// Consensuses that list the relay, and those of them a descriptor covers.
+    pub hours_present: u32,
+    pub hours_with_descriptor: u32,
     /// Declared family members given by fingerprint (`$HEX` → `HEX`).
     pub family: Vec<String>,
     pub ed25519: Option<String>,
@@ -57,12 +64,14 @@ pub struct Profile {
 }
 
 /// What a relay says of its operator: nothing, a contact only it writes (an unverified claim,
-/// as an independent operator's or a made-up one), or a contact other relays share.
+/// as an independent operator's or a made-up one), a contact other relays share; or unknown
+/// (no imported descriptor covers it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ContactStatus {
     None,
     Own,
     Shared,
+    Unknown,
 }
 
 impl ContactStatus {
@@ -71,16 +80,18 @@ impl ContactStatus {
             ContactStatus::None => "none",
             ContactStatus::Own => "own",
             ContactStatus::Shared => "shared",
+            ContactStatus::Unknown => "unknown",
         }
     }
 }
 
 impl Profile {
     pub fn contact_status(&self) -> ContactStatus {
-        match (&self.contact, self.contact_shared) {
-            (None, _) => ContactStatus::None,
-            (Some(_), false) => ContactStatus::Own,
-            (Some(_), true) => ContactStatus::Shared,
+        match (&self.contact, self.contact_shared, self.descriptor_known) {
+            (_, _, false) => ContactStatus::Unknown,
+            (None, _, true) => ContactStatus::None,
+            (Some(_), false, true) => ContactStatus::Own,
+            (Some(_), true, true) => ContactStatus::Shared,
         }
     }
 
@@ -220,6 +231,25 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
     } else {
         vec![None; n]
     };
+    // Descriptor coverage: hours listed and hours an imported descriptor covers (datasets of
+    // an earlier relaytrail have no such column: a relay with a descriptor counts as covered).
+    let hours_present: Vec<u32> = match relays.column("hours_present") {
+        Ok(c) => c
+            .cast(&DataType::UInt32)?
+            .u32()?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect(),
+        Err(_) => vec![0; n],
+    };
+    let hours_with_descriptor: Vec<Option<u32>> = match relays.column("hours_with_descriptor") {
+        Ok(c) => c.cast(&DataType::UInt32)?.u32()?.iter().collect(),
+        Err(_) => vec![None; n],
+    };
+    let has_descriptor: Vec<bool> = match relays.column("last_descriptor_published") {
+        Ok(c) => c.is_not_null().iter().map(|v| v.unwrap_or(false)).collect(),
+        Err(_) => vec![false; n],
+    };
     let dir_ports: Vec<Option<u32>> = if let Ok(c) = relays.column("dir_port") {
         c.cast(&DataType::UInt32)?.u32()?.iter().collect()
     } else {
@@ -234,6 +264,9 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
             nickname: nicknames[i].clone().unwrap_or_default(),
             contact: contacts[i].as_deref().and_then(normalise_contact),
             contact_shared: false,
+            descriptor_known: hours_with_descriptor[i].map_or(has_descriptor[i], |h| h > 0),
+            hours_present: hours_present[i],
+            hours_with_descriptor: hours_with_descriptor[i].unwrap_or(0),
             family: families[i]
                 .iter()
                 .filter_map(|f| f.strip_prefix('$').map(str::to_string))

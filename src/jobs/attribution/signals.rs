@@ -3,7 +3,7 @@
 //! relay holds (the keys its likeness to others is judged by).
 
 use super::config::AttributionConfig;
-use super::profile::{nickname_shape, Profile};
+use super::profile::{nickname_shape, ContactStatus, Profile};
 
 /// A signal that contributed to a link.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,7 +109,7 @@ pub fn config_values(p: &Profile) -> Vec<(usize, String)> {
     if let Some((rate, burst)) = p.bandwidth_rate_burst {
         out.push((signal("same_bandwidth_rate"), format!("{rate}/{burst}")));
     }
-    if p.contact.is_none() {
+    if p.contact_status() == ContactStatus::None {
         out.push((signal("both_without_contact"), String::new()));
     }
     out.sort();

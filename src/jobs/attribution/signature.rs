@@ -22,6 +22,8 @@ pub struct Signature {
     pub contactless: f64,
     /// Share of the relays writing a contact no other relay writes (an unverified claim).
     pub own_contact: f64,
+    /// Share of the relays whose contact is unknown (no imported descriptor covers them).
+    pub contact_unknown: f64,
     /// Share of the relays that were exits (an exit operator comes back with exits).
     pub exits: f64,
     /// The exit policies of its exits (empty when it has none).
@@ -31,12 +33,29 @@ pub struct Signature {
 }
 
 impl Signature {
-    /// The contact status most of its relays have (ties: none before own before shared).
+    /// The shares of none, own and shared contacts among the relays whose contact is known
+    /// (None when no relay's is).
+    fn contact_shares(&self) -> Option<[f64; 3]> {
+        let known = 1.0 - self.contact_unknown;
+        (known > 1e-9).then(|| {
+            let shared = (known - self.contactless - self.own_contact).max(0.0);
+            [
+                self.contactless / known,
+                self.own_contact / known,
+                shared / known,
+            ]
+        })
+    }
+
+    /// The contact status most of its relays with a known contact have (ties: none before own
+    /// before shared); unknown when no relay's contact is known.
     pub fn contact_status(&self) -> ContactStatus {
-        let shared = 1.0 - self.contactless - self.own_contact;
-        if self.contactless >= self.own_contact.max(shared) {
+        let Some([none, own, shared]) = self.contact_shares() else {
+            return ContactStatus::Unknown;
+        };
+        if none >= own.max(shared) {
             ContactStatus::None
-        } else if self.own_contact >= shared {
+        } else if own >= shared {
             ContactStatus::Own
         } else {
             ContactStatus::Shared
@@ -44,13 +63,11 @@ impl Signature {
     }
 
     /// How far two groups' contact statuses lie apart: half the summed differences of their
-    /// shares of none, own and shared contacts (0 alike, 1 nothing in common).
-    fn contact_distance(&self, other: &Signature) -> f64 {
-        let shared = |s: &Signature| 1.0 - s.contactless - s.own_contact;
-        ((self.contactless - other.contactless).abs()
-            + (self.own_contact - other.own_contact).abs()
-            + (shared(self) - shared(other)).abs())
-            / 2.0
+    /// shares of none, own and shared contacts among their relays with a known contact (0
+    /// alike, 1 nothing in common); None when either group's contacts are unknown.
+    fn contact_distance(&self, other: &Signature) -> Option<f64> {
+        let (a, b) = (self.contact_shares()?, other.contact_shares()?);
+        Some(a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>() / 2.0)
     }
 }
 
@@ -97,6 +114,7 @@ pub fn signature(profiles: &[Profile], members: &[usize]) -> Signature {
             ContactStatus::None => s.contactless += 1.0 / n,
             ContactStatus::Own => s.own_contact += 1.0 / n,
             ContactStatus::Shared => {}
+            ContactStatus::Unknown => s.contact_unknown += 1.0 / n,
         }
         if p.is_exit() {
             s.exits += 1.0 / n;
@@ -334,7 +352,7 @@ pub fn signature_similarity(
         (
             "contact_status",
             2.0,
-            Some(1.0 - earlier.contact_distance(later)),
+            earlier.contact_distance(later).map(|d| 1.0 - d),
         ),
         (
             "exit_status",

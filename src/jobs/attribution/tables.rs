@@ -314,7 +314,24 @@ pub fn actors_table(
     let mut declared = Vec::new();
     let mut declared_by = Vec::new();
     let mut why = Vec::new();
+    let mut relays_with_descriptor = Vec::new();
+    let mut descriptor_coverage = Vec::new();
     for a in actors {
+        let known = a
+            .members
+            .iter()
+            .filter(|&&m| profiles[m].descriptor_known)
+            .count();
+        let (present, covered) = a.members.iter().fold((0u64, 0u64), |(p, c), &m| {
+            (
+                p + u64::from(profiles[m].hours_present),
+                c + u64::from(profiles[m].hours_with_descriptor),
+            )
+        });
+        relays_with_descriptor.push(known as u32);
+        descriptor_coverage.push((present > 0).then(|| covered as f64 / present as f64));
+        // Most of its relays without a descriptor: who runs them the data cannot say.
+        let unknown = 2 * known < a.members.len();
         id.push(a.id.clone());
         first_seen.push(a.members.iter().map(|&m| profiles[m].first_seen).min());
         last_seen.push(a.members.iter().map(|&m| profiles[m].last_seen).max());
@@ -328,12 +345,15 @@ pub fn actors_table(
             });
         let with_contact: Vec<(&&str, &usize)> =
             contacts.iter().filter(|(c, _)| !c.is_empty()).collect();
-        contact_status.push(match (with_contact.len(), contacts.contains_key("")) {
-            (0, _) => "none",
-            (1, false) => "one contact",
-            (_, false) => "several contacts",
-            (_, true) => "mixed",
-        });
+        contact_status.push(
+            match (unknown, with_contact.len(), contacts.contains_key("")) {
+                (true, _, _) => "unknown",
+                (_, 0, _) => "none",
+                (_, 1, false) => "one contact",
+                (_, _, false) => "several contacts",
+                (_, _, true) => "mixed",
+            },
+        );
         contact.push(
             with_contact
                 .iter()
@@ -412,7 +432,16 @@ pub fn actors_table(
         for (k, n) in names.iter().enumerate() {
             cols.entry(n).or_default().push(Some(peaks[k]));
         }
-        let declaration = declaration(profiles, &a.members);
+        let declaration = if unknown {
+            Declaration::Unknown {
+                without_descriptor: a.members.len() - known,
+            }
+        } else {
+            match declaration(profiles, &a.members) {
+                Ok(by) => Declaration::Declared(by),
+                Err(declaring) => Declaration::Undeclared { declaring },
+            }
+        };
         why.push(why_interesting(
             &declaration,
             a.members.len(),
@@ -420,8 +449,15 @@ pub fn actors_table(
             removed.last().copied().unwrap_or(0),
             returns.last().copied().unwrap_or(0),
         ));
-        declared.push(declaration.is_ok());
-        declared_by.push(declaration.ok());
+        declared.push(match &declaration {
+            Declaration::Declared(_) => Some(true),
+            Declaration::Undeclared { .. } => Some(false),
+            Declaration::Unknown { .. } => None,
+        });
+        declared_by.push(match declaration {
+            Declaration::Declared(by) => Some(by),
+            _ => None,
+        });
     }
     let mut columns = vec![
         Column::new("actor_id".into(), id),
@@ -443,6 +479,8 @@ pub fn actors_table(
         string_list_column("top_asns", &asns),
         Column::new("declared".into(), declared),
         Column::new("declared_by".into(), declared_by),
+        Column::new("relays_with_descriptor".into(), relays_with_descriptor),
+        Column::new("hours_with_descriptor_share".into(), descriptor_coverage),
         Column::new("why".into(), why),
     ]);
     Ok(DataFrame::new_infer_height(columns)?)
@@ -482,20 +520,38 @@ pub fn declaration(profiles: &[Profile], members: &[usize]) -> Result<String, us
     })
 }
 
+/// What an actor's relays say of its operator.
+pub enum Declaration {
+    /// Most of its relays declare one operator (how).
+    Declared(String),
+    /// Fewer than half do (`declaring` of them).
+    Undeclared { declaring: usize },
+    /// Most of its relays have no imported descriptor: their contacts and families are not in
+    /// the data.
+    Unknown { without_descriptor: usize },
+}
+
 /// One line on why an actor is worth a look.
 pub fn why_interesting(
-    declared_by: &Result<String, usize>,
+    declared_by: &Declaration,
     relays: usize,
     peaks: &[f64; 5],
     relays_removed: u32,
     returns: u32,
 ) -> String {
     let mut parts = vec![match declared_by {
-        Ok(d) => format!("declared operator ({d})"),
-        Err(0) => "undeclared: no shared contact or family links its relays".to_string(),
-        Err(n) => format!(
+        Declaration::Declared(d) => format!("declared operator ({d})"),
+        Declaration::Undeclared { declaring: 0 } => {
+            "undeclared: no shared contact or family links its relays".to_string()
+        }
+        Declaration::Undeclared { declaring: n } => format!(
             "undeclared: only {n} of its relays declare one operator (shared contact or family), \
              fewer than half"
+        ),
+        Declaration::Unknown { without_descriptor } => format!(
+            "operator unknown: {without_descriptor} of its relays have no imported server \
+             descriptor for any hour they were listed, so their contacts and families are not \
+             in the data"
         ),
     }];
     let [peak_relays, _, guard, middle, exit] = *peaks;
