@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use super::config::AttributionConfig;
 use super::grouping::Grouping;
 use super::habits::{traits, Habits};
-use super::profile::Profile;
+use super::profile::{EventFacts, Profile};
 use super::rarity::RarityWindows;
 use crate::util::time::HOUR_MS;
 
@@ -140,11 +140,27 @@ impl<'a> Units<'a> {
         (u, share): (usize, f64),
         cohort: Cohort,
     ) -> Option<Adoption> {
+        let adoption = self.adoption_by(&self.habits[u], profiles, relay, share, cohort)?;
+        Some(Adoption {
+            group: u,
+            ..adoption
+        })
+    }
+
+    /// The adoption of `relay` by relays of these `habits` (group number left 0).
+    fn adoption_by(
+        &self,
+        habits: &Habits,
+        profiles: &[Profile],
+        relay: usize,
+        share: f64,
+        cohort: Cohort,
+    ) -> Option<Adoption> {
         let p = &profiles[relay];
         let network = &self.network[self.windows.at(p.first_seen).min(self.network.len() - 1)];
-        let (likelihood_ratio, factors) = self.habits[u].likelihood_ratio(network, &traits(p));
+        let (likelihood_ratio, factors) = habits.likelihood_ratio(network, &traits(p));
         let adoption = Adoption {
-            group: u,
+            group: 0,
             cohort,
             prior_odds: share / (1.0 - share),
             likelihood_ratio,
@@ -156,20 +172,25 @@ impl<'a> Units<'a> {
 
 /// Relays the authorities removed with a group: for each removal event owned by a group (see
 /// [`Units::owner`]), its relays in no group whose odds of being the group's reach
-/// `adopt_min_odds` join it. The event's relays are what stood out of the churn, selected
+/// `adopt_min_odds` join it; the relays of an event no group owns may form a group of their
+/// own ([`unowned_removal`]). The event's relays are what stood out of the churn, selected
 /// against it (`churn`: each event's expected ordinary departures, `baseline_departures`);
 /// those in no group are the group's, another group's in the event or that churn. Run before
 /// the returns, so a removed group's signature includes the relays removed with it.
 pub fn adopt_removed(
     profiles: &[Profile],
     grouping: &mut Grouping,
-    churn: &BTreeMap<i64, f64>,
+    events_facts: &BTreeMap<i64, EventFacts>,
     config: &AttributionConfig,
 ) -> Vec<Option<Adoption>> {
     let mut adopted: Vec<Option<Adoption>> = vec![None; profiles.len()];
-    if grouping.groups.is_empty() {
-        return adopted;
+    let mut events: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+    for (i, p) in profiles.iter().enumerate() {
+        for &t in &p.removed_in {
+            events.entry(t).or_default().push(i);
+        }
     }
+    merge_removed_groups(grouping, &events, events_facts, config);
     let units = Units::new(
         profiles,
         grouping.group_of.clone(),
@@ -177,19 +198,18 @@ pub fn adopt_removed(
         grouping.declared_groups(),
         config,
     );
-    let mut events: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
-    for (i, p) in profiles.iter().enumerate() {
-        for &t in &p.removed_in {
-            events.entry(t).or_default().push(i);
-        }
-    }
+    let mut new_groups: Vec<Vec<(usize, Adoption)>> = Vec::new();
     for (&at, members) in &events {
+        let facts = events_facts.get(&at).copied().unwrap_or_default();
         let Some((g, of_group, grouped)) = units.owner(members.iter().copied()) else {
+            if let Some(group) = unowned_removal(profiles, &units, members, &facts, config) {
+                new_groups.push(group);
+            }
             continue;
         };
         // The ungrouped relays beyond the expected churn (and one relay's worth of doubt),
         // shared among the event's groups as their grouped relays are.
-        let expected = churn.get(&at).copied().unwrap_or(0.0) + 1.0;
+        let expected = facts.churn + 1.0;
         let ungrouped = (members.len() - grouped) as f64;
         let theirs = (ungrouped - expected).max(0.0) * of_group as f64 / grouped as f64;
         for &relay in members {
@@ -207,7 +227,139 @@ pub fn adopt_removed(
         }
     }
     apply(grouping, &adopted);
+    for group in new_groups {
+        let g = grouping.groups.len();
+        for &(relay, ref adoption) in &group {
+            grouping.group_of[relay] = Some(g);
+            adopted[relay] = Some(Adoption {
+                group: g,
+                ..adoption.clone()
+            });
+        }
+        let mut members: Vec<usize> = group.iter().map(|(r, _)| *r).collect();
+        members.sort_unstable();
+        grouping.groups.push(members);
+    }
     adopted
+}
+
+/// Groups the authorities removed together are one: in a removal event (not an operator
+/// switching its relays off), the groups most of whose relays it removed, each with at least
+/// `min_group_relays` of them and none a declared operator, merge into the largest (the pieces
+/// of one actor that its pairs' evidence left apart; an honest group is rarely removed almost
+/// whole in the hour another is). Emptied groups are dropped and the rest renumbered.
+fn merge_removed_groups(
+    grouping: &mut Grouping,
+    events: &BTreeMap<i64, Vec<usize>>,
+    events_facts: &BTreeMap<i64, EventFacts>,
+    config: &AttributionConfig,
+) {
+    let declared = grouping.declared_groups();
+    let mut merged = false;
+    for (at, members) in events {
+        if events_facts.get(at).is_some_and(|f| f.operator_departure) {
+            continue;
+        }
+        let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+        for &m in members {
+            if let Some(g) = grouping.group_of[m] {
+                *counts.entry(g).or_default() += 1;
+            }
+        }
+        let mut removed: Vec<usize> = counts
+            .into_iter()
+            .filter(|&(g, c)| {
+                c >= config.min_group_relays && 2 * c >= grouping.groups[g].len() && !declared[g]
+            })
+            .map(|(g, _)| g)
+            .collect();
+        if removed.len() < 2 {
+            continue;
+        }
+        removed.sort_by_key(|&g| (std::cmp::Reverse(grouping.groups[g].len()), g));
+        let into = removed[0];
+        for &g in &removed[1..] {
+            let moved = std::mem::take(&mut grouping.groups[g]);
+            for &m in &moved {
+                grouping.group_of[m] = Some(into);
+            }
+            grouping.groups[into].extend(moved);
+        }
+        grouping.groups[into].sort_unstable();
+        merged = true;
+    }
+    if merged {
+        let mut renumber = vec![None; grouping.groups.len()];
+        let mut kept = Vec::new();
+        for (g, members) in std::mem::take(&mut grouping.groups).into_iter().enumerate() {
+            if !members.is_empty() {
+                renumber[g] = Some(kept.len());
+                kept.push(members);
+            }
+        }
+        grouping.groups = kept;
+        for g in grouping.group_of.iter_mut() {
+            *g = g.and_then(|g| renumber[g]);
+        }
+    }
+}
+
+/// A removal event no group owns: its relays in no group become a group of their own when the
+/// odds that each belongs with the others reach `adopt_min_odds`: the event's relays beyond its
+/// expected churn against that churn, times how much likelier the relay's traits are under the
+/// habits of the event's other ungrouped relays than under the network's. Not for an operator
+/// switching its relays off, nor for an event whose relays declare two or more operators (the
+/// authorities also remove relays by policy, end-of-life versions say, whoever runs them).
+fn unowned_removal(
+    profiles: &[Profile],
+    units: &Units,
+    members: &[usize],
+    facts: &EventFacts,
+    config: &AttributionConfig,
+) -> Option<Vec<(usize, Adoption)>> {
+    if facts.operator_departure {
+        return None;
+    }
+    let ungrouped: Vec<usize> = members
+        .iter()
+        .copied()
+        .filter(|&r| units.unit_of[r].is_none())
+        .collect();
+    if ungrouped.len() < config.min_group_relays || 2 * ungrouped.len() < members.len() {
+        return None;
+    }
+    let operators: std::collections::BTreeSet<&str> = ungrouped
+        .iter()
+        .filter(|&&r| profiles[r].contact_shared)
+        .filter_map(|&r| profiles[r].contact.as_deref())
+        .collect();
+    if operators.len() > 1 {
+        return None;
+    }
+    let expected = facts.churn + 1.0;
+    let n = ungrouped.len() as f64;
+    let share = ((n - expected).max(0.0) / n).min(1.0 - 1.0 / (n + 1.0));
+    let mut group = Vec::new();
+    for &relay in &ungrouped {
+        // The habits of the others (the relay itself would vouch for its own traits).
+        let others = Habits::of(
+            ungrouped
+                .iter()
+                .filter(|&&r| r != relay)
+                .map(|&r| &profiles[r]),
+        );
+        let at = profiles[relay].removed_in.first().copied().unwrap_or(0);
+        let cohort = Cohort::Removal {
+            at,
+            of_group: ungrouped.len(),
+            relays: members.len(),
+            churn: facts.churn,
+        };
+        if let Some(adoption) = units.adoption_by(&others, profiles, relay, share, cohort) {
+            group.push((relay, adoption));
+        }
+    }
+    (group.len() >= config.min_group_relays).then_some(group)
 }
 
 /// Relays that joined in a batch of an actor's relays: for each relay in no group first seen

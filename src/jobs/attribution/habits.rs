@@ -18,6 +18,9 @@ pub const TRAITS: [&str; 9] = [
     "as", "slash16", "or_port", "dir_port", "version", "os", "nickname", "contact", "exit",
 ];
 
+/// How many relays of the network's habits an actor's shares are smoothed with.
+const PRIOR_RELAYS: f64 = 2.0;
+
 /// The value of a trait the data does not hold (a contact without a descriptor).
 const UNKNOWN: &str = "unknown";
 
@@ -33,7 +36,13 @@ pub fn traits(p: &Profile) -> [String; 9] {
         p.dir_port.is_some().to_string(),
         p.version.clone().unwrap_or_default(),
         p.os.as_deref().unwrap_or_default().to_lowercase(),
-        shape_class(&p.nickname),
+        // The style, not the name: `numbered`, not `numbered:relay#` (a value the group has
+        // never used is no evidence it is the group's).
+        shape_class(&p.nickname)
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
         p.contact_status().name().to_string(),
         p.is_exit().to_string(),
     ]
@@ -72,7 +81,9 @@ impl Habits {
     }
 
     /// How many times more likely the relay's traits are under `self` (an actor's habits)
-    /// than under `network`'s, and each trait's factor.
+    /// than under `network`'s, and each trait's factor. The actor's share of a value is
+    /// smoothed towards the network's (`PRIOR_RELAYS` relays of the network's habits added to
+    /// its own): a value it never used counts against the relay, however rare it is.
     pub fn likelihood_ratio(
         &self,
         network: &Habits,
@@ -87,7 +98,10 @@ impl Habits {
             }
             // The vocabulary: the network's values of the trait, and one for the unseen.
             let vocabulary = network.counts[t].len() as f64 + 1.0;
-            let ratio = self.share(t, v, vocabulary) / network.share(t, v, vocabulary);
+            let in_network = network.share(t, v, vocabulary);
+            let own = self.counts[t].get(v).copied().unwrap_or(0.0);
+            let in_actor = (own + PRIOR_RELAYS * in_network) / (self.relays + PRIOR_RELAYS);
+            let ratio = in_actor / in_network;
             log_ratio += ratio.ln();
             factors.push((
                 format!("{} {}", TRAITS[t], if v.is_empty() { "?" } else { v }),

@@ -57,8 +57,8 @@ pub fn run(root: &Path, config: &AttributionConfig, quiet: bool) -> Result<Attri
         profiles.len()
     ));
     let mut grouping = grouping::group(&profiles, config);
-    let churn = profile::event_churn(root)?;
-    let mut adopted = cohort::adopt_removed(&profiles, &mut grouping, &churn, config);
+    let events = profile::event_facts(root)?;
+    let mut adopted = cohort::adopt_removed(&profiles, &mut grouping, &events, config);
     phase_done("links");
     progress.set_message(format!(
         "attribute: {} links, {} groups; returns after removals",

@@ -428,19 +428,38 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
     Ok(profiles)
 }
 
-/// The ordinary departures each removal event's hours were expected to have
-/// (`removal_events.baseline_departures`, by event time); empty without removal events.
-pub fn event_churn(root: &Path) -> Result<std::collections::BTreeMap<i64, f64>> {
+/// What the attribution needs of a removal event besides its relays.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EventFacts {
+    /// The ordinary departures its hours were expected to have (`baseline_departures`).
+    pub churn: f64,
+    /// Whether most of its relays declare one operator switching them off
+    /// (`kind = operator_departure`).
+    pub operator_departure: bool,
+}
+
+/// The facts of each removal event, by event time; empty without removal events.
+pub fn event_facts(root: &Path) -> Result<std::collections::BTreeMap<i64, EventFacts>> {
     let Some(scan) = scan_dataset(root, "removal_events")? else {
         return Ok(Default::default());
     };
     let events = scan
-        .select([col("event_time"), col("baseline_departures")])
+        .select([col("event_time"), col("baseline_departures"), col("kind")])
         .collect()?;
     Ok(times(&events, "event_time")?
         .into_iter()
         .zip(floats(&events, "baseline_departures")?)
-        .filter_map(|(t, b)| Some((t?, b)))
+        .zip(strings(&events, "kind")?)
+        .filter_map(|((t, churn), kind)| {
+            let operator_departure = kind.as_deref() == Some("operator_departure");
+            Some((
+                t?,
+                EventFacts {
+                    churn,
+                    operator_departure,
+                },
+            ))
+        })
         .collect())
 }
 

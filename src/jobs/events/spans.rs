@@ -8,8 +8,9 @@ use crate::jobs::settings::Jobs;
 
 /// The first and last consensus of an event stand out on their own by this many spreads.
 const EDGE_MIN_SCORE: f64 = 2.0;
-/// ...and carry at least this share of the mean excess of the event's consensuses.
-const EDGE_SHARE: f64 = 0.25;
+/// ...and carry at least this share of the mean excess of the event's consensuses (half: a few
+/// departures above a quiet hour's baseline next to a removal of dozens are churn).
+const EDGE_SHARE: f64 = 0.5;
 
 /// An anomalous window of a departure series: `len` consecutive consensuses from `at`
 /// (within one segment) whose summed count is far above the same windows on other days.
