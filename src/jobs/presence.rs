@@ -18,6 +18,7 @@ use smallvec::SmallVec;
 
 use super::columns::build_string_lists;
 use super::coverage::Coverage;
+use crate::util::time::HOUR_MS;
 
 /// Relay flags tracked as bits of a mask (counts and churn per flag).
 pub const FLAGS: [&str; 16] = [
@@ -417,6 +418,25 @@ impl Presence {
     /// consensus of its coverage segment).
     pub fn covered_after_ms(&self, cidx: u32) -> i64 {
         self.times[self.coverage.segment_end(cidx) as usize] - self.times[cidx as usize]
+    }
+
+    /// How far the data looks after consensus `cidx`, up to `limit_ms`: to the last consensus
+    /// within `limit_ms` after it, across gaps of the data, as long as the consensuses missing
+    /// on the way are at most a quarter of the hours (a relay seen in none of the consensuses
+    /// after a departure is not back; one back and gone again inside a gap escapes it, a short
+    /// gap hides few). With more missing, only the continuous data after it counts
+    /// ([`covered_after_ms`](Self::covered_after_ms)).
+    pub fn observed_after_ms(&self, cidx: u32, limit_ms: i64) -> i64 {
+        let at = cidx as usize;
+        let t = self.times[at];
+        let last = self.times.partition_point(|&x| x <= t + limit_ms) - 1;
+        let span_hours = (self.times[last] - t) / HOUR_MS;
+        let present = (last - at) as i64;
+        if span_hours - present <= span_hours / 4 {
+            self.times[last] - t
+        } else {
+            self.covered_after_ms(cidx).min(limit_ms)
+        }
     }
 
     /// Whether a session's start is censored: at the first consensus of the data or of a

@@ -160,6 +160,7 @@ mod tests {
             last_seen: 60 * DAY_MS,
             asns: vec![asn],
             peak_exit_probability: 0.001,
+            descriptor_known: true,
             ..Profile::default()
         };
         let ordinary = (0..1200).map(|i: i64| Profile {
@@ -168,6 +169,7 @@ mod tests {
             last_seen: 60 * DAY_MS,
             asns: vec![101 + (i % 3) as u32],
             contact: (i % 2 == 0).then(|| format!("operator {i}")),
+            descriptor_known: true,
             ..Profile::default()
         });
         let trickle = (0..15).map(|i| exit(i, i * 4 * DAY_MS + 7 * HOUR_MS, 101));

@@ -59,6 +59,8 @@ pub(super) enum Baseline<'s> {
     NotBackWithin {
         departures: &'s HashMap<u32, Vec<&'s Departure>>,
         known: &'s [Option<u32>],
+        /// The return window (how far ahead the judged hour is looked at, at most).
+        return_ms: i64,
     },
 }
 
@@ -67,9 +69,13 @@ impl Baseline<'_> {
     pub(super) fn value(&self, judged: usize, j: usize, presence: &Presence) -> Option<u32> {
         match *self {
             Baseline::Series(series) => series[j],
-            Baseline::NotBackWithin { departures, known } => {
+            Baseline::NotBackWithin {
+                departures,
+                known,
+                return_ms,
+            } => {
                 known[j]?;
-                let observed = presence.covered_after_ms(judged as u32);
+                let observed = presence.observed_after_ms(judged as u32, return_ms);
                 Some(
                     departures
                         .get(&(j as u32))

@@ -98,7 +98,10 @@ pub(super) fn find(
             .collect();
         // The departures the baseline counted: not back within the return window, or (for
         // undecided hours) within as long as the event has been observed.
-        let observed = presence.covered_after_ms(span.first);
+        let observed = presence.observed_after_ms(
+            span.first,
+            i64::from(jobs.config.outage_return_days) * DAY_MS,
+        );
         let churn_traits: Vec<Traits> = baseline_gone
             .iter()
             .filter(|d| {

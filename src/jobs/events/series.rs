@@ -33,11 +33,12 @@ impl<'a> Series<'a> {
         let return_ms = i64::from(jobs.config.outage_return_days) * DAY_MS;
         let coverage = &presence.coverage;
         // Both series are known at every consensus but the first of a segment; the removal
-        // series only where the return window after the hour is inside its segment
-        // (departures there that have not come back yet are undecided, left out, and no
-        // baseline counts the hour as zero).
+        // series only where the data looks the whole return window ahead, across short gaps
+        // (`observed_after_ms`; departures there that have not come back yet are undecided,
+        // left out, and no baseline counts the hour as zero).
         let decided = |h: usize| {
-            !coverage.starts_segment(h as u32) && presence.covered_after_ms(h as u32) >= return_ms
+            !coverage.starts_segment(h as u32)
+                && presence.observed_after_ms(h as u32, return_ms) >= return_ms
         };
         let staying_away: Vec<Option<u32>> = (0..n).map(|h| decided(h).then_some(0)).collect();
         let coming_back: Vec<Option<u32>> = (0..n)
@@ -47,7 +48,7 @@ impl<'a> Series<'a> {
         // there can only be provisional, and is judged once a day has been observed after the
         // hour (a relay not back after a day did not just restart; an upgrade wave in the last
         // hours of the data is no removal yet).
-        let observed_a_day = |h: usize| presence.covered_after_ms(h as u32) >= DAY_MS;
+        let observed_a_day = |h: usize| presence.observed_after_ms(h as u32, return_ms) >= DAY_MS;
         let undecided: Vec<Option<u32>> = (0..n)
             .map(|h| {
                 (!decided(h) && !coverage.starts_segment(h as u32) && observed_a_day(h))
@@ -90,6 +91,7 @@ impl<'a> Series<'a> {
         Baseline::NotBackWithin {
             departures: &self.by_hour,
             known: &self.coming_back,
+            return_ms: self.return_ms,
         }
     }
 
