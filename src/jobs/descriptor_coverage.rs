@@ -123,7 +123,7 @@ mod tests {
     #[test]
     fn a_descriptor_covers_the_day_after_it_was_published() {
         let dir = tempfile::tempdir().unwrap();
-        let hour = |day: i64, h: i64| ((day * 24 + h) * HOUR_MS);
+        let hour = |day: i64, h: i64| (day * 24 + h) * HOUR_MS;
         // 2021-08-01 00:00 UTC = day 18840.
         let aug = 18840;
         for (month, rows) in [

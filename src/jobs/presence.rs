@@ -420,23 +420,32 @@ impl Presence {
         self.times[self.coverage.segment_end(cidx) as usize] - self.times[cidx as usize]
     }
 
-    /// How far the data looks after consensus `cidx`, up to `limit_ms`: to the last consensus
-    /// within `limit_ms` after it, across gaps of the data, as long as the consensuses missing
-    /// on the way are at most a quarter of the hours (a relay seen in none of the consensuses
-    /// after a departure is not back; one back and gone again inside a gap escapes it, a short
-    /// gap hides few). With more missing, only the continuous data after it counts
-    /// ([`covered_after_ms`](Self::covered_after_ms)).
-    pub fn observed_after_ms(&self, cidx: u32, limit_ms: i64) -> i64 {
-        let at = cidx as usize;
-        let t = self.times[at];
-        let last = self.times.partition_point(|&x| x <= t + limit_ms) - 1;
-        let span_hours = (self.times[last] - t) / HOUR_MS;
-        let present = (last - at) as i64;
-        if span_hours - present <= span_hours / 4 {
-            self.times[last] - t
-        } else {
-            self.covered_after_ms(cidx).min(limit_ms)
-        }
+    /// How far the data looks after each consensus, up to `limit_ms`: the longest horizon
+    /// (to a later consensus, or the whole `limit_ms` when the data goes on past it) in which
+    /// the consensuses missing are at most a quarter of the hours, and never less than the
+    /// continuous data after it ([`covered_after_ms`](Self::covered_after_ms)). Across such
+    /// gaps a relay seen in none of the consensuses after a departure is not back (one back
+    /// and gone again inside a gap escapes it; a short gap hides few).
+    pub fn observed_after_ms(&self, limit_ms: i64) -> Vec<i64> {
+        let n = self.times.len();
+        (0..n)
+            .map(|at| {
+                let t = self.times[at];
+                let continuous = self.covered_after_ms(at as u32).min(limit_ms);
+                let mostly_listed = |k: usize, horizon: i64| {
+                    let hours = horizon / HOUR_MS;
+                    hours - (k - at) as i64 <= hours / 4
+                };
+                let last = self.times.partition_point(|&x| x <= t + limit_ms) - 1;
+                if last + 1 < n && mostly_listed(last, limit_ms) {
+                    return limit_ms;
+                }
+                (at + 1..=last)
+                    .rev()
+                    .find(|&k| mostly_listed(k, self.times[k] - t))
+                    .map_or(continuous, |k| (self.times[k] - t).max(continuous))
+            })
+            .collect()
     }
 
     /// Whether a session's start is censored: at the first consensus of the data or of a

@@ -17,6 +17,8 @@ use relaytrail::import::{import, ImportOptions, ImportSummary};
 
 #[cfg(feature = "analytics")]
 pub mod frames;
+#[cfg(feature = "analytics")]
+pub mod generated;
 
 pub fn fixture(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -59,23 +59,23 @@ pub(super) enum Baseline<'s> {
     NotBackWithin {
         departures: &'s HashMap<u32, Vec<&'s Departure>>,
         known: &'s [Option<u32>],
-        /// The return window (how far ahead the judged hour is looked at, at most).
-        return_ms: i64,
+        /// How far the data looks after each consensus.
+        observed_ms: &'s [i64],
     },
 }
 
 impl Baseline<'_> {
     /// The baseline's value at hour `j` for judging hour `judged`.
-    pub(super) fn value(&self, judged: usize, j: usize, presence: &Presence) -> Option<u32> {
+    pub(super) fn value(&self, judged: usize, j: usize) -> Option<u32> {
         match *self {
             Baseline::Series(series) => series[j],
             Baseline::NotBackWithin {
                 departures,
                 known,
-                return_ms,
+                observed_ms,
             } => {
                 known[j]?;
-                let observed = presence.observed_after_ms(judged as u32, return_ms);
+                let observed = observed_ms[judged];
                 Some(
                     departures
                         .get(&(j as u32))
@@ -92,7 +92,7 @@ impl Baseline<'_> {
     /// when all are known and in the segment of `at`.
     fn window_sum(&self, judged: usize, at: usize, len: usize, presence: &Presence) -> Option<u32> {
         window(at, len, presence)?
-            .map(|j| self.value(judged, j, presence))
+            .map(|j| self.value(judged, j))
             .sum()
     }
 }

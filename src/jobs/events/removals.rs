@@ -81,7 +81,7 @@ pub(super) fn find(
         let first = span.first as usize;
         let mut baseline_hours_seen: Vec<usize> = (span.first..=span.last)
             .flat_map(|h| baseline_hours(h as usize, presence, jobs))
-            .filter(|&j| baseline.value(first, j, presence).is_some())
+            .filter(|&j| baseline.value(first, j).is_some())
             .collect();
         baseline_hours_seen.sort_unstable();
         baseline_hours_seen.dedup();
@@ -98,10 +98,7 @@ pub(super) fn find(
             .collect();
         // The departures the baseline counted: not back within the return window, or (for
         // undecided hours) within as long as the event has been observed.
-        let observed = presence.observed_after_ms(
-            span.first,
-            i64::from(jobs.config.outage_return_days) * DAY_MS,
-        );
+        let observed = series.observed_ms[span.first as usize];
         let churn_traits: Vec<Traits> = baseline_gone
             .iter()
             .filter(|d| {

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::baseline::Baseline;
+use super::baseline::{window_baseline, Baseline};
 use super::departures::Departure;
 use super::spans::EventSpan;
 use crate::jobs::presence::Presence;
@@ -16,11 +16,16 @@ use crate::util::time::DAY_MS;
 pub(super) struct Series<'a> {
     /// A departure back within this long is an outage candidate.
     return_ms: i64,
-    /// Not back within the return window (known where that window is covered).
+    /// How far the data looks after each consensus, at most the return window
+    /// ([`Presence::observed_after_ms`]).
+    pub(super) observed_ms: Vec<i64>,
+    /// Not back within the return window (known where that window is observed).
     pub(super) staying_away: Vec<Option<u32>>,
     /// Back within the return window.
     pub(super) coming_back: Vec<Option<u32>>,
-    /// Not back yet where the return window is not covered.
+    /// Not back within as long as the data looks after the consensus: where the return
+    /// window is not observed, or is but too few baseline hours are (judged like for like,
+    /// provisionally).
     pub(super) undecided: Vec<Option<u32>>,
     /// The counted departures of each consensus.
     pub(super) by_hour: HashMap<u32, Vec<&'a Departure>>,
@@ -28,35 +33,28 @@ pub(super) struct Series<'a> {
 
 impl<'a> Series<'a> {
     pub(super) fn new(jobs: &Jobs, presence: &Presence, departures: &'a [Departure]) -> Self {
-        let times = &presence.times;
-        let n = times.len();
+        let n = presence.times.len();
         let return_ms = i64::from(jobs.config.outage_return_days) * DAY_MS;
         let coverage = &presence.coverage;
+        let observed_ms = presence.observed_after_ms(return_ms);
         // Both series are known at every consensus but the first of a segment; the removal
         // series only where the data looks the whole return window ahead, across short gaps
-        // (`observed_after_ms`; departures there that have not come back yet are undecided,
-        // left out, and no baseline counts the hour as zero).
-        let decided = |h: usize| {
-            !coverage.starts_segment(h as u32)
-                && presence.observed_after_ms(h as u32, return_ms) >= return_ms
-        };
+        // (departures there that have not come back yet are undecided, and no baseline
+        // counts the hour as zero).
+        let judged = |h: usize| !coverage.starts_segment(h as u32);
+        let decided = |h: usize| judged(h) && observed_ms[h] >= return_ms;
         let staying_away: Vec<Option<u32>> = (0..n).map(|h| decided(h).then_some(0)).collect();
-        let coming_back: Vec<Option<u32>> = (0..n)
-            .map(|h| (!coverage.starts_segment(h as u32)).then_some(0))
-            .collect();
-        // Where the return window is not covered, the departures not back yet: a removal
+        let coming_back: Vec<Option<u32>> = (0..n).map(|h| judged(h).then_some(0)).collect();
+        // Where the return window is not observed, the departures not back yet: a removal
         // there can only be provisional, and is judged once a day has been observed after the
         // hour (a relay not back after a day did not just restart; an upgrade wave in the last
         // hours of the data is no removal yet).
-        let observed_a_day = |h: usize| presence.observed_after_ms(h as u32, return_ms) >= DAY_MS;
         let undecided: Vec<Option<u32>> = (0..n)
-            .map(|h| {
-                (!decided(h) && !coverage.starts_segment(h as u32) && observed_a_day(h))
-                    .then_some(0)
-            })
+            .map(|h| (judged(h) && !decided(h) && observed_ms[h] >= DAY_MS).then_some(0))
             .collect();
         let mut split = Series {
             return_ms,
+            observed_ms,
             staying_away,
             coming_back,
             undecided,
@@ -77,6 +75,17 @@ impl<'a> Series<'a> {
             }
             split.by_hour.entry(d.at).or_default().push(d);
         }
+        // A decided hour whose baseline hours are mostly undecided (gaps before and after
+        // it cut their return windows short) is judged like an undecided one: its relays not
+        // back within the return window against the baseline hours' not back within as long.
+        for h in 0..n {
+            if split.staying_away[h].is_some()
+                && window_baseline(Baseline::Series(&split.staying_away), h, 1, presence, jobs)
+                    .is_none()
+            {
+                split.undecided[h] = split.staying_away[h];
+            }
+        }
         split
     }
 
@@ -91,7 +100,7 @@ impl<'a> Series<'a> {
         Baseline::NotBackWithin {
             departures: &self.by_hour,
             known: &self.coming_back,
-            return_ms: self.return_ms,
+            observed_ms: &self.observed_ms,
         }
     }
 
