@@ -825,6 +825,28 @@ fn descriptors_cover_the_day_after_they_were_published_and_unknown_is_not_undecl
     assert!(covered[k] >= 1 && covered[k] < present[k], "{in_both}");
     assert_eq!(by_hour.get(&aug_2021), None);
 
+    // Each watchlist says how much of its relays' presence had descriptors: the listed
+    // relays' covered hours, summed from the documents.
+    let listed = read(warehouse, "watchlist_relays");
+    let names = str_column(&listed, "name");
+    let mut partly_covered = false;
+    for (name, _) in LISTS {
+        let mine: Vec<usize> = (0..names.len()).filter(|&i| names[i] == name).collect();
+        let listed_fps = str_column(&listed, "fingerprint");
+        let expected: u64 = mine
+            .iter()
+            .map(|&i| u64::from(by_relay.get(&listed_fps[i]).copied().unwrap_or(0)))
+            .sum();
+        let mask: BooleanChunked = names.iter().map(|n| n == name).collect();
+        let coverage =
+            relaytrail::jobs::watchlist::DescriptorCoverage::of(&listed.filter(&mask).unwrap())
+                .unwrap();
+        assert_eq!(coverage.hours_with_descriptor, Some(expected), "{name}");
+        assert!(coverage.hours_present >= expected, "{name}");
+        partly_covered |= expected > 0 && expected < coverage.hours_present;
+    }
+    assert!(partly_covered, "a list with and without descriptors");
+
     // The attribution: who runs groups of relays without descriptors is unknown, never
     // "undeclared".
     relaytrail_ok(&[

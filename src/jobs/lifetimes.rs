@@ -478,9 +478,12 @@ fn relays_table(
                 .map(|r| r.addresses.len() as u32)
                 .collect::<Vec<_>>(),
         ),
+        // Without AS data the count is unknown, not zero.
         Column::new(
             "distinct_asns".into(),
-            rows.iter().map(|r| r.asns.len() as u32).collect::<Vec<_>>(),
+            rows.iter()
+                .map(|r| (!jobs.enricher.is_empty()).then_some(r.asns.len() as u32))
+                .collect::<Vec<_>>(),
         ),
     ]);
     let mut relays = DataFrame::new_infer_height(columns)?.lazy();

@@ -148,11 +148,13 @@ fn watchlist_section(
             None => in_none.push(&fps[i]),
         }
     }
+    let coverage = crate::jobs::watchlist::DescriptorCoverage::of(&mine)?.sentence();
     let _ = write!(
         html,
-        "<p>{seen_count} of them seen in the warehouse; {} in an actor, {} in none.</p>",
+        "<p>{seen_count} of them seen in the warehouse; {} in an actor, {} in none. {}</p>",
         seen_count - in_none.len(),
-        in_none.len()
+        in_none.len(),
+        code_spans(&escape(&coverage))
     );
     if !by_actor.is_empty() {
         let mut rows: Vec<(&str, usize)> = by_actor.into_iter().collect();
@@ -209,4 +211,17 @@ fn watchlist_section(
         );
     }
     Ok(html)
+}
+
+/// `text` with each pair of backticks made a `<code>` span.
+fn code_spans(text: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in text.split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{part}</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
 }

@@ -486,6 +486,8 @@ pub struct ListEvaluation {
     pub removal_events: Vec<(String, usize, usize)>,
     /// Seen listed relays in no actor.
     pub in_no_actor: usize,
+    /// How much of the listed relays' presence had server descriptors.
+    pub descriptors: crate::jobs::watchlist::DescriptorCoverage,
 }
 
 impl ListEvaluation {
@@ -495,8 +497,12 @@ impl ListEvaluation {
 
     pub fn render(&self) -> String {
         let mut out = format!(
-            "watchlist {}: {} relays listed, {} seen in the warehouse, {} of them in no actor\n\n",
-            self.name, self.listed, self.seen, self.in_no_actor
+            "watchlist {}: {} relays listed, {} seen in the warehouse, {} of them in no actor\n{}\n\n",
+            self.name,
+            self.listed,
+            self.seen,
+            self.in_no_actor,
+            self.descriptors.sentence()
         );
         out.push_str("| actor | relays | listed relays in it | precision | recall | F1 |\n|---|---|---|---|---|---|\n");
         let rows = self.actors.iter().take(20).chain(self.union.iter());
@@ -545,6 +551,9 @@ pub fn evaluate_watchlist(root: &Path, name: &str) -> Result<ListEvaluation> {
         );
     };
     let listed: BTreeSet<&str> = list.fingerprints.iter().map(String::as_str).collect();
+    let descriptors = crate::jobs::watchlist::DescriptorCoverage::of(
+        &crate::jobs::watchlist::relays_table(root, std::slice::from_ref(list))?,
+    )?;
     let relays = scan_dataset(root, "relays")?
         .context("no relays dataset (run `relaytrail jobs` first)")?
         .select([col("fingerprint")])
@@ -637,5 +646,6 @@ pub fn evaluate_watchlist(root: &Path, name: &str) -> Result<ListEvaluation> {
         union,
         removal_events,
         in_no_actor,
+        descriptors,
     })
 }

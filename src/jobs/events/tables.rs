@@ -48,7 +48,8 @@ pub(super) struct EventColumns {
     score: Vec<f64>,
     shares: [Vec<f64>; 4],
     top_asns: Vec<Vec<String>>,
-    distinct_asns: Vec<u32>,
+    /// `None` where no member's AS is known (no AS data): unknown, not zero.
+    distinct_asns: Vec<Option<u32>>,
     top_versions: Vec<Vec<String>>,
     contactless_share: Vec<Option<f64>>,
     pub(super) returned_30d: Vec<u32>,
@@ -115,7 +116,7 @@ impl EventColumns {
         let mut asns: Vec<u32> = members.iter().filter_map(|m| m.asn).collect();
         asns.sort_unstable();
         asns.dedup();
-        self.distinct_asns.push(asns.len() as u32);
+        self.distinct_asns.push((!asns.is_empty()).then_some(asns.len() as u32));
         self.top_versions.push(top_counts(
             members
                 .iter()

@@ -16,5 +16,5 @@ mod store;
 
 pub use parse::{normalise_fingerprint, parse, Listed, Note, Parsed};
 pub use presence::PresenceAccumulator;
-pub use relays::{relays_table, write_relays};
+pub use relays::{relays_table, write_relays, DescriptorCoverage};
 pub use store::{add, default_name, load, note_counts, Added, StoredList};

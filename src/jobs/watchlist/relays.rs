@@ -26,6 +26,20 @@ pub fn relays_table(root: &Path, lists: &[StoredList]) -> Result<DataFrame> {
             col("sessions"),
         ])
         .collect()?;
+    // Warehouses whose jobs predate the count have no column: unknown, not zero.
+    let with_descriptor: Vec<Option<u32>> = match scan_dataset(root, "relays")?
+        .context("no relays dataset")?
+        .select([col("hours_with_descriptor")])
+        .collect()
+    {
+        Ok(frame) => frame
+            .column("hours_with_descriptor")?
+            .cast(&DataType::UInt32)?
+            .u32()?
+            .iter()
+            .collect(),
+        Err(_) => vec![None; relays.height()],
+    };
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, fp) in strings(&relays, "fingerprint")?.into_iter().enumerate() {
         if let Some(fp) = fp {
@@ -79,6 +93,7 @@ pub fn relays_table(root: &Path, lists: &[StoredList]) -> Result<DataFrame> {
     let mut last_seen = Vec::new();
     let mut hours_present = Vec::new();
     let mut session_count = Vec::new();
+    let mut hours_with_descriptor = Vec::new();
     let mut events: Vec<Vec<String>> = Vec::new();
     let mut actor_id = Vec::new();
     for list in lists {
@@ -91,6 +106,7 @@ pub fn relays_table(root: &Path, lists: &[StoredList]) -> Result<DataFrame> {
             last_seen.push(i.and_then(|i| last[i]));
             hours_present.push(i.and_then(|i| hours[i]));
             session_count.push(i.and_then(|i| sessions[i]));
+            hours_with_descriptor.push(i.and_then(|i| with_descriptor[i]));
             let mut left: Vec<i64> = removed.get(fp).cloned().unwrap_or_default();
             left.sort_unstable();
             events.push(
@@ -109,10 +125,71 @@ pub fn relays_table(root: &Path, lists: &[StoredList]) -> Result<DataFrame> {
         datetime_column("last_seen", last_seen)?,
         Column::new("hours_present".into(), hours_present),
         Column::new("sessions".into(), session_count),
+        Column::new("hours_with_descriptor".into(), hours_with_descriptor),
         string_list_column("removal_events", &events),
         Column::new("actor_id".into(), actor_id),
     ])?;
     Ok(frame.sort(["name", "fingerprint"], SortMultipleOptions::default())?)
+}
+
+/// How much of a list's presence had server descriptors: of the consensus hours its relays
+/// were listed in, those an imported descriptor covers (`relays.hours_with_descriptor`; without
+/// one, their contact, family, platform and exit policy are unknown).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DescriptorCoverage {
+    pub hours_present: u64,
+    /// `None`: the warehouse's jobs predate the count (unknown, not zero).
+    pub hours_with_descriptor: Option<u64>,
+}
+
+impl DescriptorCoverage {
+    /// Summed over the rows of `watchlist_relays` (one list's, or any subset).
+    pub fn of(rows: &DataFrame) -> Result<Self> {
+        let hours_present = rows
+            .column("hours_present")?
+            .cast(&DataType::UInt64)?
+            .u64()?
+            .sum()
+            .unwrap_or(0);
+        let seen = rows.column("seen")?.bool()?.sum().unwrap_or(0) as usize;
+        let hours_with_descriptor = match rows.column("hours_with_descriptor") {
+            Ok(column) => {
+                let column = column.cast(&DataType::UInt64)?;
+                let values = column.u64()?;
+                // Unseen relays are null too; a seen relay with null means no count.
+                (rows.height() - values.null_count() >= seen).then(|| values.sum().unwrap_or(0))
+            }
+            Err(_) => None,
+        };
+        Ok(Self {
+            hours_present,
+            hours_with_descriptor,
+        })
+    }
+
+    /// One sentence for people: how much of the presence had descriptors, and what that means.
+    pub fn sentence(&self) -> String {
+        match self.hours_with_descriptor {
+            None => "Server descriptor coverage unknown (run `relaytrail jobs` again to count it)."
+                .to_string(),
+            Some(_) if self.hours_present == 0 => String::new(),
+            Some(with) => {
+                let share = 100.0 * with as f64 / self.hours_present as f64;
+                let mut text = format!(
+                    "{with} of the {} consensus hours its relays were in had an imported server descriptor ({share:.1} %)",
+                    self.hours_present
+                );
+                if with < self.hours_present {
+                    text.push_str(
+                        "; for the rest their contact, family, platform and exit policy are unknown \
+                         (`make download TYPES=server-descriptors MONTHS=…` fills them)",
+                    );
+                }
+                text.push('.');
+                text
+            }
+        }
+    }
 }
 
 /// Writes `watchlist_relays` for the stored lists (removes it when there are none).
