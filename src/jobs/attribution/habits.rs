@@ -80,10 +80,22 @@ impl Habits {
         (self.counts[t].get(v).copied().unwrap_or(0.0) + 0.5) / (self.relays + 0.5 * values)
     }
 
+    /// How likely the actor's next relay has a value of trait `t` it has not used yet
+    /// (Good–Turing: its values used once, plus `PRIOR_RELAYS`, over its relays plus
+    /// `PRIOR_RELAYS`). Such a value is drawn like anyone's: an actor on one hoster rarely
+    /// moves (a new hoster counts against a relay), an actor spread over a thousand residential
+    /// /16s often does (a /16 it has not used yet costs little).
+    fn new_value_share(&self, t: usize) -> f64 {
+        let used_once = self.counts[t].values().filter(|&&c| c == 1.0).count() as f64;
+        ((used_once + PRIOR_RELAYS) / (self.relays + PRIOR_RELAYS)).min(1.0)
+    }
+
     /// How many times more likely the relay's traits are under `self` (an actor's habits)
-    /// than under `network`'s, and each trait's factor. The actor's share of a value is
-    /// smoothed towards the network's (`PRIOR_RELAYS` relays of the network's habits added to
-    /// its own): a value it never used counts against the relay, however rare it is.
+    /// than under `network`'s, and each trait's factor. The actor's share of a value mixes
+    /// its own shares with the network's, weighted by how often it takes up new values
+    /// ([`Self::new_value_share`]; with no value used once this is `PRIOR_RELAYS` relays of
+    /// the network's habits added to its own): a value it never used counts against the
+    /// relay, however rare it is, the more the more settled its habits are.
     pub fn likelihood_ratio(
         &self,
         network: &Habits,
@@ -100,7 +112,8 @@ impl Habits {
             let vocabulary = network.counts[t].len() as f64 + 1.0;
             let in_network = network.share(t, v, vocabulary);
             let own = self.counts[t].get(v).copied().unwrap_or(0.0);
-            let in_actor = (own + PRIOR_RELAYS * in_network) / (self.relays + PRIOR_RELAYS);
+            let in_actor = self.new_value_share(t) * in_network
+                + (own / self.relays.max(1.0)) * (1.0 - self.new_value_share(t));
             let ratio = in_actor / in_network;
             log_ratio += ratio.ln();
             factors.push((

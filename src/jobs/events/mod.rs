@@ -6,9 +6,9 @@
 //! [`super::coverage`]) has no departure: nobody saw the relay leave. Departures of each
 //! consensus are split in two series: those whose relay is back within
 //! `outage_return_days` (outage candidates) and the others (removal candidates). A departure
-//! that has not come back is decided only when the return window after it lies inside its
-//! coverage segment; at hours where that window runs into a gap or past the end of the data
-//! the removal series is unknown (not zero) and nothing is decided there. Each series is
+//! that has not come back is decided only when the data observes the return window after it
+//! (across gaps missing at most a quarter of its hours); at hours where it does not, the
+//! removal series is unknown (not zero) and nothing is decided there. Each series is
 //! compared with its own baseline, the median of the same hour of the day on the other days
 //! within `baseline_days` on either side where the series is known, and a robust spread
 //! (1.4826 × MAD of those, at least √median and 1); an hour with fewer than
@@ -35,12 +35,18 @@
 //! listing before the consensus did were rejected, so such an event is a `removal` whatever
 //! its relays declare; each event carries how many authorities voted, dropped its relays and
 //! dropped them early, and the hours between the first and the last authority's drop.
+//! Otherwise its kind says what its relays did afterwards (`kinds`): `rekey` (half or more of
+//! their addresses back under new fingerprints within the return window), `long_outage`
+//! (half or more back themselves within 30 days), `data_hole` (right after missing hours, and
+//! no event spread over them), else `removal`; and each event has a `rank` (removals first, by
+//! their excess as a share of the network).
 //!
 //! The rooms: `departures` (a session's end), `series` (the departures of each consensus
 //! split in the removal, outage and undecided series), `baseline` (the robust per-hour
 //! baseline), `spans` (anomalous windows merged into event spans), `churn` (which
 //! departures share an event's evidence), `members` (what is known about a departed relay),
-//! `removals` (removal events, their relays and the votes' evidence), `outages`, `tables`
+//! `removals` (removal events, their relays and the votes' evidence), `kinds` (departure kinds
+//! and ranks), `outages`, `tables`
 //! (the columns both event tables share) and `bursts` (join bursts). This file only
 //! wires them together.
 
@@ -48,6 +54,7 @@ mod baseline;
 mod bursts;
 mod churn;
 mod departures;
+mod kinds;
 mod members;
 mod outages;
 mod removals;

@@ -9,6 +9,7 @@ use polars::prelude::*;
 use super::baseline::{baseline_hours, Baseline};
 use super::churn::{looks_like_churn, sharing_the_evidence, Traits};
 use super::departures::{not_back_within, Departure};
+use super::kinds::{ranks, AddressIndex, KindEvidence};
 use super::members::{Member, RelayFacts};
 use super::series::Series;
 use super::spans::{anomalies, group_anomalies, span_baseline, EventSpan};
@@ -48,6 +49,8 @@ pub(super) fn find(
     let mut removal = EventColumns::default();
     let mut members = MemberColumns::default();
     let mut asked_of_votes = Vec::new();
+    let addresses = AddressIndex::new(presence);
+    let return_ms = i64::from(jobs.config.outage_return_days) * DAY_MS;
     let decided = Baseline::Series(&series.staying_away);
     let decided_events = group_anomalies(
         anomalies(&series.staying_away, decided, presence, jobs),
@@ -185,14 +188,24 @@ pub(super) fn find(
         let observed = covered_days_after(span.first as usize);
         removal.observed_days_after.push(observed);
         removal.provisional.push(undecided_hours || observed < 30.0);
-        // Most of the relays declaring one operator: that operator switched them off.
+        // Most of the relays declaring one operator: that operator switched them off; else
+        // what the relays did afterwards and the data around it say.
         let (share, operator) = facts.operator_of(&removed);
-        let departure = share >= OPERATOR_DEPARTURE_SHARE;
-        removal.kind.push(if departure {
+        let departed: Vec<&Departure> = removed.iter().map(|m| m.departure).collect();
+        let evidence = KindEvidence::of(presence, &addresses, &departed, span.first, return_ms);
+        removal.kind.push(if share >= OPERATOR_DEPARTURE_SHARE {
             "operator_departure"
         } else {
-            "removal"
+            evidence.kind(removed.len() as u32, expected, jobs.config.event_min_relays)
         });
+        removal.rekeyed.push(evidence.rekeyed);
+        removal
+            .missing_hours_before
+            .push(evidence.missing_hours_before);
+        let listed_before = presence.totals[span.first as usize - 1].relays.max(1);
+        removal
+            .network_share
+            .push((removed.len() as f64 - expected).max(0.0) / f64::from(listed_before));
         removal.operator_share.push(share);
         removal.operator.push(operator);
         asked_of_votes.push(EventRelays {
@@ -248,7 +261,15 @@ impl Removals {
                     .extend(evidence.member_dropped_early.iter().copied().map(Some));
             }
         }
+        let rank = ranks(&removal.kind, &removal.excess, &removal.network_share);
         let mut removal_columns = removal.columns("relays_removed")?;
+        removal_columns.push(Column::new("rank".into(), rank));
+        removal_columns.push(Column::new("network_share".into(), removal.network_share));
+        removal_columns.push(Column::new("rekeyed".into(), removal.rekeyed));
+        removal_columns.push(Column::new(
+            "missing_hours_before".into(),
+            removal.missing_hours_before,
+        ));
         removal_columns.push(Column::new(
             "returned_within_30d".into(),
             removal.returned_30d,

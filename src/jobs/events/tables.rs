@@ -44,7 +44,7 @@ pub(super) struct EventColumns {
     relays: Vec<u32>,
     departures: Vec<u32>,
     baseline: Vec<f64>,
-    excess: Vec<f64>,
+    pub(super) excess: Vec<f64>,
     score: Vec<f64>,
     shares: [Vec<f64>; 4],
     top_asns: Vec<Vec<String>>,
@@ -61,6 +61,12 @@ pub(super) struct EventColumns {
     pub(super) kind: Vec<&'static str>,
     pub(super) operator_share: Vec<f64>,
     pub(super) operator: Vec<Option<String>>,
+    /// Removal events: relays whose address was listed again under another fingerprint.
+    pub(super) rekeyed: Vec<u32>,
+    /// Removal events: hours without a consensus right before the event.
+    pub(super) missing_hours_before: Vec<u32>,
+    /// Removal events: the excess relays as a share of the relays listed before.
+    pub(super) network_share: Vec<f64>,
 }
 
 impl EventColumns {
@@ -116,7 +122,8 @@ impl EventColumns {
         let mut asns: Vec<u32> = members.iter().filter_map(|m| m.asn).collect();
         asns.sort_unstable();
         asns.dedup();
-        self.distinct_asns.push((!asns.is_empty()).then_some(asns.len() as u32));
+        self.distinct_asns
+            .push((!asns.is_empty()).then_some(asns.len() as u32));
         self.top_versions.push(top_counts(
             members
                 .iter()
