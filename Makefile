@@ -14,7 +14,7 @@ DEMO_RAW ?= data/demo/raw
 DEMO_WAREHOUSE ?= data/demo/warehouse
 BENCH_DIR ?= data/bench
 
-.PHONY: build test module-graph test-rust test-python browser-test venv download import jobs attribute report notebooks screenshot demo demo-data real-sample bench bench-scale bench-study fuzz fmt lint clean
+.PHONY: build test module-graph test-rust test-python browser-test venv download import jobs attribute report notebooks screenshot demo demo-data real-sample real-presence bench bench-scale bench-study fuzz fmt lint clean
 
 build:
 	cargo build --release
@@ -89,7 +89,7 @@ notebooks: venv $(if $(filter $(DEMO_WAREHOUSE),$(NOTEBOOK_WAREHOUSE)),demo)
 ## Full-page PNGs of the reports in $(SCREENSHOT_REPORTS) rendered by headless Chromium
 ## (Debian: apt install chromium): <report>/screenshot.png.
 CHROMIUM ?= chromium
-SCREENSHOT_REPORTS ?= data/reports/demo data/reports/real-sample
+SCREENSHOT_REPORTS ?= data/reports/demo data/reports/real-sample data/reports/real-presence
 screenshot:
 	for report in $(SCREENSHOT_REPORTS); do \
 	  $(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
@@ -125,6 +125,11 @@ REAL_SERIES ?= ../shared/fixtures/real-series
 real-sample: build
 	@test -d $(REAL_SERIES) || { echo "make real-sample: $(REAL_SERIES) not found (the shared fixtures beside the clone)" >&2; exit 2; }
 	$(BIN) run pipelines/real-sample.toml
+
+## A month of the real network's hourly presence (../shared/fixtures/real-presence/).
+real-presence: build
+	@test -d ../shared/fixtures/real-presence || { echo "make real-presence: ../shared/fixtures/real-presence not found (the shared fixtures beside the clone)" >&2; exit 2; }
+	$(BIN) run pipelines/real-presence.toml
 
 ## Import throughput against decode-only time and peak RSS; results in $(BENCH_DIR)/results.md.
 bench: build venv

@@ -1,7 +1,9 @@
 //! The events' part of the report: removal events split by kind, with who lost relays in
 //! each (actors and watchlists), operator departures, outages and join bursts.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
+
+use std::fmt::Write as _;
 
 use anyhow::Result;
 use polars::prelude::*;
@@ -12,7 +14,8 @@ use crate::jobs::columns::floats;
 use crate::jobs::watchlist::StoredList;
 use crate::util::display::{format_share, format_time};
 
-/// The kind of each removal event: authority-style removals, operators switching off.
+/// The kind of each removal event (`removal`, `operator_departure`, `rekey`, `long_outage`,
+/// `data_hole`), rows in rank order (see [`by_rank`]).
 pub(super) struct Kinds {
     /// Per row of `removal_events`.
     pub(super) kinds: Vec<String>,
@@ -33,10 +36,59 @@ impl Kinds {
         })
     }
 
-    /// The removal events that are not operator departures.
+    /// The events of one kind.
+    pub(super) fn count(&self, kind: &str) -> usize {
+        self.kinds.iter().filter(|k| *k == kind).count()
+    }
+
+    /// The removal events that are not operator departures (removals, re-keys, long outages
+    /// and data holes: departures nobody declared).
     pub(super) fn removals(&self) -> usize {
         self.kinds.len() - self.operator_departures
     }
+
+    /// "3 removals, 1 re-key, …": what the departures nobody declared were.
+    pub(super) fn breakdown(&self) -> String {
+        let parts: Vec<String> = [
+            ("removal", "removal", "removals"),
+            ("rekey", "re-key", "re-keys"),
+            ("long_outage", "long outage", "long outages"),
+            ("data_hole", "data hole", "data holes"),
+        ]
+        .iter()
+        .filter_map(|(kind, one, many)| {
+            let n = self.count(kind);
+            (n > 0).then(|| format!("{n} {}", if n == 1 { one } else { many }))
+        })
+        .collect();
+        parts.join(", ")
+    }
+}
+
+/// `removal_events` in rank order (most worth reading first; by time where the jobs predate
+/// the rank).
+pub(super) fn by_rank(removals: DataFrame) -> Result<DataFrame> {
+    let key = if removals.column("rank").is_ok() {
+        "rank"
+    } else {
+        "event_time"
+    };
+    Ok(removals.sort([key], SortMultipleOptions::default().with_maintain_order(true))?)
+}
+
+/// Outages, most relays down beyond the usual first.
+pub(super) fn outages_by_size(outages: &DataFrame) -> Result<DataFrame> {
+    let key = if outages.column("excess").is_ok() {
+        "excess"
+    } else {
+        "relays_down"
+    };
+    Ok(outages.sort(
+        [key],
+        SortMultipleOptions::default()
+            .with_order_descending(true)
+            .with_maintain_order(true),
+    )?)
 }
 
 /// Who holds each relay: its actor and the watchlists listing it.
@@ -74,9 +126,14 @@ pub(super) fn sections(
     let mut html = String::new();
     let removal_count = kinds.removals();
     // Removal events with who lost relays in them.
-    html.push_str("<h2 id=\"removal-events\">Removal events</h2><p>Many relays leaving at once and not coming back within the outage window. For each: the actors and watchlists that lost relays in it, with the probability they held.</p>");
+    html.push_str("<h2 id=\"removal-events\">Removal events</h2><p>Many relays leaving at once and not coming back within the outage window, most worth reading first (rank: removals, then re-keys, long outages and data holes, each by the relays beyond the usual departures as a share of the network). Kinds: <b>removal</b>, left together and stayed away; <b>rekey</b>, half or more of their addresses back under new fingerprints within the outage window; <b>long outage</b>, half or more back themselves within 30 days; <b>data hole</b>, right after hours missing from the data. For each: the actors and watchlists that lost relays in it, with the probability they held.</p>");
     match removals {
         Some(r) if removal_count > 0 => {
+            let _ = write!(
+                html,
+                "<p>{removal_count} events of departures nobody declared: {}.</p>",
+                kinds.breakdown()
+            );
             let mask: BooleanChunked = kinds
                 .kinds
                 .iter()
@@ -84,8 +141,11 @@ pub(super) fn sections(
                 .collect();
             let mut rows = r.filter(&mask)?;
             let mut columns = vec![
+                "rank",
                 "event_time",
+                "kind",
                 "relays_removed",
+                "network_share",
                 "baseline_departures",
                 "score",
                 "guard_probability",
@@ -94,6 +154,7 @@ pub(super) fn sections(
                 "contactless_share",
                 "top_asns",
                 "returned_within_30d",
+                "rekeyed",
                 "provisional",
             ];
             // Where votes are imported: how many authorities dropped the relays before the
@@ -121,7 +182,7 @@ pub(super) fn sections(
                 rows.with_column(Column::new("authorities_dropping_early".into(), shown))?;
                 columns.push("authorities_dropping_early");
             }
-            html.push_str(&html_table(&rows, &columns, None)?);
+            html.push_str(&tables::html_table_all(&rows, &columns, None)?);
             html.push_str(&who_left(
                 &rows,
                 removal_relays,
@@ -154,10 +215,10 @@ pub(super) fn sections(
             None,
         )?);
     }
-    html.push_str("<h2 id=\"outages\">Outages</h2>");
+    html.push_str("<h2 id=\"outages\">Outages</h2><p>Many relays leaving at once and back within the outage window, most relays down beyond the usual first.</p>");
     match outages {
-        Some(o) if o.height() > 0 => html.push_str(&html_table(
-            o,
+        Some(o) if o.height() > 0 => html.push_str(&tables::html_table_all(
+            &outages_by_size(o)?,
             &[
                 "event_time",
                 "relays_down",
@@ -209,7 +270,12 @@ fn who_left(
     let Some(relays) = relays else {
         return Ok(String::new());
     };
-    let event_times: BTreeSet<i64> = times_ms(events, "event_time")?.into_iter().collect();
+    // Events in the order of `events` (rank order).
+    let order: HashMap<i64, usize> = times_ms(events, "event_time")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| (t, i))
+        .collect();
     let r_times = times_ms(relays, "event_time")?;
     let r_fps = texts(relays, "fingerprint")?;
     let shares = [
@@ -218,9 +284,9 @@ fn who_left(
         floats(relays, "exit_probability")?,
     ];
     // (event, holder) → (relays, [guard, middle, exit]).
-    let mut held: BTreeMap<(i64, String), (usize, [f64; 3])> = BTreeMap::new();
+    let mut held: BTreeMap<(usize, i64, String), (usize, [f64; 3])> = BTreeMap::new();
     for i in 0..r_fps.len() {
-        if !event_times.contains(&r_times[i]) {
+        if !order.contains_key(&r_times[i]) {
             continue;
         }
         let mut holders: Vec<String> = Vec::new();
@@ -232,16 +298,19 @@ fn who_left(
             holders.push(format!("watchlist {list}"));
         }
         for holder in holders {
-            let e = held.entry((r_times[i], holder)).or_default();
+            let e = held.entry((order[&r_times[i]], r_times[i], holder)).or_default();
             e.0 += 1;
             for (sum, column) in e.1.iter_mut().zip(&shares) {
                 *sum += column[i];
             }
         }
     }
-    let mut rows: Vec<Vec<(String, String)>> = held
-        .iter()
-        .map(|((t, holder), (n, [g, m, x]))| {
+    // Events in rank order (the map's first key), most relays first within each.
+    let mut keyed: Vec<(&(usize, i64, String), &(usize, [f64; 3]))> = held.iter().collect();
+    keyed.sort_by(|(a, (na, _)), (b, (nb, _))| a.0.cmp(&b.0).then(nb.cmp(na)).then(a.2.cmp(&b.2)));
+    let rows: Vec<Vec<(String, String)>> = keyed
+        .into_iter()
+        .map(|((_, t, holder), (n, [g, m, x]))| {
             vec![
                 ("event_time".into(), format_time(*t)),
                 ("lost_by".into(), holder.clone()),
@@ -252,20 +321,7 @@ fn who_left(
             ]
         })
         .collect();
-    // Most relays first within each event.
-    rows.sort_by(|a, b| {
-        a[0].1
-            .cmp(&b[0].1)
-            .then(
-                b[2].1
-                    .parse::<usize>()
-                    .unwrap_or(0)
-                    .cmp(&a[2].1.parse::<usize>().unwrap_or(0)),
-            )
-            .then(a[1].1.cmp(&b[1].1))
-    });
     let total = rows.len();
-    let shown: Vec<Vec<(String, String)>> = rows.into_iter().take(tables::TABLE_ROWS).collect();
     Ok(format!(
         "<h3>Who lost relays in each removal event</h3>{}",
         table_html(
@@ -277,7 +333,7 @@ fn who_left(
                 "middle_probability",
                 "exit_probability"
             ],
-            &shown,
+            &rows,
             total,
             None
         )

@@ -45,7 +45,10 @@ pub(super) struct Headline {
     pub(super) declared: usize,
     /// Share of the relays' consensus entries an imported server descriptor covers.
     pub(super) descriptor_coverage: f64,
+    /// Removal events of kind `removal` (left together, stayed away).
     pub(super) removals: usize,
+    /// The other departures nobody declared: re-keys, long outages, data holes.
+    pub(super) other_departures: usize,
     pub(super) outages: usize,
     pub(super) bursts: usize,
     pub(super) watchlists: usize,
@@ -58,7 +61,7 @@ impl Headline {
             |value: String, label: &str| format!("<div class=\"card\"><b>{value}</b>{label}</div>");
         let _ = write!(
             html,
-            "<div class=\"cards\">{}{}{}{}{}{}{}{}{}</div>",
+            "<div class=\"cards\">{}{}{}{}{}{}{}{}{}{}</div>",
             card(format_count(self.max_relays), "relays at most"),
             card(
                 format_share(self.descriptor_coverage),
@@ -67,8 +70,15 @@ impl Headline {
             card(self.undeclared.to_string(), "undeclared groups"),
             card(self.unknown.to_string(), "groups of unknown operator"),
             card(self.declared.to_string(), "declared operators"),
-            card(self.removals.to_string(), "removal events"),
-            card(self.outages.to_string(), "outages"),
+            card(
+                self.removals.to_string(),
+                "removals (left together, stayed away)"
+            ),
+            card(
+                self.other_departures.to_string(),
+                "re-keys, long outages, data holes"
+            ),
+            card(self.outages.to_string(), "outages (back within the outage window)"),
             card(self.bursts.to_string(), "join bursts"),
             card(self.watchlists.to_string(), "watchlists"),
         );

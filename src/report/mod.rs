@@ -84,6 +84,7 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
     // Gaps of the data (between coverage segments): shaded, and no line crosses them.
     let gaps = coverage::gaps(coverage.as_ref())?;
     // Removal events split by kind: authority-style removals, operators switching off.
+    let removals = removals.map(events::by_rank).transpose()?;
     let kinds = Kinds::of(removals.as_ref())?;
     let markers = network::markers(removals.as_ref(), outages.as_ref(), &kinds)?;
     let network_charts = NetworkCharts::of(&hourly, &hours, &markers, &gaps)?;
@@ -110,7 +111,8 @@ pub fn build(root: &Path, out: &Path) -> Result<ReportSummary> {
         unknown: ranked.unknown.len(),
         declared: ranked.declared.len(),
         descriptor_coverage: coverage::descriptor_share(&hourly)?,
-        removals: kinds.removals(),
+        removals: kinds.count("removal"),
+        other_departures: kinds.removals() - kinds.count("removal"),
         outages: outages.as_ref().map_or(0, DataFrame::height),
         bursts: bursts.as_ref().map_or(0, DataFrame::height),
         watchlists: lists.len(),

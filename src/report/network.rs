@@ -27,10 +27,12 @@ pub(super) fn markers(
             .zip(n)
             .zip(&kinds.kinds)
         {
-            let (color, what) = if kind == "operator_departure" {
-                ("#7F3C8D", "operator departure")
-            } else {
-                ("#C00000", "removal")
+            let (color, what) = match kind.as_str() {
+                "operator_departure" => ("#7F3C8D", "operator departure"),
+                "rekey" => ("#3969AC", "re-key"),
+                "long_outage" => ("#E68310", "long outage"),
+                "data_hole" => ("#999999", "data hole"),
+                _ => ("#C00000", "removal"),
             };
             markers.push(Marker {
                 at_ms: t,

@@ -1,4 +1,5 @@
-//! `summary.md`: the period, the top undeclared groups and the removal events, in Markdown.
+//! `summary.md`: the period, the top undeclared groups and the removal events (in rank order,
+//! with sizes and kinds), in Markdown.
 
 use std::fmt::Write as _;
 
@@ -52,15 +53,51 @@ pub(super) fn markdown(
         );
     }
     summary.push_str("\n## Removal events\n\n");
-    if let Some(r) = removals {
-        for (t, kind) in times_ms(r, "event_time")?.iter().zip(&kinds.kinds) {
+    if let Some(r) = removals.filter(|r| r.height() > 0) {
+        let _ = write!(
+            summary,
+            "{} events, most worth reading first ({}; {} operator departures). Relays: the removed relays; beyond usual: the relays beyond the usual departures of those hours, as a share of the relays listed before.\n\n| rank | time | kind | relays | beyond usual | back within 30 days | provisional |\n|---|---|---|---|---|---|---|\n",
+            r.height(),
+            kinds.breakdown(),
+            kinds.operator_departures,
+        );
+        let optional_u32 = |name: &str| -> Result<Vec<Option<u32>>> {
+            Ok(match r.column(name) {
+                Ok(c) => c.cast(&DataType::UInt32)?.u32()?.iter().collect(),
+                Err(_) => vec![None; r.height()],
+            })
+        };
+        let ranks = optional_u32("rank")?;
+        let relays = optional_u32("relays_removed")?;
+        let back = optional_u32("returned_within_30d")?;
+        let share: Vec<Option<f64>> = match r.column("network_share") {
+            Ok(c) => c.f64()?.iter().collect(),
+            Err(_) => vec![None; r.height()],
+        };
+        let provisional: Vec<Option<bool>> = match r.column("provisional") {
+            Ok(c) => c.bool()?.iter().collect(),
+            Err(_) => vec![None; r.height()],
+        };
+        let text = |v: Option<u32>| v.map_or("?".to_string(), |v| v.to_string());
+        for (i, t) in times_ms(r, "event_time")?.iter().enumerate() {
             let _ = writeln!(
                 summary,
-                "- {} ({})",
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                text(ranks[i]),
                 format_time(*t),
-                kind.replace('_', " ")
+                kinds.kinds[i].replace('_', " "),
+                text(relays[i]),
+                share[i].map_or("?".to_string(), format_share),
+                text(back[i]),
+                match provisional[i] {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "?",
+                }
             );
         }
+    } else {
+        summary.push_str("None detected.\n");
     }
     Ok(summary)
 }

@@ -74,7 +74,22 @@ pub type Links<'a> = Option<(&'a str, &'a BTreeSet<String>)>;
 /// An HTML table of some columns of a frame (the first [`TABLE_ROWS`] rows), sortable, folded
 /// into `<details>` when long.
 pub fn html_table(frame: &DataFrame, columns: &[&str], link: Links) -> Result<String> {
-    let rows: Vec<Vec<(String, String)>> = (0..frame.height().min(TABLE_ROWS))
+    html_table_of(frame, columns, link, TABLE_ROWS)
+}
+
+/// An HTML table of every row of `frame` (the first ones shown, the rest folded): for the
+/// tables whose every row someone may need (events, in rank order).
+pub fn html_table_all(frame: &DataFrame, columns: &[&str], link: Links) -> Result<String> {
+    html_table_of(frame, columns, link, frame.height())
+}
+
+fn html_table_of(
+    frame: &DataFrame,
+    columns: &[&str],
+    link: Links,
+    limit: usize,
+) -> Result<String> {
+    let rows: Vec<Vec<(String, String)>> = (0..frame.height().min(limit))
         .map(|row| {
             columns
                 .iter()
