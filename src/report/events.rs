@@ -73,7 +73,10 @@ pub(super) fn by_rank(removals: DataFrame) -> Result<DataFrame> {
     } else {
         "event_time"
     };
-    Ok(removals.sort([key], SortMultipleOptions::default().with_maintain_order(true))?)
+    Ok(removals.sort(
+        [key],
+        SortMultipleOptions::default().with_maintain_order(true),
+    )?)
 }
 
 /// Outages, most relays down beyond the usual first.
@@ -298,7 +301,9 @@ fn who_left(
             holders.push(format!("watchlist {list}"));
         }
         for holder in holders {
-            let e = held.entry((order[&r_times[i]], r_times[i], holder)).or_default();
+            let e = held
+                .entry((order[&r_times[i]], r_times[i], holder))
+                .or_default();
             e.0 += 1;
             for (sum, column) in e.1.iter_mut().zip(&shares) {
                 *sum += column[i];

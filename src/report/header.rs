@@ -78,7 +78,10 @@ impl Headline {
                 self.other_departures.to_string(),
                 "re-keys, long outages, data holes"
             ),
-            card(self.outages.to_string(), "outages (back within the outage window)"),
+            card(
+                self.outages.to_string(),
+                "outages (back within the outage window)"
+            ),
             card(self.bursts.to_string(), "join bursts"),
             card(self.watchlists.to_string(), "watchlists"),
         );

@@ -83,12 +83,7 @@ pub fn html_table_all(frame: &DataFrame, columns: &[&str], link: Links) -> Resul
     html_table_of(frame, columns, link, frame.height())
 }
 
-fn html_table_of(
-    frame: &DataFrame,
-    columns: &[&str],
-    link: Links,
-    limit: usize,
-) -> Result<String> {
+fn html_table_of(frame: &DataFrame, columns: &[&str], link: Links, limit: usize) -> Result<String> {
     let rows: Vec<Vec<(String, String)>> = (0..frame.height().min(limit))
         .map(|row| {
             columns

@@ -20,8 +20,9 @@ pub(super) struct ActorPlan {
     pub(super) ases: Vec<u32>,
     pub(super) track: Track,
     pub(super) delay_seed: u64,
-    /// (wave number, join hour start, count, spread hours, is_return, after_removal index)
-    pub(super) waves: Vec<(u32, i64, usize, f64, Option<usize>)>,
+    /// (wave number, join hour start, count, spread hours, after_removal index of a return,
+    /// whether a return reuses the addresses of the actor's earlier relays: a re-key)
+    pub(super) waves: Vec<(u32, i64, usize, f64, Option<usize>, bool)>,
     /// (first hour, fraction, consensuses it is spread over, by the operator)
     pub(super) removals: Vec<(i64, f64, i64, bool)>,
 }
@@ -43,6 +44,17 @@ pub(super) fn plan_actors(b: &mut Builder) -> anyhow::Result<Vec<ActorPlan>> {
             })?;
         }
         if ases.is_empty() {
+            let hosting = asn::CATALOGUE
+                .iter()
+                .filter(|a| a.kind == AsKind::Hosting)
+                .count();
+            if cfg.as_count as usize > hosting {
+                anyhow::bail!(
+                    "actor {}: as_count {} is more than the {hosting} hosting ASes of the generator's catalogue (list them in `ases`, or ask for fewer)",
+                    cfg.id,
+                    cfg.as_count
+                );
+            }
             let mut ex = HashSet::new();
             for _ in 0..cfg.as_count {
                 let a = pick_as(&mut rng, &[AsKind::Hosting], &ex);
@@ -64,7 +76,7 @@ pub(super) fn plan_actors(b: &mut Builder) -> anyhow::Result<Vec<ActorPlan>> {
         for (wi, w) in cfg.waves.iter().enumerate() {
             let at = b.clock.hour_of(&w.at)?;
             let n = ((w.share * size as f64).round() as usize).max(1);
-            waves.push((wi as u32, at, n, w.spread_hours, None));
+            waves.push((wi as u32, at, n, w.spread_hours, None, false));
         }
         let mut removals = Vec::new();
         for r in &cfg.removals {
@@ -100,6 +112,7 @@ pub(super) fn plan_actors(b: &mut Builder) -> anyhow::Result<Vec<ActorPlan>> {
                 n,
                 r.spread_hours,
                 Some(r.after_removal as usize - 1),
+                r.same_addresses,
             ));
         }
         plans.push(ActorPlan {
@@ -135,7 +148,13 @@ pub(super) fn build_actor_relays(
         let mut habit_rng = Rng::new(plan.delay_seed);
         let habit = VersionHabit::with_track(&mut habit_rng, plan.track);
         let mut nick_no = 0usize;
-        for &(wave, at, n, spread, _) in &plan.waves {
+        for &(wave, at, n, spread, _, same_addresses) in &plan.waves {
+            // A re-key: the relays of the earlier waves' addresses, in order, under new keys.
+            let earlier: Vec<usize> = if same_addresses {
+                per_wave.iter().flatten().copied().collect()
+            } else {
+                Vec::new()
+            };
             let mut members = Vec::new();
             for j in 0..n {
                 let mut rng =
@@ -146,10 +165,19 @@ pub(super) fn build_actor_relays(
                 } else {
                     at + (rng.f64() * spread.max(0.0)).floor() as i64
                 };
-                let asn = *rng.pick(&plan.ases);
-                let addr = b
-                    .alloc
-                    .ipv4(&mut rng, asn, cfg.spread_slash16.then_some(&mut used16));
+                let (asn, addr) = match earlier.get(j % earlier.len().max(1)) {
+                    Some(&old) => (
+                        b.relays[old].asn,
+                        b.relays[old].addrs.last().map_or(0, |&(_, a)| a),
+                    ),
+                    None => {
+                        let asn = *rng.pick(&plan.ases);
+                        let addr =
+                            b.alloc
+                                .ipv4(&mut rng, asn, cfg.spread_slash16.then_some(&mut used16));
+                        (asn, addr)
+                    }
+                };
                 nick_no += 1;
                 let capacity = rng
                     .lognormal(cfg.bandwidth_median_kbs, cfg.bandwidth_sigma)

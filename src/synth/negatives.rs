@@ -73,7 +73,7 @@ pub(super) fn build_hard_negatives(b: &mut Builder, plans: &[ActorPlan]) {
     // with one of its ports, half of them on the actor's tor version track; the same declaring
     // one contact on all their relays; and single-relay operators with contacts of their own.
     for (pi, plan) in plans.iter().enumerate() {
-        for &(wave, at, _, _, after_removal) in &plan.waves {
+        for &(wave, at, _, _, after_removal, _) in &plan.waves {
             let Some(removal) = after_removal else {
                 continue;
             };

@@ -333,6 +333,10 @@ pub struct ReturnCfg {
     pub share: f64,
     #[serde(default = "default_spread")]
     pub spread_hours: f64,
+    /// The returning relays run on the addresses of the actor's earlier relays (in order),
+    /// under new keys: a re-key, when it comes within the outage window.
+    #[serde(default)]
+    pub same_addresses: bool,
 }
 
 /// A natural outage: every relay of one AS is gone for `hours`, then back.

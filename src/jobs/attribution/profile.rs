@@ -366,7 +366,10 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
         }
     }
 
-    // Removal events each relay left in.
+    // Removal events each relay left in (not long outages and data holes: relays of one
+    // hoster down for weeks, or the departures of missing hours, say nothing about who runs
+    // them).
+    let no_evidence = events_of_kinds(root, &["long_outage", "data_hole"])?;
     if let Some(scan) = scan_dataset(root, "removal_event_relays")? {
         let members = scan.collect()?;
         let m_fps = strings(&members, "fingerprint")?;
@@ -378,6 +381,9 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
         };
         for ((fp, t), early) in m_fps.iter().zip(m_times).zip(dropped_early) {
             if let (Some(&p), Some(t)) = (fp.as_ref().and_then(|f| index.get(f)), t) {
+                if no_evidence.contains(&t) {
+                    continue;
+                }
                 profiles[p].removed_in.push(t);
                 if early >= Some(crate::jobs::events::REJECTED_BY_AUTHORITIES) {
                     profiles[p].rejected_in.push(t);
@@ -436,6 +442,20 @@ pub struct EventFacts {
     /// Whether most of its relays declare one operator switching them off
     /// (`kind = operator_departure`).
     pub operator_departure: bool,
+}
+
+/// The times of the removal events of these kinds (none where the jobs predate kinds).
+fn events_of_kinds(root: &Path, kinds: &[&str]) -> Result<std::collections::BTreeSet<i64>> {
+    let Some(scan) = scan_dataset(root, "removal_events")? else {
+        return Ok(Default::default());
+    };
+    let events = scan.select([col("event_time"), col("kind")]).collect()?;
+    Ok(times(&events, "event_time")?
+        .into_iter()
+        .zip(strings(&events, "kind")?)
+        .filter(|(_, kind)| kind.as_deref().is_some_and(|k| kinds.contains(&k)))
+        .filter_map(|(t, _)| t)
+        .collect())
 }
 
 /// The facts of each removal event, by event time; empty without removal events.
