@@ -1,7 +1,7 @@
 //! Departure kinds on a generated archive (`tests/fixtures/scenarios/departure-kinds.toml`):
 //! a removal, a re-key, a long outage and a wave of 2,500 relays, each labelled by what its
-//! relays did afterwards, ranked, and the wave (a block far larger than `max_block_relays`)
-//! attributed as one actor.
+//! relays did afterwards and ranked; that wave and one of 2,100 relays that stay (blocks far
+//! larger than `max_block_relays`) attributed as one actor each.
 #![cfg(feature = "analytics")] // drives the relaytrail binary
 
 mod common;
@@ -12,7 +12,7 @@ use common::frames::{str_column, u32_column};
 use common::generated::*;
 
 #[test]
-fn every_planted_departure_is_labelled_by_its_kind_and_the_largest_wave_is_one_actor() {
+fn every_planted_departure_is_labelled_by_its_kind_and_the_largest_waves_are_one_actor_each() {
     let g = generated_scenario("departure-kinds", "5");
     let asn = g.archive.join("asn/ip2asn-v4.tsv").display().to_string();
     run_jobs(&g.warehouse, &["--asn-db", &asn]);
@@ -68,11 +68,12 @@ fn every_planted_departure_is_labelled_by_its_kind_and_the_largest_wave_is_one_a
     let order: Vec<&str> = by_rank.iter().map(|(_, k)| *k).collect();
     assert_eq!(order, ["removal", "removal", "rekey", "long_outage"]);
 
-    // The wave (2,500 relays, pairs never formed across a block that large) is one actor,
-    // and so is the removed group; the long outage's honest relays form no actor.
+    // The waves (2,500 relays leaving, 2,100 staying; pairs are never formed across blocks
+    // that large) are one actor each (the staying one was in none before its join cohort
+    // counted), and so is the removed group; the long outage's honest relays form no actor.
     let evaluation =
         relaytrail::jobs::attribution::evaluate::evaluate(&g.warehouse, &g.archive).unwrap();
-    for id in ["wave", "removed"] {
+    for id in ["wave", "stayer", "removed"] {
         let a = evaluation.actors.iter().find(|a| a.actor_id == id).unwrap();
         assert!(a.f1 >= 0.9, "{id}: {a:?}");
     }

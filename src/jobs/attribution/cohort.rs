@@ -226,6 +226,12 @@ pub fn adopt_removed(
             adopted[relay] = units.adoption(profiles, relay, (g, share), cohort);
         }
     }
+    // Join waves no group owns, too large for pairs.
+    let mut taken: Vec<bool> = adopted.iter().map(Option::is_some).collect();
+    for &(relay, _) in new_groups.iter().flatten() {
+        taken[relay] = true;
+    }
+    new_groups.extend(unowned_joins(profiles, &units, &taken, config));
     apply(grouping, &adopted);
     for group in new_groups {
         let g = grouping.groups.len();
@@ -328,6 +334,35 @@ fn unowned_removal(
     if ungrouped.len() < config.min_group_relays || 2 * ungrouped.len() < members.len() {
         return None;
     }
+    let expected = facts.churn + 1.0;
+    let n = ungrouped.len() as f64;
+    let share = ((n - expected).max(0.0) / n).min(1.0 - 1.0 / (n + 1.0));
+    let at = |relay: usize| profiles[relay].removed_in.first().copied().unwrap_or(0);
+    own_group(profiles, units, &ungrouped, share, config, |relay| {
+        Cohort::Removal {
+            at: at(relay),
+            of_group: ungrouped.len(),
+            relays: members.len(),
+            churn: facts.churn,
+        }
+    })
+}
+
+/// The relays of a cohort no unit owns (`ungrouped`, each in no group) that form a group of
+/// their own: those whose odds of belonging with the others reach `adopt_min_odds` (`share` of
+/// the cohort is one actor's, times how much likelier the relay's traits are under the
+/// habits of the others than under the network's); a group when at least `min_group_relays`.
+/// Not when its relays declare two or more operators (the authorities also remove relays by
+/// policy, end-of-life versions say, whoever runs them; honest operators deploy on the same
+/// day).
+fn own_group(
+    profiles: &[Profile],
+    units: &Units,
+    ungrouped: &[usize],
+    share: f64,
+    config: &AttributionConfig,
+    cohort: impl Fn(usize) -> Cohort,
+) -> Option<Vec<(usize, Adoption)>> {
     let operators: std::collections::BTreeSet<&str> = ungrouped
         .iter()
         .filter(|&&r| profiles[r].contact_shared)
@@ -336,30 +371,89 @@ fn unowned_removal(
     if operators.len() > 1 {
         return None;
     }
-    let expected = facts.churn + 1.0;
-    let n = ungrouped.len() as f64;
-    let share = ((n - expected).max(0.0) / n).min(1.0 - 1.0 / (n + 1.0));
+    // The habits of all, each relay taken out while it is compared (it would vouch for its
+    // own traits).
+    let mut habits = Habits::of(ungrouped.iter().map(|&r| &profiles[r]));
     let mut group = Vec::new();
-    for &relay in &ungrouped {
-        // The habits of the others (the relay itself would vouch for its own traits).
-        let others = Habits::of(
-            ungrouped
-                .iter()
-                .filter(|&&r| r != relay)
-                .map(|&r| &profiles[r]),
-        );
-        let at = profiles[relay].removed_in.first().copied().unwrap_or(0);
-        let cohort = Cohort::Removal {
-            at,
-            of_group: ungrouped.len(),
-            relays: members.len(),
-            churn: facts.churn,
-        };
-        if let Some(adoption) = units.adoption_by(&others, profiles, relay, share, cohort) {
+    for &relay in ungrouped {
+        let values = traits(&profiles[relay]);
+        habits.remove(&values);
+        if let Some(adoption) = units.adoption_by(&habits, profiles, relay, share, cohort(relay)) {
             group.push((relay, adoption));
         }
+        habits.add(&values);
     }
     (group.len() >= config.min_group_relays).then_some(group)
+}
+
+/// Join waves too large for pairs: where the joins within `join_window_hours` of an hour exceed
+/// `max_block_relays` (the candidate pairs skip blocks that large), the consecutive such hours'
+/// joiners in no group and adopted by no cohort form a group of their own when most of the
+/// wave is theirs and each relay's odds of belonging with the others reach `adopt_min_odds`:
+/// the wave's joins beyond the usual number against the usual, times the others' habits. The
+/// larger a wave, the easier it is to attribute, not the harder.
+fn unowned_joins(
+    profiles: &[Profile],
+    units: &Units,
+    taken: &[bool],
+    config: &AttributionConfig,
+) -> Vec<Vec<(usize, Adoption)>> {
+    let mut joiners: Vec<usize> = (0..profiles.len())
+        .filter(|&i| !profiles[i].first_seen_censored)
+        .collect();
+    joiners.sort_by_key(|&i| (profiles[i].first_seen, i));
+    let (Some(&first), Some(&last)) = (joiners.first(), joiners.last()) else {
+        return Vec::new();
+    };
+    let (t0, t1) = (profiles[first].first_seen, profiles[last].first_seen);
+    let span_hours = ((t1 - t0) / HOUR_MS).max(1) as f64;
+    let per_hour = joiners.len() as f64 / span_hours;
+    let reach = i64::from(config.join_window_hours) * HOUR_MS;
+    let joined_near = |t: i64| {
+        joiners.partition_point(|&j| profiles[j].first_seen <= t + reach)
+            - joiners.partition_point(|&j| profiles[j].first_seen < t - reach)
+    };
+    // Runs of joiners whose windows are too large for pairs, split where a window is not.
+    let mut waves: Vec<Vec<usize>> = Vec::new();
+    let mut current: Vec<usize> = Vec::new();
+    for &j in &joiners {
+        if joined_near(profiles[j].first_seen) > config.max_block_relays {
+            current.push(j);
+        } else if !current.is_empty() {
+            waves.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        waves.push(current);
+    }
+    let mut groups = Vec::new();
+    for wave in waves {
+        let ungrouped: Vec<usize> = wave
+            .iter()
+            .copied()
+            .filter(|&r| units.unit_of[r].is_none() && !taken[r])
+            .collect();
+        if ungrouped.len() < config.min_group_relays || 2 * ungrouped.len() < wave.len() {
+            continue;
+        }
+        let hours = (profiles[*wave.last().expect("a wave")].first_seen
+            - profiles[wave[0]].first_seen)
+            / HOUR_MS
+            + 1;
+        let expected = per_hour * hours as f64 + 1.0;
+        let n = ungrouped.len() as f64;
+        let share = ((n - expected).max(0.0) / n).min(1.0 - 1.0 / (n + 1.0));
+        let of_group = ungrouped.len();
+        let cohort = |relay: usize| Cohort::Joins {
+            at: profiles[relay].first_seen,
+            of_group,
+            expected,
+        };
+        if let Some(group) = own_group(profiles, units, &ungrouped, share, config, cohort) {
+            groups.push(group);
+        }
+    }
+    groups
 }
 
 /// Relays that joined in a batch of an actor's relays: for each relay in no group first seen

@@ -49,10 +49,12 @@ pub fn traits(p: &Profile) -> [String; 9] {
 }
 
 /// Counts of each trait's values among some relays.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Habits {
     counts: Vec<HashMap<String, f64>>,
     relays: f64,
+    /// Per trait, how many of its values exactly one relay has.
+    used_once: Vec<f64>,
 }
 
 impl Habits {
@@ -60,6 +62,7 @@ impl Habits {
         let mut habits = Habits {
             counts: vec![HashMap::new(); TRAITS.len()],
             relays: 0.0,
+            used_once: vec![0.0; TRAITS.len()],
         };
         for p in relays {
             habits.add(&traits(p));
@@ -68,10 +71,26 @@ impl Habits {
     }
 
     pub fn add(&mut self, values: &[String; 9]) {
+        self.change(values, 1.0);
+    }
+
+    /// Takes one relay's values out again (to compare it with the others' habits).
+    pub fn remove(&mut self, values: &[String; 9]) {
+        self.change(values, -1.0);
+    }
+
+    fn change(&mut self, values: &[String; 9], by: f64) {
         for (t, v) in values.iter().enumerate() {
-            *self.counts[t].entry(v.clone()).or_default() += 1.0;
+            let count = self.counts[t].entry(v.clone()).or_default();
+            let once_before = *count == 1.0;
+            *count += by;
+            let once_after = *count == 1.0;
+            if *count <= 0.0 {
+                self.counts[t].remove(v);
+            }
+            self.used_once[t] += f64::from(u8::from(once_after)) - f64::from(u8::from(once_before));
         }
-        self.relays += 1.0;
+        self.relays += by;
     }
 
     /// The smoothed share of value `v` of trait `t` (half a relay added to each of the
@@ -86,8 +105,7 @@ impl Habits {
     /// moves (a new hoster counts against a relay), an actor spread over a thousand residential
     /// /16s often does (a /16 it has not used yet costs little).
     fn new_value_share(&self, t: usize) -> f64 {
-        let used_once = self.counts[t].values().filter(|&&c| c == 1.0).count() as f64;
-        ((used_once + PRIOR_RELAYS) / (self.relays + PRIOR_RELAYS)).min(1.0)
+        ((self.used_once[t] + PRIOR_RELAYS) / (self.relays + PRIOR_RELAYS)).min(1.0)
     }
 
     /// How many times more likely the relay's traits are under `self` (an actor's habits)
@@ -156,5 +174,21 @@ mod tests {
             actor_habits.likelihood_ratio(&network_habits, &traits(&relay(2, 9001, "0.4.8.9")));
         assert!(of_actor > 50.0, "{of_actor}");
         assert!(of_stranger < 1.0, "{of_stranger} {factors:?}");
+        // Taking a relay out leaves the habits of the others.
+        let mut all = Habits::of(actor.iter());
+        all.remove(&traits(&actor[3]));
+        let others = Habits::of(
+            actor
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != 3)
+                .map(|(_, p)| p),
+        );
+        let probe = traits(&relay(2, 8443, "0.4.7.1"));
+        assert_eq!(
+            all.likelihood_ratio(&network_habits, &probe).0,
+            others.likelihood_ratio(&network_habits, &probe).0
+        );
+        assert_eq!(all.used_once, others.used_once);
     }
 }
