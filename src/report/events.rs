@@ -286,8 +286,9 @@ fn who_left(
         floats(relays, "middle_probability")?,
         floats(relays, "exit_probability")?,
     ];
-    // (event, holder) → (relays, [guard, middle, exit]).
-    let mut held: BTreeMap<(usize, i64, String), (usize, [f64; 3])> = BTreeMap::new();
+    // (event's rank position, event time, holder) → (relays, [guard, middle, exit]).
+    type Held = BTreeMap<(usize, i64, String), (usize, [f64; 3])>;
+    let mut held: Held = BTreeMap::new();
     for i in 0..r_fps.len() {
         if !order.contains_key(&r_times[i]) {
             continue;
@@ -311,7 +312,7 @@ fn who_left(
         }
     }
     // Events in rank order (the map's first key), most relays first within each.
-    let mut keyed: Vec<(&(usize, i64, String), &(usize, [f64; 3]))> = held.iter().collect();
+    let mut keyed: Vec<_> = held.iter().collect();
     keyed.sort_by(|(a, (na, _)), (b, (nb, _))| a.0.cmp(&b.0).then(nb.cmp(na)).then(a.2.cmp(&b.2)));
     let rows: Vec<Vec<(String, String)>> = keyed
         .into_iter()
