@@ -256,11 +256,17 @@ fn entry_months(root: &Path) -> Result<Vec<(String, network::MonthFiles)>> {
     Ok(months.into_iter().collect())
 }
 
+/// The version of what the jobs write for the same inputs: bumped whenever a job's method or
+/// columns change, so an upgraded relaytrail rebuilds a warehouse's job datasets instead of
+/// calling them up to date (2: departure kinds and ranks, judged hours across gaps, null AS
+/// counts without AS data).
+const OUTPUT_VERSION: u32 = 2;
+
 /// What the jobs read, as text: every source file's path, size and modification time, the
 /// settings and the enrichment files. Equal text, equal outputs.
 fn input_signature(root: &Path, config: &JobConfig, enricher: &Enricher) -> Result<String> {
     let mut lines = vec![
-        format!("relaytrail {}", env!("CARGO_PKG_VERSION")),
+        format!("relaytrail {} jobs {OUTPUT_VERSION}", env!("CARGO_PKG_VERSION")),
         serde_json::to_string(config)?,
     ];
     for dataset in [
