@@ -266,7 +266,10 @@ const OUTPUT_VERSION: u32 = 2;
 /// settings and the enrichment files. Equal text, equal outputs.
 fn input_signature(root: &Path, config: &JobConfig, enricher: &Enricher) -> Result<String> {
     let mut lines = vec![
-        format!("relaytrail {} jobs {OUTPUT_VERSION}", env!("CARGO_PKG_VERSION")),
+        format!(
+            "relaytrail {} jobs {OUTPUT_VERSION}",
+            env!("CARGO_PKG_VERSION")
+        ),
         serde_json::to_string(config)?,
     ];
     for dataset in [

@@ -150,7 +150,6 @@ pub(super) fn sections(
                 "relays_removed",
                 "network_share",
                 "baseline_departures",
-                "score",
                 "guard_probability",
                 "middle_probability",
                 "exit_probability",

@@ -10,7 +10,7 @@ use crate::util::display::{format_count, format_share, format_time};
 const STYLE: &str = r#"body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1000px;padding:0 1em;color:#222;line-height:1.4}
 h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.2em}h3{margin-top:1.5em}
 table{border-collapse:collapse;font-size:12px;margin:.5em 0;width:100%;table-layout:auto}th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#f4f4f4;cursor:pointer}th[data-order=asc]::after{content:" ▲"}th[data-order=desc]::after{content:" ▼"}td{max-width:420px;overflow-wrap:anywhere}.note{color:#666;font-size:12px}
+th{background:#f4f4f4;cursor:pointer}th[data-order=asc]::after{content:" ▲"}th[data-order=desc]::after{content:" ▼"}td{max-width:420px;overflow-wrap:anywhere}.note{color:#666;font-size:12px}.scroll{overflow-x:auto}
 .cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:140px}.card b{display:block;font-size:1.4em}
 figure{margin:1em 0}figcaption{font-size:12px;color:#555}details summary{cursor:pointer;color:#0645ad;margin:.4em 0}nav ul{columns:2;font-size:14px}
 .tag{display:inline-block;border-radius:3px;padding:0 4px;font-size:11px;background:#eee}.undeclared{background:#fde2e1}.declared{background:#e3f1e3}"#;

@@ -113,7 +113,8 @@ pub fn table_html(
     link: Links,
 ) -> String {
     let table = |rows: &[Vec<(String, String)>]| {
-        let mut html = String::from("<table class=\"sortable\"><thead><tr>");
+        // Wide tables scroll inside the page instead of widening it.
+        let mut html = String::from("<div class=\"scroll\"><table class=\"sortable\"><thead><tr>");
         for c in columns {
             let _ = write!(html, "<th title=\"sort\">{}</th>", escape(&header(c)));
         }
@@ -135,7 +136,7 @@ pub fn table_html(
             }
             html.push_str("</tr>");
         }
-        html.push_str("</tbody></table>");
+        html.push_str("</tbody></table></div>");
         html
     };
     let mut html = table(&rows[..rows.len().min(FOLD_ROWS)]);

@@ -254,9 +254,20 @@ impl JoinCohort {
 pub struct Candidate {
     pub relay: usize,
     pub same_address: bool,
+    /// On one address, one of them left in a re-key event and the other was first seen
+    /// within `same_address_days` after it: the address's new key.
+    pub rekeyed: bool,
     pub removed_together: bool,
     pub rejected_together: Option<f64>,
     pub join_batch: Option<f64>,
+}
+
+/// Whether `new` took an address of `old` as its new key: `old` left in a re-key event and
+/// `new` was first seen from that event to `near` after it.
+fn rekeyed(old: &Profile, new: &Profile, near: i64) -> bool {
+    old.rekeyed_in
+        .iter()
+        .any(|&t| new.first_seen >= t - HOUR_MS && new.first_seen <= t + near)
 }
 
 /// A candidate's evidence from several blocks: the best of them.
@@ -326,6 +337,9 @@ impl Partners {
                             (pa.first_seen - pb.last_seen).max(pb.first_seen - pa.last_seen);
                         if apart <= near {
                             self.entry(b).same_address = true;
+                        }
+                        if rekeyed(pa, pb, near) || rekeyed(pb, pa, near) {
+                            self.entry(b).rekeyed = true;
                         }
                     }
                     BlockKind::Removal => self.entry(b).removed_together = true,

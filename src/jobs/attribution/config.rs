@@ -21,6 +21,10 @@ pub struct Weights {
     pub bandwidth_rate: f64,
     pub no_contact: f64,
     pub same_address: f64,
+    /// On one address, a relay that left in a re-key event (most of the event's addresses
+    /// back under new fingerprints within the return window) and the one first seen there
+    /// after it: the operator's new key (instead of `same_address`).
+    pub rekeyed: f64,
     pub restart_sync: f64,
     pub session_end_sync: f64,
     pub join_batch: f64,
@@ -48,6 +52,7 @@ impl Default for Weights {
             bandwidth_rate: 0.8,
             no_contact: 0.3,
             same_address: 1.5,
+            rekeyed: 2.5,
             restart_sync: 2.0,
             session_end_sync: 2.0,
             join_batch: 1.2,

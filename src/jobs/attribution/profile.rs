@@ -54,6 +54,9 @@ pub struct Profile {
     pub first_seen_censored: bool,
     /// Removal events (event time) the relay left in.
     pub removed_in: Vec<i64>,
+    /// The removal events of kind `rekey` it left in (most of the event's addresses back
+    /// under new fingerprints within the return window).
+    pub rekeyed_in: Vec<i64>,
     /// Of those, the events in which the authorities rejected it: at least
     /// `REJECTED_BY_AUTHORITIES` of them stopped listing it before the consensus did.
     pub rejected_in: Vec<i64>,
@@ -286,6 +289,7 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
             session_ends: BTreeSet::new(),
             first_seen_censored: censored[i],
             removed_in: Vec::new(),
+            rekeyed_in: Vec::new(),
             rejected_in: Vec::new(),
             peak_guard_probability: peak_guard[i],
             peak_middle_probability: peak_middle[i],
@@ -370,6 +374,7 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
     // hoster down for weeks, or the departures of missing hours, say nothing about who runs
     // them).
     let no_evidence = events_of_kinds(root, &["long_outage", "data_hole"])?;
+    let rekeys = events_of_kinds(root, &["rekey"])?;
     if let Some(scan) = scan_dataset(root, "removal_event_relays")? {
         let members = scan.collect()?;
         let m_fps = strings(&members, "fingerprint")?;
@@ -385,6 +390,9 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
                     continue;
                 }
                 profiles[p].removed_in.push(t);
+                if rekeys.contains(&t) {
+                    profiles[p].rekeyed_in.push(t);
+                }
                 if early >= Some(crate::jobs::events::REJECTED_BY_AUTHORITIES) {
                     profiles[p].rejected_in.push(t);
                 }

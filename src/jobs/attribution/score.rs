@@ -183,7 +183,11 @@ impl<'a> PairScorer<'a> {
         // these nested location signals only the strongest counts (a cloud address handed
         // to the next customer would otherwise score as four pieces of evidence). Place 0 is
         // the address, place k the nested signal k - 1; ties go to the most specific.
-        let address = if candidate.same_address {
+        // A re-keyed address (the old key left in a re-key event, the new one came right
+        // after) is the same place and more: the operator rotating its keys.
+        let address = if candidate.rekeyed {
+            config.weights.rekeyed.max(config.weights.same_address)
+        } else if candidate.same_address {
             config.weights.same_address
         } else {
             0.0
@@ -237,9 +241,13 @@ impl<'a> PairScorer<'a> {
         let session_end_sync = ends.0.sync_evidence(ends.1, end_weight, config);
 
         let mut link = Link::default();
-        if candidate.same_address && strongest == 0 {
+        if (candidate.same_address || candidate.rekeyed) && strongest == 0 {
             link.signals.push(Signal {
-                name: "same_address",
+                name: if candidate.rekeyed {
+                    "rekeyed"
+                } else {
+                    "same_address"
+                },
                 weight: address,
             });
         }

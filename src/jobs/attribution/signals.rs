@@ -56,8 +56,9 @@ pub const STRONG: [&str; 3] = ["same_contact", "mutual_family", "same_ed25519_ke
 /// The strong signals that declare an operator: a contact several relays share, a mutual
 /// family.
 pub const DECLARATIONS: [&str; 2] = ["same_contact", "mutual_family"];
-pub const BEHAVIOUR: [&str; 6] = [
+pub const BEHAVIOUR: [&str; 7] = [
     "same_address",
+    "rekeyed",
     "restart_sync",
     "session_end_sync",
     "join_batch",
