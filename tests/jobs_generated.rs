@@ -269,6 +269,25 @@ fn jobs_match_the_ground_truth_of_a_generated_archive() {
             e["event_time"]
         );
     }
+    // Where at least two authorities dropped the relays early, the authorities removed them:
+    // those removals rank before every other event.
+    let by_authorities: Vec<Option<bool>> = removals
+        .column("by_authorities")
+        .unwrap()
+        .bool()
+        .unwrap()
+        .iter()
+        .collect();
+    let ranks = u32s(&removals, "rank");
+    for i in 0..removals.height() {
+        assert_eq!(by_authorities[i], early[i].map(|e| e >= 2), "event {i}");
+        if by_authorities[i] == Some(true) {
+            for j in (0..removals.height()).filter(|&j| by_authorities[j] != Some(true)) {
+                assert!(ranks[i] < ranks[j], "{ranks:?} {by_authorities:?}");
+            }
+        }
+    }
+    assert!(by_authorities.contains(&Some(true)), "{by_authorities:?}");
     for (e, n) in removal_truth.as_array().unwrap().iter().zip(&removed) {
         let planted_n = e["fingerprints"].as_array().unwrap().len() as u32;
         assert!(

@@ -129,7 +129,7 @@ pub(super) fn sections(
     let mut html = String::new();
     let removal_count = kinds.removals();
     // Removal events with who lost relays in them.
-    html.push_str("<h2 id=\"removal-events\">Removal events</h2><p>Many relays leaving at once and not coming back within the outage window, most worth reading first (rank: removals, then re-keys, long outages and data holes, each by the relays beyond the usual departures as a share of the network). Kinds: <b>removal</b>, left together and stayed away; <b>rekey</b>, half or more of their addresses back under new fingerprints within the outage window; <b>long outage</b>, half or more back themselves within 30 days; <b>data hole</b>, right after hours missing from the data. For each: the actors and watchlists that lost relays in it, with the probability they held.</p>");
+    html.push_str("<h2 id=\"removal-events\">Removal events</h2><p>Many relays leaving at once and not coming back within the outage window, most worth reading first (rank: the directory authorities' removals where their votes show them, then removals, re-keys, long outages and data holes, each by the relays beyond the usual departures as a share of the network). Kinds: <b>removal</b>, left together and stayed away; <b>rekey</b>, half or more of their addresses back under new fingerprints within the outage window; <b>long outage</b>, half or more back themselves within 30 days; <b>data hole</b>, right after hours missing from the data. For each: the actors and watchlists that lost relays in it, with the probability they held.</p>");
     match removals {
         Some(r) if removal_count > 0 => {
             let _ = write!(

@@ -45,6 +45,9 @@ pub(super) fn markdown(
             whys[a.index]
         );
     }
+    if ranked.undeclared.is_empty() {
+        summary.push_str("| (none) | | | | | |\n");
+    }
     if !ranked.unknown.is_empty() {
         let _ = write!(
             summary,

@@ -129,15 +129,27 @@ impl KindEvidence {
     }
 }
 
-/// The rank of each event (1 = read first): by kind (removals, then operator departures,
-/// re-keys, long outages, data holes), then by how far above the churn it stands (its excess
-/// relays as a share of the relays listed before it, then its excess).
-pub(super) fn ranks(kinds: &[&str], excess: &[f64], network_share: &[f64]) -> Vec<u32> {
-    let class = |k: &str| KINDS.iter().position(|x| *x == k).unwrap_or(KINDS.len());
+/// The rank of each event (1 = read first): the authorities' removals first (where votes show
+/// them dropping the relays early), then by kind (removals, operator departures, re-keys, long
+/// outages, data holes), then by how far above the churn it stands (its excess relays as a
+/// share of the relays listed before it, then its excess).
+pub(super) fn ranks(
+    kinds: &[&str],
+    by_authorities: &[Option<bool>],
+    excess: &[f64],
+    network_share: &[f64],
+) -> Vec<u32> {
+    let class = |i: usize| {
+        let kind = KINDS
+            .iter()
+            .position(|x| *x == kinds[i])
+            .unwrap_or(KINDS.len());
+        (by_authorities[i] != Some(true), kind)
+    };
     let mut order: Vec<usize> = (0..kinds.len()).collect();
     order.sort_by(|&a, &b| {
-        class(kinds[a])
-            .cmp(&class(kinds[b]))
+        class(a)
+            .cmp(&class(b))
             .then(network_share[b].total_cmp(&network_share[a]))
             .then(excess[b].total_cmp(&excess[a]))
             .then(a.cmp(&b))
@@ -171,15 +183,16 @@ mod tests {
     }
 
     /// Removals first, by their share of the network; a large long outage after the smallest
-    /// removal.
+    /// removal; where votes show the authorities removing relays, that removal before all.
     #[test]
     fn removals_rank_first_by_share_of_the_network() {
         let kinds = ["long_outage", "removal", "removal", "data_hole"];
-        let ranks = ranks(
-            &kinds,
-            &[900.0, 20.0, 4000.0, 50.0],
-            &[0.09, 0.002, 0.3, 0.01],
-        );
-        assert_eq!(ranks, vec![3, 2, 1, 4]);
+        let unknown = [None; 4];
+        let shares = [0.09, 0.002, 0.3, 0.01];
+        let excess = [900.0, 20.0, 4000.0, 50.0];
+        assert_eq!(ranks(&kinds, &unknown, &excess, &shares), vec![3, 2, 1, 4]);
+        // The authorities' removal first, however small.
+        let voted = [None, Some(true), Some(false), None];
+        assert_eq!(ranks(&kinds, &voted, &excess, &shares), vec![3, 1, 2, 4]);
     }
 }

@@ -261,9 +261,24 @@ impl Removals {
                     .extend(evidence.member_dropped_early.iter().copied().map(Some));
             }
         }
-        let rank = ranks(&removal.kind, &removal.excess, &removal.network_share);
+        // The authorities removed them: at least two dropped the relays early (unknown where
+        // no authority's vote around the event is imported).
+        let by_authorities: Vec<Option<bool>> = votes
+            .iter()
+            .map(|v| {
+                v.authorities_dropping_early
+                    .map(|early| early >= REJECTED_BY_AUTHORITIES)
+            })
+            .collect();
+        let rank = ranks(
+            &removal.kind,
+            &by_authorities,
+            &removal.excess,
+            &removal.network_share,
+        );
         let mut removal_columns = removal.columns("relays_removed")?;
         removal_columns.push(Column::new("rank".into(), rank));
+        removal_columns.push(Column::new("by_authorities".into(), by_authorities));
         removal_columns.push(Column::new("network_share".into(), removal.network_share));
         removal_columns.push(Column::new("rekeyed".into(), removal.rekeyed));
         removal_columns.push(Column::new(
