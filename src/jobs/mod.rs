@@ -259,8 +259,8 @@ fn entry_months(root: &Path) -> Result<Vec<(String, network::MonthFiles)>> {
 /// The version of what the jobs write for the same inputs: bumped whenever a job's method or
 /// columns change, so an upgraded relaytrail rebuilds a warehouse's job datasets instead of
 /// calling them up to date (2: departure kinds and ranks, judged hours across gaps, null AS
-/// counts without AS data).
-const OUTPUT_VERSION: u32 = 2;
+/// counts without AS data; 3: `by_authorities`, the authorities' removals ranked first).
+const OUTPUT_VERSION: u32 = 3;
 
 /// What the jobs read, as text: every source file's path, size and modification time, the
 /// settings and the enrichment files. Equal text, equal outputs.
