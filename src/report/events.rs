@@ -68,28 +68,25 @@ impl Kinds {
 /// `removal_events` in rank order (most worth reading first; by time where the jobs predate
 /// the rank).
 pub(super) fn by_rank(removals: DataFrame) -> Result<DataFrame> {
-    let key = if removals.column("rank").is_ok() {
-        "rank"
-    } else {
-        "event_time"
-    };
-    Ok(removals.sort(
-        [key],
-        SortMultipleOptions::default().with_maintain_order(true),
-    )?)
+    sorted_by(&removals, &["rank", "event_time"], false)
 }
 
 /// Outages, most relays down beyond the usual first.
 pub(super) fn outages_by_size(outages: &DataFrame) -> Result<DataFrame> {
-    let key = if outages.column("excess").is_ok() {
-        "excess"
-    } else {
-        "relays_down"
-    };
-    Ok(outages.sort(
+    sorted_by(outages, &["excess", "relays_down"], true)
+}
+
+/// `frame` sorted by the first of `keys` it has (older warehouses lack the newer columns).
+fn sorted_by(frame: &DataFrame, keys: &[&str], descending: bool) -> Result<DataFrame> {
+    let key = keys
+        .iter()
+        .copied()
+        .find(|k| frame.column(k).is_ok())
+        .unwrap_or(keys[keys.len() - 1]);
+    Ok(frame.sort(
         [key],
         SortMultipleOptions::default()
-            .with_order_descending(true)
+            .with_order_descending(descending)
             .with_maintain_order(true),
     )?)
 }
@@ -289,9 +286,9 @@ fn who_left(
     type Held = BTreeMap<(usize, i64, String), (usize, [f64; 3])>;
     let mut held: Held = BTreeMap::new();
     for i in 0..r_fps.len() {
-        if !order.contains_key(&r_times[i]) {
+        let Some(&position) = order.get(&r_times[i]) else {
             continue;
-        }
+        };
         let mut holders: Vec<String> = Vec::new();
         holders.push(match actor_of.get(&r_fps[i]) {
             Some(a) => format!("actor {a}"),
@@ -301,9 +298,7 @@ fn who_left(
             holders.push(format!("watchlist {list}"));
         }
         for holder in holders {
-            let e = held
-                .entry((order[&r_times[i]], r_times[i], holder))
-                .or_default();
+            let e = held.entry((position, r_times[i], holder)).or_default();
             e.0 += 1;
             for (sum, column) in e.1.iter_mut().zip(&shares) {
                 *sum += column[i];

@@ -7,8 +7,9 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::actors::{Ranked, Ranking, TOP_ACTORS};
-use super::data::{texts, times_ms};
+use super::data::texts;
 use super::events::Kinds;
+use super::tables::column_cell;
 use crate::util::display::{format_share, format_time};
 
 /// The text of `summary.md`.
@@ -64,39 +65,26 @@ pub(super) fn markdown(
             kinds.breakdown(),
             kinds.operator_departures,
         );
-        let optional_u32 = |name: &str| -> Result<Vec<Option<u32>>> {
-            Ok(match r.column(name) {
-                Ok(c) => c.cast(&DataType::UInt32)?.u32()?.iter().collect(),
-                Err(_) => vec![None; r.height()],
-            })
+        // Each cell as the report shows it; `?` where the warehouse's jobs predate the column.
+        let cell = |name: &str, i: usize| {
+            r.column(name)
+                .ok()
+                .and_then(|c| c.get(i).ok())
+                .map(|v| column_cell(name, &v))
+                .filter(|text| !text.is_empty())
+                .unwrap_or_else(|| "?".to_string())
         };
-        let ranks = optional_u32("rank")?;
-        let relays = optional_u32("relays_removed")?;
-        let back = optional_u32("returned_within_30d")?;
-        let share: Vec<Option<f64>> = match r.column("network_share") {
-            Ok(c) => c.f64()?.iter().collect(),
-            Err(_) => vec![None; r.height()],
-        };
-        let provisional: Vec<Option<bool>> = match r.column("provisional") {
-            Ok(c) => c.bool()?.iter().collect(),
-            Err(_) => vec![None; r.height()],
-        };
-        let text = |v: Option<u32>| v.map_or("?".to_string(), |v| v.to_string());
-        for (i, t) in times_ms(r, "event_time")?.iter().enumerate() {
+        for (i, kind) in kinds.kinds.iter().enumerate() {
             let _ = writeln!(
                 summary,
                 "| {} | {} | {} | {} | {} | {} | {} |",
-                text(ranks[i]),
-                format_time(*t),
-                kinds.kinds[i].replace('_', " "),
-                text(relays[i]),
-                share[i].map_or("?".to_string(), format_share),
-                text(back[i]),
-                match provisional[i] {
-                    Some(true) => "yes",
-                    Some(false) => "no",
-                    None => "?",
-                }
+                cell("rank", i),
+                cell("event_time", i),
+                kind.replace('_', " "),
+                cell("relays_removed", i),
+                cell("network_share", i),
+                cell("returned_within_30d", i),
+                cell("provisional", i),
             );
         }
     } else {

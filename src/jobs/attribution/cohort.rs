@@ -222,7 +222,7 @@ pub fn adopt_removed(
                 relays: members.len(),
                 churn: expected - 1.0,
             };
-            let share = (theirs / ungrouped).min(1.0 - 1.0 / (ungrouped + 1.0));
+            let share = capped_share(theirs, ungrouped);
             adopted[relay] = units.adoption(profiles, relay, (g, share), cohort);
         }
     }
@@ -336,7 +336,7 @@ fn unowned_removal(
     }
     let expected = facts.churn + 1.0;
     let n = ungrouped.len() as f64;
-    let share = ((n - expected).max(0.0) / n).min(1.0 - 1.0 / (n + 1.0));
+    let share = capped_share((n - expected).max(0.0), n);
     let at = |relay: usize| profiles[relay].removed_in.first().copied().unwrap_or(0);
     own_group(profiles, units, &ungrouped, share, config, |relay| {
         Cohort::Removal {
@@ -442,7 +442,7 @@ fn unowned_joins(
             + 1;
         let expected = per_hour * hours as f64 + 1.0;
         let n = ungrouped.len() as f64;
-        let share = ((n - expected).max(0.0) / n).min(1.0 - 1.0 / (n + 1.0));
+        let share = capped_share((n - expected).max(0.0), n);
         let of_group = ungrouped.len();
         let cohort = |relay: usize| Cohort::Joins {
             at: profiles[relay].first_seen,
@@ -546,6 +546,12 @@ pub fn adopt_joined(
         adopted[relay] = Some(adoption);
     }
     apply(grouping, adopted);
+}
+
+/// The share `part` of `of` cohort relays in no group, at most `1 − 1/(of + 1)` (however many
+/// stand out, one relay's worth of doubt).
+fn capped_share(part: f64, of: f64) -> f64 {
+    (part / of).min(1.0 - 1.0 / (of + 1.0))
 }
 
 /// The share `part` of `of` relays, kept below 1 (one relay's worth of doubt).

@@ -551,17 +551,13 @@ pub fn evaluate_watchlist(root: &Path, name: &str) -> Result<ListEvaluation> {
         );
     };
     let listed: BTreeSet<&str> = list.fingerprints.iter().map(String::as_str).collect();
-    let descriptors = crate::jobs::watchlist::DescriptorCoverage::of(
-        &crate::jobs::watchlist::relays_table(root, std::slice::from_ref(list))?,
-    )?;
-    let relays = scan_dataset(root, "relays")?
-        .context("no relays dataset (run `relaytrail jobs` first)")?
-        .select([col("fingerprint")])
-        .collect()?;
-    let seen: BTreeSet<String> = crate::jobs::columns::strings(&relays, "fingerprint")?
+    // The listed relays as the warehouse saw them (`watchlist_relays`' rows for this list).
+    let rows = crate::jobs::watchlist::relays_table(root, std::slice::from_ref(list))?;
+    let descriptors = crate::jobs::watchlist::DescriptorCoverage::of(&rows)?;
+    let seen: BTreeSet<String> = crate::jobs::columns::strings(&rows, "fingerprint")?
         .into_iter()
-        .flatten()
-        .filter(|f| listed.contains(f.as_str()))
+        .zip(rows.column("seen")?.bool()?.iter())
+        .filter_map(|(f, seen)| f.filter(|_| seen == Some(true)))
         .collect();
     let members = scan_dataset(root, "actor_members")?
         .context("no actor_members dataset (run `relaytrail attribute` first)")?

@@ -82,13 +82,16 @@ impl Habits {
     fn change(&mut self, values: &[String; 9], by: f64) {
         for (t, v) in values.iter().enumerate() {
             let count = self.counts[t].entry(v.clone()).or_default();
-            let once_before = *count == 1.0;
+            if *count == 1.0 {
+                self.used_once[t] -= 1.0;
+            }
             *count += by;
-            let once_after = *count == 1.0;
+            if *count == 1.0 {
+                self.used_once[t] += 1.0;
+            }
             if *count <= 0.0 {
                 self.counts[t].remove(v);
             }
-            self.used_once[t] += f64::from(u8::from(once_after)) - f64::from(u8::from(once_before));
         }
         self.relays += by;
     }

@@ -373,8 +373,8 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
     // Removal events each relay left in (not long outages and data holes: relays of one
     // hoster down for weeks, or the departures of missing hours, say nothing about who runs
     // them).
-    let no_evidence = events_of_kinds(root, &["long_outage", "data_hole"])?;
-    let rekeys = events_of_kinds(root, &["rekey"])?;
+    let kinds = event_kinds(root)?;
+    let kind_of = |t: i64| kinds.get(&t).map(String::as_str);
     if let Some(scan) = scan_dataset(root, "removal_event_relays")? {
         let members = scan.collect()?;
         let m_fps = strings(&members, "fingerprint")?;
@@ -386,11 +386,11 @@ pub fn load(root: &Path) -> Result<Vec<Profile>> {
         };
         for ((fp, t), early) in m_fps.iter().zip(m_times).zip(dropped_early) {
             if let (Some(&p), Some(t)) = (fp.as_ref().and_then(|f| index.get(f)), t) {
-                if no_evidence.contains(&t) {
+                if matches!(kind_of(t), Some("long_outage" | "data_hole")) {
                     continue;
                 }
                 profiles[p].removed_in.push(t);
-                if rekeys.contains(&t) {
+                if kind_of(t) == Some("rekey") {
                     profiles[p].rekeyed_in.push(t);
                 }
                 if early >= Some(crate::jobs::events::REJECTED_BY_AUTHORITIES) {
@@ -452,8 +452,8 @@ pub struct EventFacts {
     pub operator_departure: bool,
 }
 
-/// The times of the removal events of these kinds (none where the jobs predate kinds).
-fn events_of_kinds(root: &Path, kinds: &[&str]) -> Result<std::collections::BTreeSet<i64>> {
+/// The kind of each removal event, by event time (empty where the jobs predate kinds).
+fn event_kinds(root: &Path) -> Result<std::collections::BTreeMap<i64, String>> {
     let Some(scan) = scan_dataset(root, "removal_events")? else {
         return Ok(Default::default());
     };
@@ -461,8 +461,7 @@ fn events_of_kinds(root: &Path, kinds: &[&str]) -> Result<std::collections::BTre
     Ok(times(&events, "event_time")?
         .into_iter()
         .zip(strings(&events, "kind")?)
-        .filter(|(_, kind)| kind.as_deref().is_some_and(|k| kinds.contains(&k)))
-        .filter_map(|(t, _)| t)
+        .filter_map(|(t, kind)| Some((t?, kind?)))
         .collect())
 }
 

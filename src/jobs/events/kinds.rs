@@ -13,8 +13,9 @@ use crate::util::time::{DAY_MS, HOUR_MS};
 
 /// A kind holds when at least this share of the event's relays show it.
 const KIND_SHARE: f64 = 0.5;
-/// How long after their departure relays count as back for a long outage.
-const LONG_OUTAGE_DAYS: i64 = 30;
+/// How long after their departure relays count as back for a long outage (and for
+/// `returned_within_30d`).
+pub(super) const LONG_OUTAGE_DAYS: i64 = 30;
 
 /// Departure kinds, in the order the ranking reads them (removals first).
 pub(super) const KINDS: [&str; 5] = [

@@ -9,7 +9,7 @@ use polars::prelude::*;
 use super::baseline::{baseline_hours, Baseline};
 use super::churn::{looks_like_churn, sharing_the_evidence, Traits};
 use super::departures::{not_back_within, Departure};
-use super::kinds::{ranks, AddressIndex, KindEvidence};
+use super::kinds::{ranks, AddressIndex, KindEvidence, LONG_OUTAGE_DAYS};
 use super::members::{Member, RelayFacts};
 use super::series::Series;
 use super::spans::{anomalies, group_anomalies, span_baseline, EventSpan};
@@ -166,20 +166,17 @@ pub(super) fn find(
             .sum();
         removal.push_common(presence, &span, expected, count, &removed, gone.len());
         removal.churn_excluded.push(churn_excluded);
-        removal.returned_30d.push(
-            removed
-                .iter()
-                .filter(|m| {
-                    m.departure
-                        .back_after_ms
-                        .is_some_and(|ms| ms <= 30 * DAY_MS)
-                })
-                .count() as u32,
-        );
+        // What the relays did afterwards and the data around it say.
+        let departed: Vec<&Departure> = removed.iter().map(|m| m.departure).collect();
+        let evidence = KindEvidence::of(presence, &addresses, &departed, span.first, return_ms);
+        removal.returned_30d.push(evidence.back_within_30d);
         removal.returned_later.push(
-            removed
+            departed
                 .iter()
-                .filter(|m| m.departure.back_after_ms.is_some_and(|ms| ms > 30 * DAY_MS))
+                .filter(|d| {
+                    d.back_after_ms
+                        .is_some_and(|ms| ms > LONG_OUTAGE_DAYS * DAY_MS)
+                })
                 .count() as u32,
         );
         removal
@@ -189,10 +186,8 @@ pub(super) fn find(
         removal.observed_days_after.push(observed);
         removal.provisional.push(undecided_hours || observed < 30.0);
         // Most of the relays declaring one operator: that operator switched them off; else
-        // what the relays did afterwards and the data around it say.
+        // the kind the evidence says.
         let (share, operator) = facts.operator_of(&removed);
-        let departed: Vec<&Departure> = removed.iter().map(|m| m.departure).collect();
-        let evidence = KindEvidence::of(presence, &addresses, &departed, span.first, return_ms);
         removal.kind.push(if share >= OPERATOR_DEPARTURE_SHARE {
             "operator_departure"
         } else {

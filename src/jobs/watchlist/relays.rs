@@ -16,29 +16,30 @@ use crate::jobs::io::{scan_dataset, write_parquet};
 /// events it left in, and the actor holding it (from `actor_members`, once the attribution
 /// has run; null before).
 pub fn relays_table(root: &Path, lists: &[StoredList]) -> Result<DataFrame> {
-    let relays = scan_dataset(root, "relays")?
-        .context("no relays dataset (run `relaytrail jobs` first)")?
-        .select([
-            col("fingerprint"),
-            col("first_seen"),
-            col("last_seen"),
-            col("hours_present"),
-            col("sessions"),
-        ])
-        .collect()?;
+    let mut scan =
+        scan_dataset(root, "relays")?.context("no relays dataset (run `relaytrail jobs` first)")?;
     // Warehouses whose jobs predate the count have no column: unknown, not zero.
-    let with_descriptor: Vec<Option<u32>> = match scan_dataset(root, "relays")?
-        .context("no relays dataset")?
-        .select([col("hours_with_descriptor")])
-        .collect()
-    {
-        Ok(frame) => frame
+    let counted = scan.collect_schema()?.contains("hours_with_descriptor");
+    let mut columns = vec![
+        col("fingerprint"),
+        col("first_seen"),
+        col("last_seen"),
+        col("hours_present"),
+        col("sessions"),
+    ];
+    if counted {
+        columns.push(col("hours_with_descriptor"));
+    }
+    let relays = scan.select(columns).collect()?;
+    let with_descriptor: Vec<Option<u32>> = if counted {
+        relays
             .column("hours_with_descriptor")?
             .cast(&DataType::UInt32)?
             .u32()?
             .iter()
-            .collect(),
-        Err(_) => vec![None; relays.height()],
+            .collect()
+    } else {
+        vec![None; relays.height()]
     };
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, fp) in strings(&relays, "fingerprint")?.into_iter().enumerate() {
